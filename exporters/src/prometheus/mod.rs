@@ -1,0 +1,245 @@
+//! The Prometheus pull exporter: an HTTP endpoint serving the text exposition format, with
+//! names translated exactly as Prometheus translates OTLP.
+
+pub mod conformance;
+pub mod naming;
+mod server;
+pub mod text;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
+use otel_core::{BuildError, Exporter, Plug};
+use tokio::sync::watch;
+
+pub use naming::{LabelNamer, MetricNamer, MetricType, TranslationStrategy};
+pub use text::EncodeOptions;
+
+const DEFAULT_HOST: &str = "127.0.0.1";
+const DEFAULT_PORT: u16 = 9464;
+
+/// Serves the pipeline's metrics for Prometheus to scrape.
+///
+/// The listen address comes from [`listen`](Self::listen), else `OTEL_EXPORTER_PROMETHEUS_HOST`
+/// / `OTEL_EXPORTER_PROMETHEUS_PORT`, else `127.0.0.1:9464`. The endpoint answers `GET` and
+/// `HEAD` on its path (`/metrics` by default) and stops when the pipeline shuts down.
+///
+/// ```
+/// use otel_core::Telemetry;
+/// use otel_exporters::PrometheusExporter;
+///
+/// let prometheus = PrometheusExporter::new().listen("127.0.0.1:0");
+/// let scraper = prometheus.scraper();
+/// let telemetry = Telemetry::builder().service_name("doc").exporter(prometheus).build()?;
+/// telemetry.meter("doc").u64_counter("jobs.done").build().add(3, &[]);
+///
+/// let text = scraper.scrape_text()?;
+/// assert!(text.contains("jobs_done_total{otel_scope_name=\"doc\"} 3\n"));
+/// assert!(telemetry.endpoints()[0].starts_with("http://127.0.0.1:"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct PrometheusExporter {
+    listen: Option<String>,
+    serve: bool,
+    path: String,
+    scraper: Scraper,
+}
+
+impl Default for PrometheusExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PrometheusExporter {
+    /// An exporter with the default options.
+    pub fn new() -> Self {
+        PrometheusExporter { listen: None, serve: true, path: "/metrics".to_owned(), scraper: Scraper::new(EncodeOptions::default()) }
+    }
+
+    /// The `host:port` to listen on; port 0 picks a free port (see
+    /// [`Telemetry::endpoints`](otel_core::Telemetry::endpoints)).
+    pub fn listen(mut self, addr: impl Into<String>) -> Self {
+        self.listen = Some(addr.into());
+        self
+    }
+
+    /// The HTTP path of the endpoint (default `/metrics`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Don't start an HTTP server; scrape in-process through [`scraper`](Self::scraper).
+    pub fn without_server(mut self) -> Self {
+        self.serve = false;
+        self
+    }
+
+    /// Naming and labelling options.
+    pub fn encode_options(mut self, options: EncodeOptions) -> Self {
+        self.scraper = Scraper::new(options);
+        self
+    }
+
+    /// A handle that renders the current metrics in-process, usable once the pipeline is built.
+    pub fn scraper(&self) -> Scraper {
+        self.scraper.clone()
+    }
+
+    fn address(&self, plug: &Plug) -> Result<String, BuildError> {
+        if let Some(addr) = &self.listen {
+            return Ok(addr.clone());
+        }
+        let env = plug.env();
+        let host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST").unwrap_or_else(|| DEFAULT_HOST.to_owned());
+        let port = match env.get("OTEL_EXPORTER_PROMETHEUS_PORT") {
+            None => DEFAULT_PORT,
+            Some(p) => p.parse::<u16>().map_err(|_| {
+                BuildError::invalid_env("OTEL_EXPORTER_PROMETHEUS_PORT", &p, "a port number from 0 to 65535")
+            })?,
+        };
+        Ok(if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") })
+    }
+}
+
+impl Exporter for PrometheusExporter {
+    fn name(&self) -> &'static str {
+        "prometheus"
+    }
+
+    fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
+        if !self.path.starts_with('/') {
+            return Err(BuildError::InvalidSetting { setting: "path", reason: format!("{:?} must start with `/`", self.path) });
+        }
+        plug.add_reader(self.scraper.clone());
+        if !self.serve {
+            return Ok(());
+        }
+        let requested = self.address(plug)?;
+        let bind_error = |source| BuildError::Bind { addr: requested.clone(), purpose: "the Prometheus endpoint", source };
+        let listener = TcpListener::bind(requested.as_str()).map_err(bind_error)?;
+        let local: SocketAddr = listener.local_addr().map_err(bind_error)?;
+        let runtime = crate::runtime::handle("prometheus")?;
+        server::spawn(&runtime, listener, self.path.clone(), self.scraper.clone()).map_err(bind_error)?;
+        plug.announce(format!("http://{local}{}", self.path));
+        Ok(())
+    }
+}
+
+/// Why a scrape produced no output.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScrapeError {
+    /// The scraper's exporter was never attached to a pipeline, or the pipeline is shut down.
+    #[error("no metrics to scrape: {0}")]
+    NotCollecting(String),
+}
+
+/// Collects and encodes the pipeline's metrics on demand. Cheap to clone; it is also the
+/// pipeline's reader (cumulative temporality, as a pull endpoint requires).
+#[derive(Clone)]
+pub struct Scraper {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    reader: ManualReader,
+    options: EncodeOptions,
+    /// One collection at a time: concurrent scrapes wait instead of collecting in parallel.
+    collect: Mutex<ResourceMetrics>,
+    reported: Mutex<HashSet<String>>,
+    stopped: watch::Sender<bool>,
+}
+
+impl fmt::Debug for Scraper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scraper").field("options", &self.shared.options).finish_non_exhaustive()
+    }
+}
+
+impl Scraper {
+    fn new(options: EncodeOptions) -> Self {
+        let reader = ManualReader::builder().with_temporality(Temporality::Cumulative).build();
+        let (stopped, _) = watch::channel(false);
+        Scraper {
+            shared: Arc::new(Shared {
+                reader,
+                options,
+                collect: Mutex::new(ResourceMetrics::default()),
+                reported: Mutex::new(HashSet::new()),
+                stopped,
+            }),
+        }
+    }
+
+    /// The current metrics in the text exposition format 0.0.4.
+    pub fn scrape(&self) -> Result<Vec<u8>, ScrapeError> {
+        let mut out = Vec::with_capacity(64 * 1024);
+        let mut problems = Vec::new();
+        {
+            let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
+            self.shared.reader.collect(&mut metrics).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
+            text::encode(&metrics, &self.shared.options, &mut out, &mut problems);
+        }
+        self.report(problems);
+        Ok(out)
+    }
+
+    /// [`scrape`](Self::scrape) as a `String`.
+    pub fn scrape_text(&self) -> Result<String, ScrapeError> {
+        // The encoder writes only `&str` pieces, so the bytes are UTF-8.
+        Ok(String::from_utf8_lossy(&self.scrape()?).into_owned())
+    }
+
+    /// Logs each distinct problem once per scraper, however many scrapes hit it.
+    fn report(&self, problems: Vec<String>) {
+        if problems.is_empty() {
+            return;
+        }
+        let mut reported = self.shared.reported.lock().unwrap_or_else(|p| p.into_inner());
+        for problem in problems {
+            if reported.insert(problem.clone()) {
+                tracing::warn!(target: "otel_pipeline::prometheus", "{problem}");
+            }
+        }
+    }
+
+    pub(crate) fn stopped(&self) -> watch::Receiver<bool> {
+        self.shared.stopped.subscribe()
+    }
+}
+
+impl MetricReader for Scraper {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.shared.reader.register_pipeline(pipeline);
+    }
+
+    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
+        self.shared.reader.collect(rm)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.shared.stopped.send_replace(true);
+        match self.shared.reader.shutdown_with_timeout(timeout) {
+            Err(OTelSdkError::AlreadyShutdown) | Ok(()) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn temporality(&self, _kind: InstrumentKind) -> Temporality {
+        Temporality::Cumulative
+    }
+}

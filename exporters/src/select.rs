@@ -1,0 +1,84 @@
+//! Choosing exporters with `OTEL_METRICS_EXPORTER`.
+
+use otel_core::{BuildError, Exporter, ExporterKind, Plug};
+
+#[cfg(feature = "otlp")]
+use crate::OtlpExporter;
+#[cfg(feature = "prometheus")]
+use crate::PrometheusExporter;
+
+/// Attaches the exporters named by `OTEL_METRICS_EXPORTER` (`prometheus`, `otlp`, `none`, or a
+/// comma list); when the variable is unset, `prometheus`, because a pull endpoint needs no other
+/// server (the OTel specification's default is `otlp`: set the variable to get it).
+///
+/// Exporters given with [`prometheus`](Self::prometheus) / [`otlp`](Self::otlp) are used when
+/// selected, so their builder settings win over the environment.
+#[derive(Debug)]
+#[must_use]
+pub struct FromEnv {
+    default: Vec<ExporterKind>,
+    #[cfg(feature = "prometheus")]
+    prometheus: Option<PrometheusExporter>,
+    #[cfg(feature = "otlp")]
+    otlp: Option<OtlpExporter>,
+}
+
+/// Exporters chosen by `OTEL_METRICS_EXPORTER`; see [`FromEnv`].
+pub fn from_env() -> FromEnv {
+    FromEnv {
+        default: vec![ExporterKind::Prometheus],
+        #[cfg(feature = "prometheus")]
+        prometheus: None,
+        #[cfg(feature = "otlp")]
+        otlp: None,
+    }
+}
+
+impl FromEnv {
+    /// What to attach when `OTEL_METRICS_EXPORTER` is unset.
+    pub fn default_exporters(mut self, kinds: &[ExporterKind]) -> Self {
+        self.default = kinds.to_vec();
+        self
+    }
+
+    /// The Prometheus exporter to use if it is selected.
+    #[cfg(feature = "prometheus")]
+    pub fn prometheus(mut self, exporter: PrometheusExporter) -> Self {
+        self.prometheus = Some(exporter);
+        self
+    }
+
+    /// The OTLP exporter to use if it is selected.
+    #[cfg(feature = "otlp")]
+    pub fn otlp(mut self, exporter: OtlpExporter) -> Self {
+        self.otlp = Some(exporter);
+        self
+    }
+}
+
+impl Exporter for FromEnv {
+    fn name(&self) -> &'static str {
+        "from-env"
+    }
+
+    fn attach(mut self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
+        let kinds = plug.env().metrics_exporters()?.unwrap_or_else(|| self.default.clone());
+        for kind in kinds {
+            let exporter: Box<dyn Exporter> = match kind {
+                #[cfg(feature = "prometheus")]
+                ExporterKind::Prometheus => Box::new(self.prometheus.take().unwrap_or_default()),
+                #[cfg(feature = "otlp")]
+                ExporterKind::Otlp => Box::new(self.otlp.take().unwrap_or_default()),
+                #[allow(unreachable_patterns)]
+                other => {
+                    return Err(BuildError::Exporter {
+                        exporter: "from-env",
+                        reason: format!("OTEL_METRICS_EXPORTER selects {other:?}, whose cargo feature is not enabled"),
+                    })
+                }
+            };
+            plug.attach(exporter)?;
+        }
+        Ok(())
+    }
+}

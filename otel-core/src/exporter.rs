@@ -1,0 +1,143 @@
+//! The plug point through which every exporter, built-in or your own, joins the pipeline.
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader};
+use opentelemetry_sdk::Resource;
+
+use crate::{BuildError, Env};
+
+/// Something that takes the pipeline's metrics somewhere: a push exporter behind a periodic
+/// reader, or a pull reader serving scrapes.
+///
+/// [`TelemetryBuilder::exporter`](crate::TelemetryBuilder::exporter) accepts any number of them;
+/// at build time each one's [`attach`](Exporter::attach) is called with the [`Plug`].
+///
+/// # Your own exporter
+///
+/// A push exporter implements the SDK's [`PushMetricExporter`] and hands itself to the plug;
+/// it is then driven at the pipeline's export interval:
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use opentelemetry_sdk::error::OTelSdkResult;
+/// use opentelemetry_sdk::metrics::{data::ResourceMetrics, exporter::PushMetricExporter, Temporality};
+/// use otel_core::{BuildError, Exporter, Plug, Telemetry};
+///
+/// /// Keeps the names of the metrics it was given.
+/// #[derive(Debug, Clone, Default)]
+/// struct NameLog(Arc<Mutex<Vec<String>>>);
+///
+/// impl PushMetricExporter for NameLog {
+///     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+///         let mut names = self.0.lock().unwrap();
+///         for scope in metrics.scope_metrics() {
+///             names.extend(scope.metrics().map(|m| m.name().to_owned()));
+///         }
+///         Ok(())
+///     }
+///     fn force_flush(&self) -> OTelSdkResult { Ok(()) }
+///     fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult { Ok(()) }
+///     fn temporality(&self) -> Temporality { Temporality::Cumulative }
+/// }
+///
+/// impl Exporter for NameLog {
+///     fn name(&self) -> &'static str { "name-log" }
+///     fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
+///         plug.add_push_exporter(*self);
+///         Ok(())
+///     }
+/// }
+///
+/// let log = NameLog::default();
+/// let telemetry = Telemetry::builder().service_name("doc").exporter(log.clone()).build()?;
+/// telemetry.meter("doc").u64_counter("jobs.done").build().add(1, &[]);
+/// telemetry.shutdown()?; // flushes: the last export runs before shutdown returns
+/// assert_eq!(*log.0.lock().unwrap(), ["jobs.done"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Exporter: Send + 'static {
+    /// A short name used in errors and logs, e.g. `"prometheus"`.
+    fn name(&self) -> &'static str;
+
+    /// Adds this exporter's reader(s) to the pipeline being built.
+    fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError>;
+}
+
+/// What an [`Exporter`] sees while the pipeline is built: the configuration it may read and the
+/// methods that add readers to the meter provider.
+pub struct Plug {
+    builder: Option<MeterProviderBuilder>,
+    env: Env,
+    resource: Resource,
+    export_interval: Duration,
+    endpoints: Vec<String>,
+}
+
+impl fmt::Debug for Plug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plug")
+            .field("export_interval", &self.export_interval)
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plug {
+    pub(crate) fn new(builder: MeterProviderBuilder, env: Env, resource: Resource, export_interval: Duration) -> Self {
+        Plug { builder: Some(builder), env, resource, export_interval, endpoints: Vec::new() }
+    }
+
+    pub(crate) fn finish(mut self) -> (MeterProviderBuilder, Vec<String>) {
+        (self.builder.take().unwrap_or_default(), self.endpoints)
+    }
+
+    /// Where configuration variables come from (the process environment unless the builder was
+    /// given another [`Env`]). Settings made on an exporter's own builder win over these.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The resource every series of this pipeline belongs to.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// How often push exporters export (builder, else `OTEL_METRIC_EXPORT_INTERVAL`, else 60 s).
+    pub fn export_interval(&self) -> Duration {
+        self.export_interval
+    }
+
+    /// Adds a reader, e.g. a pull reader that collects on every scrape.
+    pub fn add_reader<R: MetricReader>(&mut self, reader: R) {
+        self.map(|b| b.with_reader(reader));
+    }
+
+    /// Adds a push exporter, driven by a periodic reader at [`export_interval`](Self::export_interval).
+    /// The reader runs exports on its own thread, so `export` may block.
+    pub fn add_push_exporter<E: PushMetricExporter>(&mut self, exporter: E) {
+        let reader = PeriodicReader::builder(exporter).with_interval(self.export_interval).build();
+        self.add_reader(reader);
+    }
+
+    /// Attaches another exporter: lets one exporter stand for several (e.g. a selection made
+    /// from `OTEL_METRICS_EXPORTER`).
+    pub fn attach(&mut self, exporter: Box<dyn Exporter>) -> Result<(), BuildError> {
+        exporter.attach(self)
+    }
+
+    /// Records an address where this pipeline's metrics can be found, for
+    /// [`Telemetry::endpoints`](crate::Telemetry::endpoints).
+    pub fn announce(&mut self, endpoint: impl Into<String>) {
+        self.endpoints.push(endpoint.into());
+    }
+
+    fn map(&mut self, f: impl FnOnce(MeterProviderBuilder) -> MeterProviderBuilder) {
+        let builder = self.builder.take().unwrap_or_default();
+        self.builder = Some(f(builder));
+    }
+}

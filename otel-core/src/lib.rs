@@ -1,0 +1,50 @@
+//! # otel-core
+//!
+//! The centre of otel-pipeline: one [`Telemetry`] builder owns the OpenTelemetry meter provider,
+//! the [`Resource`](opentelemetry_sdk::Resource) (`service.name`, `service.instance.id`, ...) and
+//! the attached [`Exporter`]s. Exporters live in `otel-exporters`; instrumentation in
+//! `otel-instrumentation`. This crate depends on neither.
+//!
+//! ## In executables
+//!
+//! Build the pipeline once in `main`, attach exporters, and keep the handle alive; dropping it
+//! flushes and stops everything:
+//!
+//! ```
+//! use otel_core::Telemetry;
+//!
+//! let telemetry = Telemetry::builder().service_name("checkout").build()?;
+//! let orders = telemetry.meter("checkout").u64_counter("orders.placed").build();
+//! orders.add(1, &[opentelemetry::KeyValue::new("payment", "card")]);
+//! telemetry.shutdown()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`TelemetryBuilder::install`] additionally makes the provider global, for code that records
+//! through `opentelemetry::global::meter`.
+//!
+//! ## In libraries
+//!
+//! Don't build a pipeline: record through the `opentelemetry` API (`global::meter("my_lib")`, or
+//! a `Meter` your caller hands you). The application decides where the data goes.
+//!
+//! ## Configuration
+//!
+//! Builder settings win; otherwise the OTel SDK variables apply: `OTEL_SERVICE_NAME`,
+//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_METRIC_EXPORT_INTERVAL` (ms). An invalid value is a
+//! [`BuildError`] naming the variable, the value and what is accepted. [`Env`] lets tests supply
+//! variables without touching the process environment.
+
+mod env;
+mod error;
+mod exporter;
+mod telemetry;
+
+pub use env::{Env, ExporterKind};
+pub use error::{BuildError, RuntimeError};
+pub use exporter::{Exporter, Plug};
+pub use telemetry::{Telemetry, TelemetryBuilder};
+
+/// The OpenTelemetry crates this pipeline is built on, re-exported so versions always match.
+pub use opentelemetry;
+pub use opentelemetry_sdk;

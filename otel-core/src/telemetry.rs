@@ -1,0 +1,289 @@
+//! The pipeline's owner: builder, handle, flush and shutdown.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
+use opentelemetry_sdk::resource::{ResourceDetector, TelemetryResourceDetector};
+use opentelemetry_sdk::Resource;
+
+use crate::{BuildError, Env, Exporter, Plug, RuntimeError};
+
+const DEFAULT_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+type View = Box<dyn Fn(&Instrument) -> Option<Stream> + Send + Sync>;
+
+/// Builds a [`Telemetry`] pipeline. Settings made here win over the environment.
+#[must_use]
+pub struct TelemetryBuilder {
+    service_name: Option<String>,
+    service_version: Option<String>,
+    instance_id: Option<String>,
+    attributes: Vec<KeyValue>,
+    export_interval: Option<Duration>,
+    exporters: Vec<Box<dyn Exporter>>,
+    views: Vec<View>,
+    env: Env,
+}
+
+impl fmt::Debug for TelemetryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryBuilder")
+            .field("service_name", &self.service_name)
+            .field("exporters", &self.exporters.iter().map(|e| e.name()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TelemetryBuilder {
+    /// `service.name`; without it, `OTEL_SERVICE_NAME`, then `OTEL_RESOURCE_ATTRIBUTES`, then
+    /// `unknown_service`.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// `service.version`, e.g. `env!("CARGO_PKG_VERSION")`.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// `service.instance.id`; a random UUID is generated when none is given here or in
+    /// `OTEL_RESOURCE_ATTRIBUTES`.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_id = Some(id.into());
+        self
+    }
+
+    /// Another resource attribute; wins over the same key in `OTEL_RESOURCE_ATTRIBUTES`.
+    pub fn resource_attribute(mut self, kv: KeyValue) -> Self {
+        self.attributes.push(kv);
+        self
+    }
+
+    /// How often push exporters export; wins over `OTEL_METRIC_EXPORT_INTERVAL` (default 60 s).
+    pub fn export_interval(mut self, interval: Duration) -> Self {
+        self.export_interval = Some(interval);
+        self
+    }
+
+    /// Attaches an exporter; several may be attached.
+    pub fn exporter(mut self, exporter: impl Exporter) -> Self {
+        self.exporters.push(Box::new(exporter));
+        self
+    }
+
+    /// Adds an SDK view (rename, buckets, attribute filter, cardinality limit).
+    pub fn view(mut self, view: impl Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static) -> Self {
+        self.views.push(Box::new(view));
+        self
+    }
+
+    /// Reads configuration variables from `env` instead of the process environment.
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Builds the pipeline and returns its handle; nothing global is touched. Use this in tests
+    /// and when you pass the handle (or its meters) around yourself.
+    pub fn build(self) -> Result<Telemetry, BuildError> {
+        let resource = self.resource()?;
+        let export_interval = match self.export_interval {
+            Some(d) if d.is_zero() => {
+                return Err(BuildError::InvalidSetting {
+                    setting: "export_interval",
+                    reason: "must be longer than zero".into(),
+                })
+            }
+            Some(d) => d,
+            None => self.env.millis(&["OTEL_METRIC_EXPORT_INTERVAL"])?.unwrap_or(DEFAULT_EXPORT_INTERVAL),
+        };
+        let mut provider = SdkMeterProvider::builder().with_resource(resource.clone());
+        for view in self.views {
+            provider = provider.with_view(view);
+        }
+        let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval);
+        for exporter in self.exporters {
+            plug.attach(exporter)?;
+        }
+        let (provider, endpoints) = plug.finish();
+        Ok(Telemetry { provider: provider.build(), resource, endpoints, shut_down: AtomicBool::new(false) })
+    }
+
+    /// Builds the pipeline and also makes it the global meter provider, so libraries that record
+    /// through `opentelemetry::global::meter` reach it. Use this once, in `main`.
+    pub fn install(self) -> Result<Telemetry, BuildError> {
+        let telemetry = self.build()?;
+        opentelemetry::global::set_meter_provider(telemetry.provider.clone());
+        Ok(telemetry)
+    }
+
+    fn resource(&self) -> Result<Resource, BuildError> {
+        let from_env = self.env.key_values(&["OTEL_RESOURCE_ATTRIBUTES"], false)?;
+        let env_value = |key: &str| from_env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let service_name = self
+            .service_name
+            .clone()
+            .or_else(|| self.env.get("OTEL_SERVICE_NAME"))
+            .or_else(|| env_value("service.name"))
+            .unwrap_or_else(|| "unknown_service".to_owned());
+        let instance_id = self
+            .instance_id
+            .clone()
+            .or_else(|| env_value("service.instance.id"))
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+
+        let mut attributes: Vec<KeyValue> = TelemetryResourceDetector.detect().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+        attributes.extend(from_env.into_iter().map(|(k, v)| KeyValue::new(k, v)));
+        attributes.push(KeyValue::new("service.instance.id", instance_id));
+        if let Some(version) = &self.service_version {
+            attributes.push(KeyValue::new("service.version", version.clone()));
+        }
+        attributes.extend(self.attributes.iter().cloned());
+        Ok(Resource::builder_empty().with_attributes(attributes).with_service_name(service_name).build())
+    }
+}
+
+/// A running metrics pipeline: the meter provider, its resource and its exporters.
+///
+/// Dropping it shuts the pipeline down (flushing push exporters and stopping pull endpoints);
+/// call [`shutdown`](Self::shutdown) yourself to see errors.
+pub struct Telemetry {
+    provider: SdkMeterProvider,
+    resource: Resource,
+    endpoints: Vec<String>,
+    shut_down: AtomicBool,
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry").field("endpoints", &self.endpoints).finish_non_exhaustive()
+    }
+}
+
+impl Telemetry {
+    /// Starts configuring a pipeline.
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder {
+            service_name: None,
+            service_version: None,
+            instance_id: None,
+            attributes: Vec::new(),
+            export_interval: None,
+            exporters: Vec::new(),
+            views: Vec::new(),
+            env: Env::process(),
+        }
+    }
+
+    /// A meter for the named instrumentation scope (usually your crate's name).
+    pub fn meter(&self, name: &'static str) -> Meter {
+        self.provider.meter(name)
+    }
+
+    /// A meter for a scope with version, schema URL or attributes.
+    pub fn meter_with_scope(&self, scope: InstrumentationScope) -> Meter {
+        self.provider.meter_with_scope(scope)
+    }
+
+    /// The underlying SDK provider, for code that wants one.
+    pub fn meter_provider(&self) -> &SdkMeterProvider {
+        &self.provider
+    }
+
+    /// The resource (service name, instance id, ...) attached to every series.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// Where this pipeline's metrics can be found, as announced by the exporters
+    /// (e.g. `http://127.0.0.1:9464/metrics`).
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    /// Exports everything recorded so far through every push exporter, now.
+    pub fn force_flush(&self) -> Result<(), RuntimeError> {
+        Ok(self.provider.force_flush()?)
+    }
+
+    /// Flushes and stops every exporter. Data recorded before this call is exported.
+    pub fn shutdown(&self) -> Result<(), RuntimeError> {
+        if self.shut_down.swap(true, Ordering::SeqCst) {
+            return Err(RuntimeError::AlreadyShutdown);
+        }
+        Ok(self.provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)?)
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if !self.shut_down.load(Ordering::SeqCst) {
+            if let Err(e) = self.shutdown() {
+                tracing::warn!(error = %e, "metrics pipeline shutdown on drop failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::Key;
+
+    fn resource_of(builder: TelemetryBuilder) -> Resource {
+        builder.build().unwrap().resource().clone()
+    }
+
+    fn attr(r: &Resource, key: &'static str) -> Option<String> {
+        r.get(&Key::from_static_str(key)).map(|v| v.to_string())
+    }
+
+    #[test]
+    fn builder_service_name_wins_over_environment() {
+        let env = Env::from_pairs([("OTEL_SERVICE_NAME", "from-env")]);
+        let r = resource_of(Telemetry::builder().env(env.clone()).service_name("from-builder"));
+        assert_eq!(attr(&r, "service.name").as_deref(), Some("from-builder"));
+        let r = resource_of(Telemetry::builder().env(env));
+        assert_eq!(attr(&r, "service.name").as_deref(), Some("from-env"));
+    }
+
+    #[test]
+    fn resource_attributes_come_from_environment_and_instance_id_is_generated() {
+        let env = Env::from_pairs([("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,team=a%20b")]);
+        let r = resource_of(Telemetry::builder().env(env).service_version("1.2.3"));
+        assert_eq!(attr(&r, "deployment.environment").as_deref(), Some("prod"));
+        assert_eq!(attr(&r, "team").as_deref(), Some("a b"));
+        assert_eq!(attr(&r, "service.version").as_deref(), Some("1.2.3"));
+        assert_eq!(attr(&r, "service.name").as_deref(), Some("unknown_service"));
+        let id = attr(&r, "service.instance.id").unwrap();
+        assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4);
+    }
+
+    #[test]
+    fn invalid_export_interval_is_a_build_error_naming_the_variable() {
+        let env = Env::from_pairs([("OTEL_METRIC_EXPORT_INTERVAL", "soon")]);
+        let err = Telemetry::builder().env(env).build().unwrap_err().to_string();
+        assert!(err.contains("OTEL_METRIC_EXPORT_INTERVAL=\"soon\""), "{err}");
+    }
+
+    #[test]
+    fn malformed_resource_attributes_are_a_build_error() {
+        let env = Env::from_pairs([("OTEL_RESOURCE_ATTRIBUTES", "novalue")]);
+        let err = Telemetry::builder().env(env).build().unwrap_err().to_string();
+        assert!(err.contains("OTEL_RESOURCE_ATTRIBUTES"), "{err}");
+    }
+
+    #[test]
+    fn second_shutdown_reports_already_shut_down() {
+        let t = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).build().unwrap();
+        t.shutdown().unwrap();
+        assert!(matches!(t.shutdown(), Err(RuntimeError::AlreadyShutdown)));
+    }
+}

@@ -1,0 +1,301 @@
+//! Starting and querying the real components the integration tests run against: Prometheus,
+//! promtool and the rotel OTLP collector. Each runs on loopback ports picked at random, is
+//! waited on until ready, and is killed by its PID when the handle drops. A component that is
+//! missing is a loud failure with the command that installs it, never a skip.
+
+use std::fs;
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A fresh directory for one component's files.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "otel-pipeline-{name}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// The path of a required program; panics with the install command when it is missing.
+pub fn program(name: &str) -> PathBuf {
+    if name == "rotel-agent" {
+        if let Ok(p) = std::env::var("OTEL_PIPELINE_ROTEL") {
+            return PathBuf::from(p);
+        }
+        let venv_lib = repo_root().join(".venv/lib");
+        let found = fs::read_dir(&venv_lib)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|python| python.path().join("site-packages/rotel/rotel-agent"))
+            .find(|p| p.is_file());
+        return found.unwrap_or_else(|| {
+            panic!("rotel-agent is missing under {}: run scripts/test.sh (it pip-installs `rotel` into .venv)", venv_lib.display())
+        });
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is not installed: run scripts/test.sh (it runs `apt-get install -y prometheus`)"))
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A blocking HTTP GET; the status and body, or the transport error as text.
+pub fn http_get(url: &str) -> Result<(u16, String), String> {
+    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
+    let response = client.get(url).send().map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().map_err(|e| e.to_string())?))
+}
+
+/// A child process killed (by its PID) when dropped; its output goes to a log file.
+#[derive(Debug)]
+pub struct Process {
+    child: Child,
+    name: String,
+    log: PathBuf,
+}
+
+impl Process {
+    /// Starts `command` with stdout and stderr appended to `log`.
+    pub fn start(name: &str, mut command: Command, log: PathBuf) -> Process {
+        let out = fs::File::create(&log).expect("create log file");
+        let err = out.try_clone().expect("clone log file");
+        command.stdin(Stdio::null()).stdout(out).stderr(err);
+        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Process { child, name: name.to_owned(), log }
+    }
+
+    /// Everything the process printed so far.
+    pub fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Panics with the process's output if it has exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited with {status}:\n{}", self.name, self.output());
+        }
+    }
+
+    /// Waits until `url` answers 200, or panics with the process's output.
+    pub fn wait_ready(&mut self, url: &str) {
+        let ready = wait_for(Duration::from_secs(30), || {
+            self.assert_running();
+            matches!(http_get(url), Ok((200, _))).then_some(())
+        });
+        if ready.is_none() {
+            panic!("{} did not become ready at {url}:\n{}", self.name, self.output());
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Prometheus 2.42 server scraping the given targets every second.
+#[derive(Debug)]
+pub struct Prometheus {
+    process: Process,
+    base: String,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `targets` (`host:port`) at `metrics_path`.
+    pub fn start(targets: &[&str], metrics_path: &str, extra_flags: &[&str]) -> Prometheus {
+        let dir = scratch_dir("prometheus");
+        let port = free_port();
+        let target_list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: 'test'\n    metrics_path: '{metrics_path}'\n    static_configs:\n      - targets: [{target_list}]\n"
+        );
+        fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
+        let mut command = Command::new(program("prometheus"));
+        command
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(extra_flags);
+        let mut process = Process::start("prometheus", command, dir.join("prometheus.log"));
+        let base = format!("http://127.0.0.1:{port}");
+        process.wait_ready(&format!("{base}/-/ready"));
+        Prometheus { process, base }
+    }
+
+    /// Runs an instant PromQL query; the `data.result` array.
+    pub fn query(&self, promql: &str) -> Vec<serde_json::Value> {
+        let client = reqwest::blocking::Client::new();
+        let response = client
+            .get(format!("{}/api/v1/query", self.base))
+            .query(&[("query", promql)])
+            .send()
+            .unwrap_or_else(|e| panic!("query {promql}: {e}"));
+        let body: serde_json::Value = response.json().unwrap_or_else(|e| panic!("query {promql}: {e}"));
+        assert_eq!(body["status"], "success", "query {promql} failed: {body}");
+        body["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The value of a single-series query once it has one (waits up to 30 s).
+    pub fn value(&self, promql: &str) -> f64 {
+        let found = wait_for(Duration::from_secs(30), || {
+            let result = self.query(promql);
+            let value = result.first()?["value"][1].as_str()?.parse::<f64>().ok()?;
+            value.is_finite().then_some(value)
+        });
+        found.unwrap_or_else(|| panic!("no value for {promql}; Prometheus log:\n{}", self.process.output()))
+    }
+
+    /// The health of the scrape targets as Prometheus reports it, with the last error.
+    pub fn targets(&self) -> String {
+        http_get(&format!("{}/api/v1/targets", self.base)).map(|(_, body)| body).unwrap_or_default()
+    }
+}
+
+/// Runs `promtool check metrics` on an exposition; its combined output and whether it passed.
+pub fn promtool_check_metrics(exposition: &[u8]) -> (bool, String) {
+    let mut child = Command::new(program("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    child.stdin.take().expect("stdin").write_all(exposition).expect("feed promtool");
+    let output = child.wait_with_output().expect("promtool output");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// A rotel OTLP collector that logs every metric it receives.
+#[derive(Debug)]
+pub struct Rotel {
+    process: Process,
+    /// `host:port` of the gRPC receiver.
+    pub grpc: String,
+    /// `host:port` of the HTTP receiver.
+    pub http: String,
+}
+
+impl Rotel {
+    /// Starts the collector with detailed metric debug logging.
+    pub fn start() -> Rotel {
+        let dir = scratch_dir("rotel");
+        let (grpc, http) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+        let mut command = Command::new(program("rotel-agent"));
+        command.current_dir(&dir).args([
+            "start",
+            "--otlp-grpc-endpoint",
+            &grpc,
+            "--otlp-http-endpoint",
+            &http,
+            "--exporter",
+            "blackhole",
+            "--debug-log",
+            "metrics",
+            "--debug-log-verbosity",
+            "detailed",
+            "--pid-file",
+        ]);
+        command.arg(dir.join("rotel.pid")).arg("--log-file").arg(dir.join("rotel-agent.log"));
+        let mut process = Process::start("rotel", command, dir.join("rotel.out"));
+        let listening = wait_for(Duration::from_secs(30), || {
+            process.assert_running();
+            let up = |addr: &str| std::net::TcpStream::connect(addr).is_ok();
+            (up(&grpc) && up(&http)).then_some(())
+        });
+        if listening.is_none() {
+            panic!("rotel did not open {grpc} and {http}:\n{}", process.output());
+        }
+        Rotel { process, grpc, http }
+    }
+
+    /// Everything the collector logged about received data so far.
+    pub fn received(&self) -> String {
+        self.process.output()
+    }
+
+    /// The last block the collector logged for metric `name` (its descriptor and data points),
+    /// together with the resource attributes of the batch it came in.
+    pub fn last_metric(&self, name: &str) -> Option<ReceivedMetric> {
+        let log = self.received();
+        let marker = format!("-> Name: {name}\n");
+        let start = log.rfind(&marker)?;
+        let rest = &log[start..];
+        let end = ["\nMetric #", "\nResourceMetrics #", "\nScopeMetrics #"]
+            .iter()
+            .filter_map(|m| rest.find(m))
+            .min()
+            .unwrap_or(rest.len());
+        let resource_start = log[..start].rfind("ResourceMetrics #")?;
+        let resource_end = log[resource_start..].find("ScopeMetrics #").map_or(start, |i| resource_start + i);
+        Some(ReceivedMetric { block: rest[..end].to_owned(), resource: log[resource_start..resource_end].to_owned() })
+    }
+
+    /// Waits until the collector has received metric `name` with a block containing every needle.
+    pub fn wait_for_metric(&self, name: &str, needles: &[&str]) -> ReceivedMetric {
+        let found = wait_for(Duration::from_secs(20), || {
+            let metric = self.last_metric(name)?;
+            needles.iter().all(|n| metric.block.contains(n)).then_some(metric)
+        });
+        found.unwrap_or_else(|| panic!("rotel never received {name} with {needles:?}; its log:\n{}", self.received()))
+    }
+
+    /// Waits until the received log contains every needle; panics with the log if not.
+    pub fn wait_for_all(&self, needles: &[&str]) -> String {
+        let found = wait_for(Duration::from_secs(20), || {
+            let log = self.received();
+            needles.iter().all(|n| log.contains(n)).then_some(log)
+        });
+        found.unwrap_or_else(|| {
+            let log = self.received();
+            let missing: Vec<_> = needles.iter().filter(|n| !log.contains(**n)).collect();
+            panic!("rotel never received {missing:?}; its log:\n{log}")
+        })
+    }
+}
+
+/// One metric as the collector logged it.
+#[derive(Debug, Clone)]
+pub struct ReceivedMetric {
+    /// The descriptor and data points.
+    pub block: String,
+    /// The resource attributes of the batch.
+    pub resource: String,
+}

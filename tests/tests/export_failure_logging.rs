@@ -1,0 +1,65 @@
+//! A failing collector is reported once per export interval, never per data point, and the
+//! report never contains header values. (Own test binary: it installs a global log subscriber.)
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry::KeyValue;
+use otel_core::Telemetry;
+use otel_exporters::{OtlpExporter, OtlpProtocol, RetryPolicy};
+use otel_tests::free_port;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().map_err(|_| std::io::ErrorKind::Other)?.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn failures_are_logged_once_per_interval_without_secrets() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    tracing_subscriber::fmt().with_ansi(false).with_writer(move || sink.clone()).init();
+
+    let interval = Duration::from_millis(200);
+    for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf] {
+        let telemetry = Telemetry::builder()
+            .service_name("svc-dead")
+            .export_interval(interval)
+            .exporter(
+                OtlpExporter::new()
+                    .protocol(protocol)
+                    .endpoint(format!("http://127.0.0.1:{}/v1/metrics", free_port()))
+                    .header("authorization", "Bearer topsecret-token")
+                    .retry_policy(RetryPolicy::disabled()),
+            )
+            .build()
+            .expect("build");
+        let counter = telemetry.meter("otel-tests").u64_counter("lost.points").build();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(1500) {
+            for i in 0..1000u64 {
+                counter.add(1, &[KeyValue::new("id", (i % 200) as i64)]);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = telemetry.shutdown();
+        let elapsed = started.elapsed();
+
+        let text = String::from_utf8_lossy(&captured.0.lock().expect("log lock")).into_owned();
+        captured.0.lock().expect("log lock").clear();
+        let failures = text.lines().filter(|l| l.contains("OTLP export failed")).count();
+        let intervals = (elapsed.as_millis() / interval.as_millis()) as usize + 2;
+        assert!(failures >= 1, "{protocol:?}: the failure was not logged:\n{text}");
+        assert!(failures <= intervals, "{protocol:?}: {failures} failure lines for {intervals} intervals:\n{text}");
+        assert!(!text.contains("topsecret"), "{protocol:?}: a header value was logged:\n{text}");
+    }
+}

@@ -1,0 +1,92 @@
+//! otel-demo: an HTTP API and a background worker, instrumented with otel-pipeline.
+//!
+//! ```text
+//! cargo run --release -p otel-demo -- [--listen ADDR] [--api ADDR] [--duration SECS]
+//! ```
+//!
+//! Metrics are served for Prometheus on `--listen` (default `127.0.0.1:9464`, or
+//! `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`); when `OTEL_METRICS_EXPORTER` includes `otlp`, they
+//! are also pushed to the collector the `OTEL_EXPORTER_OTLP_*` variables name.
+
+mod api;
+mod args;
+mod worker;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use otel_core::{Env, ExporterKind, Telemetry};
+use otel_exporters::{OtlpExporter, PrometheusExporter};
+use tokio::sync::watch;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = match args::Args::parse(std::env::args().skip(1)) {
+        Ok(args::Parsed::Run(args)) => args,
+        Ok(args::Parsed::Help) => {
+            println!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("otel-demo: {message}\n\n{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("otel-demo: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(args: args::Args) -> Result<(), String> {
+    let mut prometheus = PrometheusExporter::new();
+    if let Some(addr) = &args.listen {
+        prometheus = prometheus.listen(addr.clone());
+    }
+    let mut builder = Telemetry::builder()
+        .service_name("otel-demo")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .exporter(prometheus);
+    let push = Env::process().metrics_exporters().map_err(|e| e.to_string())?.unwrap_or_default();
+    if push.contains(&ExporterKind::Otlp) {
+        builder = builder.exporter(OtlpExporter::new());
+    }
+    let telemetry = builder.install().map_err(|e| e.to_string())?;
+
+    let (stop_tx, stop) = watch::channel(false);
+    let api = api::start(&args.api, &telemetry, stop.clone()).await?;
+    for endpoint in telemetry.endpoints() {
+        if endpoint.starts_with("http://") {
+            println!("otel-demo: metrics at {endpoint}");
+        } else {
+            println!("otel-demo: pushing metrics: {endpoint}");
+        }
+    }
+    println!("otel-demo: API at http://{}/api/orders", api.addr);
+    let worker = tokio::spawn(worker::run(format!("http://{}", api.addr), telemetry.meter("otel-demo.worker"), stop));
+
+    match args.duration {
+        Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
+        None => {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                return Err(format!("cannot wait for Ctrl-C: {e}"));
+            }
+        }
+    }
+    println!("otel-demo: stopping");
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    let _ = api.server.await;
+    telemetry.shutdown().map_err(|e| format!("flushing metrics on the way out failed: {e}"))?;
+    println!("otel-demo: stopped, metrics flushed");
+    Ok(())
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real components, installing what is missing first:
+# Debian packages (Prometheus + promtool, node_exporter, pushgateway) and a Python venv in
+# .venv with the rotel OTLP collector and prometheus_client.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
+command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+if ! compgen -G ".venv/lib/python*/site-packages/rotel/rotel-agent" >/dev/null || ! .venv/bin/python -c "import prometheus_client" 2>/dev/null; then
+  echo "test.sh: installing rotel and prometheus_client into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check rotel prometheus_client
+fi
+
+shared=../shared/conformance/prometheus-naming.tsv
+if [ ! -f "$shared" ]; then
+  echo "test.sh: $shared is missing: the shared directory must sit beside the repository" >&2
+  exit 1
+fi
+echo "test.sh: naming conformance ($shared)"
+cargo run -q -p otel-exporters --example naming_conformance -- "$shared" | tail -n 1
+
+cargo test --workspace --no-fail-fast "$@"

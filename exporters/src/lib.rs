@@ -40,3 +40,8 @@ pub use otlp::{OtlpExporter, OtlpProtocol, RetryPolicy};
 #[cfg(feature = "prometheus")]
 pub use prometheus::{PrometheusExporter, ScrapeError, Scraper};
 pub use select::{from_env, FromEnv};
+
+/// The README's examples compile against this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use crate::BuildError;
 
+type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// A source of configuration variables: the process environment, or a fixed map.
 #[derive(Clone)]
 pub struct Env {
-    lookup: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
 }
 
 impl fmt::Debug for Env {

@@ -38,7 +38,7 @@ mod select;
 #[cfg(feature = "otlp")]
 pub use otlp::{OtlpExporter, OtlpProtocol, RetryPolicy};
 #[cfg(feature = "prometheus")]
-pub use prometheus::{PrometheusExporter, ScrapeError, Scraper};
+pub use prometheus::{EncodeOptions, Format, PrometheusExporter, ScrapeError, Scraper, TranslationStrategy};
 pub use select::{from_env, FromEnv};
 
 /// The README's examples compile against this crate.

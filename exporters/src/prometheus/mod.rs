@@ -2,9 +2,12 @@
 //! names translated exactly as Prometheus translates OTLP.
 
 pub mod conformance;
+mod model;
 pub mod naming;
+mod negotiate;
+mod proto;
 mod server;
-pub mod text;
+mod text;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -20,7 +23,62 @@ use otel_core::{BuildError, Exporter, Plug};
 use tokio::sync::watch;
 
 pub use naming::{LabelNamer, MetricNamer, MetricType, TranslationStrategy};
-pub use text::EncodeOptions;
+pub use negotiate::{negotiate, Format, Negotiated};
+
+/// How metrics are named and labelled in the exposition.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EncodeOptions {
+    /// Metric name translation (strategy and namespace).
+    pub metric_namer: MetricNamer,
+    /// Attribute key translation.
+    pub label_namer: LabelNamer,
+    /// Add `otel_scope_name`, `otel_scope_version`, `otel_scope_schema_url` and
+    /// `otel_scope_<attribute>` labels to every series (default on).
+    pub scope_labels: bool,
+    /// Emit a `target_info` series carrying the resource attributes (default on).
+    pub target_info: bool,
+    /// Resource attributes (OTel keys) copied onto every series as labels, e.g.
+    /// `["service.name", "deployment.environment"]`.
+    pub resource_labels: Vec<String>,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            metric_namer: MetricNamer::default(),
+            label_namer: LabelNamer::default(),
+            scope_labels: true,
+            target_info: true,
+            resource_labels: Vec::new(),
+        }
+    }
+}
+
+impl EncodeOptions {
+    /// Options for a translation strategy, label names escaped (or not) the same way.
+    pub fn with_strategy(strategy: TranslationStrategy) -> Self {
+        let mut options = EncodeOptions::default();
+        options.metric_namer.strategy = strategy;
+        options.label_namer.utf8_allowed = !strategy.escapes();
+        options
+    }
+
+    /// The same options for a scraper that cannot take UTF-8 names: UTF-8 strategies fall back
+    /// to their underscore-escaping counterparts.
+    fn escaped(&self) -> Option<Self> {
+        let strategy = match self.metric_namer.strategy {
+            TranslationStrategy::NoUTF8EscapingWithSuffixes => TranslationStrategy::UnderscoreEscapingWithSuffixes,
+            TranslationStrategy::NoTranslation => TranslationStrategy::UnderscoreEscapingWithoutSuffixes,
+            _ if !self.label_namer.utf8_allowed => return None,
+            other => other,
+        };
+        let mut escaped = self.clone();
+        escaped.metric_namer.strategy = strategy;
+        escaped.label_namer.utf8_allowed = false;
+        Some(escaped)
+    }
+}
 
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 9464;
@@ -50,6 +108,8 @@ pub struct PrometheusExporter {
     listen: Option<String>,
     serve: bool,
     path: String,
+    formats: Vec<Format>,
+    access: server::Access,
     scraper: Scraper,
 }
 
@@ -62,7 +122,14 @@ impl Default for PrometheusExporter {
 impl PrometheusExporter {
     /// An exporter with the default options.
     pub fn new() -> Self {
-        PrometheusExporter { listen: None, serve: true, path: "/metrics".to_owned(), scraper: Scraper::new(EncodeOptions::default()) }
+        PrometheusExporter {
+            listen: None,
+            serve: true,
+            path: "/metrics".to_owned(),
+            formats: Format::ALL.to_vec(),
+            access: server::Access::Open,
+            scraper: Scraper::new(EncodeOptions::default()),
+        }
     }
 
     /// The `host:port` to listen on; port 0 picks a free port (see
@@ -81,6 +148,27 @@ impl PrometheusExporter {
     /// Don't start an HTTP server; scrape in-process through [`scraper`](Self::scraper).
     pub fn without_server(mut self) -> Self {
         self.serve = false;
+        self
+    }
+
+    /// The formats offered to scrapers (default: all). Text 0.0.4 is always the fallback.
+    pub fn formats(mut self, formats: &[Format]) -> Self {
+        self.formats = formats.to_vec();
+        self
+    }
+
+    /// Require `Authorization: Bearer <token>` (compared in constant time).
+    pub fn bearer_token(mut self, token: impl AsRef<str>) -> Self {
+        let expected = format!("Bearer {}", token.as_ref()).into_bytes();
+        self.access = server::Access::Header { expected, challenge: "Bearer realm=\"metrics\"" };
+        self
+    }
+
+    /// Require HTTP basic authentication (compared in constant time).
+    pub fn basic_auth(mut self, user: impl AsRef<str>, password: impl AsRef<str>) -> Self {
+        use base64::Engine as _;
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", user.as_ref(), password.as_ref()));
+        self.access = server::Access::Header { expected: format!("Basic {credentials}").into_bytes(), challenge: "Basic realm=\"metrics\"" };
         self
     }
 
@@ -129,7 +217,13 @@ impl Exporter for PrometheusExporter {
         let listener = TcpListener::bind(requested.as_str()).map_err(bind_error)?;
         let local: SocketAddr = listener.local_addr().map_err(bind_error)?;
         let runtime = crate::runtime::handle("prometheus")?;
-        server::spawn(&runtime, listener, self.path.clone(), self.scraper.clone()).map_err(bind_error)?;
+        let endpoint = server::Endpoint {
+            path: self.path.clone(),
+            access: self.access.clone(),
+            formats: self.formats.clone(),
+            scraper: self.scraper.clone(),
+        };
+        server::spawn(&runtime, listener, endpoint).map_err(bind_error)?;
         plug.announce(format!("http://{local}{}", self.path));
         Ok(())
     }
@@ -154,6 +248,8 @@ pub struct Scraper {
 struct Shared {
     reader: ManualReader,
     options: EncodeOptions,
+    /// `options` for scrapers that cannot take UTF-8 names, when they differ.
+    escaped: Option<EncodeOptions>,
     /// One collection at a time: concurrent scrapes wait instead of collecting in parallel.
     collect: Mutex<ResourceMetrics>,
     reported: Mutex<HashSet<String>>,
@@ -173,6 +269,7 @@ impl Scraper {
         Scraper {
             shared: Arc::new(Shared {
                 reader,
+                escaped: options.escaped(),
                 options,
                 collect: Mutex::new(ResourceMetrics::default()),
                 reported: Mutex::new(HashSet::new()),
@@ -181,23 +278,37 @@ impl Scraper {
         }
     }
 
-    /// The current metrics in the text exposition format 0.0.4.
-    pub fn scrape(&self) -> Result<Vec<u8>, ScrapeError> {
+    /// The current metrics in `format`, with names escaped to the classic character set.
+    pub fn scrape(&self, format: Format) -> Result<Vec<u8>, ScrapeError> {
+        self.scrape_negotiated(Negotiated { format, utf8_names: false })
+    }
+
+    /// The current metrics as negotiated with a scraper (see [`negotiate`]).
+    pub fn scrape_negotiated(&self, negotiated: Negotiated) -> Result<Vec<u8>, ScrapeError> {
+        let options = match (&self.shared.escaped, negotiated.utf8_names) {
+            (Some(escaped), false) => escaped,
+            _ => &self.shared.options,
+        };
         let mut out = Vec::with_capacity(64 * 1024);
         let mut problems = Vec::new();
         {
             let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
             self.shared.reader.collect(&mut metrics).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
-            text::encode(&metrics, &self.shared.options, &mut out, &mut problems);
+            let mut writer: Box<dyn model::Writer + '_> = match negotiated.format {
+                Format::Text => Box::new(text::TextWriter::new(&mut out, false, negotiated.utf8_names)),
+                Format::OpenMetrics => Box::new(text::TextWriter::new(&mut out, true, negotiated.utf8_names)),
+                Format::Protobuf => Box::new(proto::ProtoWriter::new(&mut out)),
+            };
+            model::walk(&metrics, options, writer.as_mut(), &mut problems);
         }
         self.report(problems);
         Ok(out)
     }
 
-    /// [`scrape`](Self::scrape) as a `String`.
+    /// The current metrics in the text format 0.0.4, as a `String`.
     pub fn scrape_text(&self) -> Result<String, ScrapeError> {
-        // The encoder writes only `&str` pieces, so the bytes are UTF-8.
-        Ok(String::from_utf8_lossy(&self.scrape()?).into_owned())
+        // The text writer writes only `&str` pieces, so the bytes are UTF-8.
+        Ok(String::from_utf8_lossy(&self.scrape(Format::Text)?).into_owned())
     }
 
     /// Logs each distinct problem once per scraper, however many scrapes hit it.

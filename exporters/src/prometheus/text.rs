@@ -1,309 +1,171 @@
-//! Prometheus text exposition 0.0.4 from one collection of the SDK's metrics.
+//! The text formats: Prometheus text 0.0.4 and OpenMetrics 1.0.0.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 
-use opentelemetry::{KeyValue, Value};
-use opentelemetry_sdk::metrics::data::{
-    AggregatedMetrics, ExponentialHistogramDataPoint, HistogramDataPoint, Metric, MetricData, ResourceMetrics,
-};
-use opentelemetry_sdk::metrics::Temporality;
+use super::model::{Head, HistogramPoint, Kind, Labels, Number, Writer};
 
-use super::naming::{LabelNamer, MetricNamer, MetricType, TranslationStrategy};
-
-/// How metrics are named and labelled in the exposition.
-#[derive(Debug, Clone)]
-pub struct EncodeOptions {
-    /// Metric name translation (strategy and namespace).
-    pub metric_namer: MetricNamer,
-    /// Attribute key translation.
-    pub label_namer: LabelNamer,
-    /// Add `otel_scope_name`, `otel_scope_version`, `otel_scope_schema_url` and
-    /// `otel_scope_<attribute>` labels to every series.
-    pub scope_labels: bool,
-    /// Emit a `target_info` gauge carrying the resource attributes.
-    pub target_info: bool,
+/// Writes text 0.0.4 (`open_metrics == false`) or OpenMetrics 1.0.0.
+pub(crate) struct TextWriter<'o> {
+    out: &'o mut Vec<u8>,
+    open_metrics: bool,
+    /// Quote names that are not classic (`{"my.metric"}`), for scrapers that allow UTF-8.
+    utf8_names: bool,
+    /// The rendered label set of the current point, reused across its samples.
+    scratch: Vec<u8>,
 }
 
-impl Default for EncodeOptions {
-    fn default() -> Self {
-        EncodeOptions {
-            metric_namer: MetricNamer::default(),
-            label_namer: LabelNamer::default(),
-            scope_labels: true,
-            target_info: true,
-        }
+impl<'o> TextWriter<'o> {
+    pub(crate) fn new(out: &'o mut Vec<u8>, open_metrics: bool, utf8_names: bool) -> Self {
+        TextWriter { out, open_metrics, utf8_names, scratch: Vec::with_capacity(256) }
     }
-}
 
-impl EncodeOptions {
-    /// Options for a strategy, with label names escaped the same way.
-    pub fn with_strategy(strategy: TranslationStrategy) -> Self {
-        let mut options = EncodeOptions::default();
-        options.metric_namer.strategy = strategy;
-        options.label_namer.utf8_allowed = !strategy.escapes();
-        options
-    }
-}
-
-/// One metric family under construction: header facts plus its rendered samples.
-struct Family {
-    name: String,
-    help: String,
-    kind: &'static str,
-    unit: String,
-    samples: Vec<u8>,
-}
-
-/// Encodes `metrics` as text 0.0.4 into `out`. Data that cannot be expressed (a name with no
-/// valid form, a second metric claiming a family name with another type or unit, delta data)
-/// is left out and described in `problems`, so the output always parses.
-pub fn encode(metrics: &ResourceMetrics, options: &EncodeOptions, out: &mut Vec<u8>, problems: &mut Vec<String>) {
-    let mut families: Vec<Family> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut labels = Labels { namer: options.label_namer, pairs: Vec::new(), problems };
-
-    for scope in metrics.scope_metrics() {
-        let mut scope_pairs = Vec::new();
-        if options.scope_labels {
-            let s = scope.scope();
-            scope_pairs.push(("otel_scope_name".to_owned(), s.name().to_owned()));
-            if let Some(v) = s.version().filter(|v| !v.is_empty()) {
-                scope_pairs.push(("otel_scope_version".to_owned(), v.to_owned()));
-            }
-            if let Some(u) = s.schema_url().filter(|u| !u.is_empty()) {
-                scope_pairs.push(("otel_scope_schema_url".to_owned(), u.to_owned()));
-            }
-            for kv in s.attributes() {
-                scope_pairs.push((format!("otel_scope_{}", kv.key.as_str()), value_text(&kv.value)));
-            }
-        }
-        for metric in scope.metrics() {
-            let Some((kind, metric_type)) = family_kind(metric) else {
-                labels.problems.push(format!(
-                    "metric {:?} uses delta temporality, which a pull endpoint cannot expose; it is left out",
-                    metric.name()
-                ));
-                continue;
-            };
-            let name = match options.metric_namer.build(metric.name(), metric.unit(), metric_type) {
-                Ok(name) => name,
-                Err(e) => {
-                    labels.problems.push(format!("{e}; the metric is left out"));
-                    continue;
-                }
-            };
-            let slot = match index.get(&name) {
-                Some(&i) if families[i].kind != kind || families[i].unit != metric.unit() => {
-                    labels.problems.push(format!(
-                        "metric {:?} ({kind}, unit {:?}) maps to {name:?}, already a {} with unit {:?}; it is left out",
-                        metric.name(),
-                        metric.unit(),
-                        families[i].kind,
-                        families[i].unit
-                    ));
-                    continue;
-                }
-                Some(&i) => i,
-                None => {
-                    let help = if metric.description().is_empty() { metric.name() } else { metric.description() };
-                    families.push(Family {
-                        name: name.clone(),
-                        help: help.to_owned(),
-                        kind,
-                        unit: metric.unit().to_owned(),
-                        samples: Vec::new(),
-                    });
-                    index.insert(name, families.len() - 1);
-                    families.len() - 1
-                }
-            };
-            let family = &mut families[slot];
-            write_metric(&family.name, metric, &scope_pairs, &mut labels, &mut family.samples);
+    /// The family name as written: OpenMetrics counters drop `_total` (their sample keeps it).
+    fn family_name<'h>(&self, head: &Head<'h>) -> &'h str {
+        match head.kind {
+            Kind::Counter if self.open_metrics => head.name.strip_suffix("_total").unwrap_or(head.name),
+            Kind::Info if self.open_metrics => head.name.strip_suffix("_info").unwrap_or(head.name),
+            _ => head.name,
         }
     }
 
-    if options.target_info {
-        let attributes: Vec<KeyValue> =
-            metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
-        labels.set(&[], attributes.iter());
-        out.extend_from_slice(b"# HELP target_info Target metadata\n# TYPE target_info gauge\n");
-        write_sample(out, "target_info", "", &labels.pairs, None, "1");
+    fn render_labels(&mut self, labels: &Labels<'_>) {
+        self.scratch.clear();
+        for (i, (name, value)) in labels.iter().enumerate() {
+            if i > 0 {
+                self.scratch.push(b',');
+            }
+            write_name(&mut self.scratch, name, self.utf8_names);
+            self.scratch.extend_from_slice(b"=\"");
+            escape_label_value(value, &mut self.scratch);
+            self.scratch.push(b'"');
+        }
     }
-    for family in families {
-        out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(family.name.as_bytes());
+
+    /// One sample line from the rendered labels, an optional `le`, and a value.
+    fn sample(&mut self, name: &str, suffix: &str, le: Option<&str>, value: &[u8]) {
+        let out = &mut *self.out;
+        let quoted = self.utf8_names && !is_classic_name(name);
+        if quoted {
+            out.extend_from_slice(b"{\"");
+            escape_label_value(name, out);
+            out.extend_from_slice(suffix.as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(suffix.as_bytes());
+        }
+        let has_labels = !self.scratch.is_empty() || le.is_some();
+        if has_labels {
+            out.push(if quoted { b',' } else { b'{' });
+            out.extend_from_slice(&self.scratch);
+            if let Some(le) = le {
+                if !self.scratch.is_empty() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"le=\"");
+                out.extend_from_slice(le.as_bytes());
+                out.push(b'"');
+            }
+        }
+        if has_labels || quoted {
+            out.push(b'}');
+        }
         out.push(b' ');
-        escape_help(&family.help, out);
-        let _ = writeln!(out, "\n# TYPE {} {}", family.name, family.kind);
-        out.extend_from_slice(&family.samples);
+        out.extend_from_slice(value);
+        out.push(b'\n');
     }
 }
 
-fn family_kind(metric: &Metric) -> Option<(&'static str, MetricType)> {
-    macro_rules! kind_of {
-        ($data:expr) => {
-            match $data {
-                MetricData::Gauge(_) => ("gauge", MetricType::Gauge),
-                MetricData::Sum(s) if s.temporality() == Temporality::Delta => return None,
-                MetricData::Sum(s) if s.is_monotonic() => ("counter", MetricType::MonotonicCounter),
-                MetricData::Sum(_) => ("gauge", MetricType::NonMonotonicCounter),
-                MetricData::Histogram(h) if h.temporality() == Temporality::Delta => return None,
-                MetricData::Histogram(_) => ("histogram", MetricType::Histogram),
-                MetricData::ExponentialHistogram(h) if h.temporality() == Temporality::Delta => return None,
-                MetricData::ExponentialHistogram(_) => ("histogram", MetricType::ExponentialHistogram),
-            }
+impl Writer for TextWriter<'_> {
+    fn family(&mut self, head: &Head<'_>) {
+        let name = self.family_name(head);
+        let utf8 = self.utf8_names;
+        let out = &mut *self.out;
+        out.extend_from_slice(b"# HELP ");
+        write_name(out, name, utf8);
+        out.push(b' ');
+        escape_help(head.help, out, self.open_metrics);
+        out.extend_from_slice(b"\n# TYPE ");
+        write_name(out, name, utf8);
+        let kind = if self.open_metrics && head.kind == Kind::Info { "info" } else { head.kind.text() };
+        let _ = write!(out, " {kind}\n");
+        // OpenMetrics: a unit is declared only when the family name ends in it.
+        if self.open_metrics && !head.unit.is_empty() && name.strip_suffix(head.unit).is_some_and(|rest| rest.ends_with('_')) {
+            out.extend_from_slice(b"# UNIT ");
+            write_name(out, name, utf8);
+            let _ = write!(out, " {}\n", head.unit);
+        }
+    }
+
+    fn number(&mut self, head: &Head<'_>, labels: &Labels<'_>, value: Number) {
+        self.render_labels(labels);
+        let name = self.family_name(head);
+        let suffix = match head.kind {
+            Kind::Counter if self.open_metrics => "_total",
+            Kind::Info if self.open_metrics => "_info",
+            _ => "",
         };
+        let mut text = [0u8; 32];
+        let value = number_text(value, &mut text);
+        self.sample(name, suffix, None, value);
     }
-    Some(match metric.data() {
-        AggregatedMetrics::F64(d) => kind_of!(d),
-        AggregatedMetrics::U64(d) => kind_of!(d),
-        AggregatedMetrics::I64(d) => kind_of!(d),
-    })
-}
 
-fn write_metric(name: &str, metric: &Metric, scope: &[(String, String)], labels: &mut Labels<'_>, out: &mut Vec<u8>) {
-    match metric.data() {
-        AggregatedMetrics::F64(d) => write_data(name, d, scope, labels, out),
-        AggregatedMetrics::U64(d) => write_data(name, d, scope, labels, out),
-        AggregatedMetrics::I64(d) => write_data(name, d, scope, labels, out),
-    }
-}
-
-fn write_data<T: Number>(name: &str, data: &MetricData<T>, scope: &[(String, String)], labels: &mut Labels<'_>, out: &mut Vec<u8>) {
-    match data {
-        MetricData::Gauge(g) => {
-            for p in g.data_points() {
-                labels.set(scope, p.attributes());
-                write_sample(out, name, "", &labels.pairs, None, &p.value().text());
-            }
-        }
-        MetricData::Sum(s) => {
-            for p in s.data_points() {
-                labels.set(scope, p.attributes());
-                write_sample(out, name, "", &labels.pairs, None, &p.value().text());
-            }
-        }
-        MetricData::Histogram(h) => {
-            for p in h.data_points() {
-                labels.set(scope, p.attributes());
-                write_histogram(out, name, &labels.pairs, &explicit_buckets(p), p.sum().as_f64(), p.count());
-            }
-        }
-        MetricData::ExponentialHistogram(h) => {
-            for p in h.data_points() {
-                labels.set(scope, p.attributes());
-                write_histogram(out, name, &labels.pairs, &exponential_buckets(p), p.sum().as_f64(), p.count() as u64);
-            }
-        }
-    }
-}
-
-/// (upper bound, cumulative count) pairs, without `+Inf`.
-fn explicit_buckets<T>(p: &HistogramDataPoint<T>) -> Vec<(f64, u64)> {
-    let mut cumulative = 0;
-    p.bounds()
-        .zip(p.bucket_counts())
-        .map(|(bound, count)| {
+    fn histogram(&mut self, head: &Head<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {
+        self.render_labels(labels);
+        let mut cumulative = 0u64;
+        let mut digits = itoa::Buffer::new();
+        for (le, count) in point.le.iter().zip(point.counts) {
             cumulative += count;
-            (bound, cumulative)
-        })
-        .collect()
+            self.sample(head.name, "_bucket", Some(le), digits.format(cumulative).as_bytes());
+        }
+        let count = digits.format(point.count).as_bytes().to_vec();
+        self.sample(head.name, "_bucket", Some("+Inf"), &count);
+        // OpenMetrics: a histogram with negative buckets has no `_sum` (it would not be a counter).
+        let negative = point.bounds.first().is_some_and(|b| *b < 0.0);
+        if !(self.open_metrics && negative) {
+            self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes());
+        }
+        self.sample(head.name, "_count", None, &count);
+    }
+
+    fn finish(&mut self) {
+        if self.open_metrics {
+            self.out.extend_from_slice(b"# EOF\n");
+        }
+    }
 }
 
-/// Classic buckets whose bounds are the exponential histogram's own bucket boundaries, so no
-/// count moves across a boundary: negative buckets, the zero bucket, then positive buckets.
-fn exponential_buckets<T>(p: &ExponentialHistogramDataPoint<T>) -> Vec<(f64, u64)> {
-    let base_exponent = 2f64.powi(-i32::from(p.scale()));
-    let boundary = |index: i64| 2f64.powf(index as f64 * base_exponent);
-    let mut buckets = Vec::new();
-    let mut cumulative = 0;
-    let negative = p.negative_bucket();
-    let negative_counts: Vec<u64> = negative.counts().collect();
-    for (i, count) in negative_counts.iter().enumerate().rev() {
-        cumulative += count;
-        // Bucket `index` holds values in [-base^(index+1), -base^index).
-        buckets.push((-boundary(i64::from(negative.offset()) + i as i64), cumulative));
+fn number_text(value: Number, buf: &mut [u8; 32]) -> &[u8] {
+    match value {
+        Number::U64(v) => copy_into(buf, itoa::Buffer::new().format(v).as_bytes()),
+        Number::I64(v) => copy_into(buf, itoa::Buffer::new().format(v).as_bytes()),
+        Number::F64(v) => copy_into(buf, float_text(v).as_bytes()),
     }
-    cumulative += p.zero_count();
-    buckets.push((p.zero_threshold(), cumulative));
-    let positive = p.positive_bucket();
-    for (i, count) in positive.counts().enumerate() {
-        cumulative += count;
-        // Bucket `index` holds values in (base^index, base^(index+1)].
-        buckets.push((boundary(i64::from(positive.offset()) + i as i64 + 1), cumulative));
-    }
-    buckets
 }
 
-fn write_histogram(out: &mut Vec<u8>, name: &str, labels: &[(String, String)], buckets: &[(f64, u64)], sum: f64, count: u64) {
-    for (bound, cumulative) in buckets {
-        write_sample(out, name, "_bucket", labels, Some(&float_text(*bound)), &cumulative.to_string());
-    }
-    write_sample(out, name, "_bucket", labels, Some("+Inf"), &count.to_string());
-    write_sample(out, name, "_sum", labels, None, &float_text(sum));
-    write_sample(out, name, "_count", labels, None, &count.to_string());
+fn copy_into<'b>(buf: &'b mut [u8; 32], text: &[u8]) -> &'b [u8] {
+    let n = text.len().min(buf.len());
+    buf[..n].copy_from_slice(&text[..n]);
+    &buf[..n]
 }
 
-fn write_sample(out: &mut Vec<u8>, name: &str, suffix: &str, labels: &[(String, String)], le: Option<&str>, value: &str) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
-    let le = le.map(|v| ("le", v));
-    let all = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(le);
-    for (i, (key, value)) in all.enumerate() {
-        out.push(if i == 0 { b'{' } else { b',' });
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"=\"");
-        escape_label_value(value, out);
+/// A name in the classic character set `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub(crate) fn is_classic_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty() && !b[0].is_ascii_digit() && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b':')
+}
+
+fn write_name(out: &mut Vec<u8>, name: &str, utf8: bool) {
+    if utf8 && !is_classic_name(name) {
         out.push(b'"');
-    }
-    if !labels.is_empty() || le.is_some() {
-        out.push(b'}');
-    }
-    out.push(b' ');
-    out.extend_from_slice(value.as_bytes());
-    out.push(b'\n');
-}
-
-/// The label set of the current data point, translated, merged and sorted.
-struct Labels<'p> {
-    namer: LabelNamer,
-    pairs: Vec<(String, String)>,
-    problems: &'p mut Vec<String>,
-}
-
-impl Labels<'_> {
-    fn set<'a>(&mut self, fixed: &[(String, String)], attributes: impl Iterator<Item = &'a KeyValue>) {
-        // (label, original key, value): keys that translate to the same label are merged, their
-        // values joined with `;` in the order of the original keys.
-        let mut translated: Vec<(String, &str, String)> = Vec::new();
-        for kv in attributes {
-            match self.namer.build(kv.key.as_str()) {
-                Ok(label) => translated.push((label, kv.key.as_str(), value_text(&kv.value))),
-                Err(e) => self.problems.push(format!("{e}; the label is left out")),
-            }
-        }
-        translated.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        self.pairs.clear();
-        self.pairs.extend(fixed.iter().cloned());
-        for (label, _, value) in translated {
-            match self.pairs.iter_mut().find(|(l, _)| *l == label) {
-                Some((_, existing)) => {
-                    existing.push(';');
-                    existing.push_str(&value);
-                }
-                None => self.pairs.push((label, value)),
-            }
-        }
-        self.pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        escape_label_value(name, out);
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(name.as_bytes());
     }
 }
 
-fn value_text(value: &Value) -> String {
-    value.as_str().into_owned()
-}
-
-fn escape_label_value(value: &str, out: &mut Vec<u8>) {
+pub(crate) fn escape_label_value(value: &str, out: &mut Vec<u8>) {
     for b in value.bytes() {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -314,17 +176,20 @@ fn escape_label_value(value: &str, out: &mut Vec<u8>) {
     }
 }
 
-fn escape_help(help: &str, out: &mut Vec<u8>) {
+/// HELP text: `\` and newline escaped; OpenMetrics also escapes `"`.
+fn escape_help(help: &str, out: &mut Vec<u8>, open_metrics: bool) {
     for b in help.bytes() {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
+            b'"' if open_metrics => out.extend_from_slice(b"\\\""),
             _ => out.push(b),
         }
     }
 }
 
-/// Go-compatible float text: `+Inf`, `-Inf`, `NaN`, integers without a fraction.
+/// Float text both formats parse: `+Inf`, `-Inf`, `NaN`, integers without a fraction, an
+/// exponent for very large or small magnitudes.
 pub(crate) fn float_text(v: f64) -> String {
     if v.is_nan() {
         "NaN".to_owned()
@@ -336,34 +201,6 @@ pub(crate) fn float_text(v: f64) -> String {
         format!("{v}")
     }
 }
-
-trait Number: Copy {
-    fn as_f64(self) -> f64;
-    fn text(self) -> String;
-}
-
-impl Number for f64 {
-    fn as_f64(self) -> f64 {
-        self
-    }
-    fn text(self) -> String {
-        float_text(self)
-    }
-}
-
-macro_rules! integer_number {
-    ($($t:ty),*) => {$(
-        impl Number for $t {
-            fn as_f64(self) -> f64 {
-                self as f64
-            }
-            fn text(self) -> String {
-                self.to_string()
-            }
-        }
-    )*};
-}
-integer_number!(u64, i64);
 
 #[cfg(test)]
 mod tests {
@@ -386,7 +223,10 @@ mod tests {
         escape_label_value("a\"b\\c\nd", &mut out);
         assert_eq!(out, b"a\\\"b\\\\c\\nd");
         out.clear();
-        escape_help("line1\nline2 \"q\" \\", &mut out);
+        escape_help("line1\nline2 \"q\" \\", &mut out, false);
         assert_eq!(out, b"line1\\nline2 \"q\" \\\\");
+        out.clear();
+        escape_help("\"q\"", &mut out, true);
+        assert_eq!(out, b"\\\"q\\\"");
     }
 }

@@ -1,0 +1,411 @@
+//! One walk over a collection: metrics translated, grouped into families (across scopes),
+//! checked, and handed point by point to a format [`Writer`].
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::metrics::data::{
+    AggregatedMetrics, ExponentialBucket, Metric, MetricData, ResourceMetrics, ScopeMetrics,
+};
+use opentelemetry_sdk::metrics::Temporality;
+
+use super::naming::{unit_name, MetricType};
+use super::EncodeOptions;
+
+/// The Prometheus type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+    /// `target_info`: an info metric in OpenMetrics, a gauge elsewhere.
+    Info,
+}
+
+impl Kind {
+    pub(crate) fn text(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge | Kind::Info => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// A family's metadata.
+pub(crate) struct Head<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) help: &'a str,
+    /// The unit word (`seconds`), empty for none.
+    pub(crate) unit: &'a str,
+    pub(crate) kind: Kind,
+}
+
+/// A number as recorded: integers stay exact.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Number {
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
+
+impl Number {
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Number::U64(v) => v as f64,
+            Number::I64(v) => v as f64,
+            Number::F64(v) => v,
+        }
+    }
+}
+
+/// An exponential histogram's buckets, independent of the recorded number type.
+pub(crate) struct Exponential<'a> {
+    pub(crate) scale: i8,
+    pub(crate) zero_count: u64,
+    pub(crate) zero_threshold: f64,
+    pub(crate) positive: &'a ExponentialBucket,
+    pub(crate) negative: &'a ExponentialBucket,
+}
+
+/// A histogram point.
+pub(crate) struct HistogramPoint<'a> {
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+    /// Explicit buckets: upper bounds (without `+Inf`), their `le` text, and per-bucket counts
+    /// (one more than bounds).
+    pub(crate) bounds: &'a [f64],
+    pub(crate) le: &'a [String],
+    pub(crate) counts: &'a [u64],
+    /// Set for exponential histograms (then `bounds`/`le`/`counts` hold the derived classic
+    /// buckets on the exponential boundaries).
+    pub(crate) exponential: Option<Exponential<'a>>,
+}
+
+pub(crate) type Labels<'a> = [(Cow<'a, str>, Cow<'a, str>)];
+
+/// A format's side of the walk.
+pub(crate) trait Writer {
+    fn family(&mut self, head: &Head<'_>);
+    fn number(&mut self, head: &Head<'_>, labels: &Labels<'_>, value: Number);
+    fn histogram(&mut self, head: &Head<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>);
+    fn finish(&mut self);
+}
+
+/// Walks `metrics`, feeding `writer`. Problems (data left out so the output stays valid) are
+/// appended to `problems`.
+pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &mut dyn Writer, problems: &mut Vec<String>) {
+    let scopes: Vec<&ScopeMetrics> = metrics.scope_metrics().collect();
+    let mut labels = LabelBuilder { options, problems, cache: HashMap::new() };
+
+    let resource_pairs: Vec<KeyValue> = metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+    let copied: Vec<(String, String)> = resource_pairs
+        .iter()
+        .filter(|kv| options.resource_labels.iter().any(|k| k == kv.key.as_str()))
+        .filter_map(|kv| labels.translate(kv.key.as_str()).map(|l| (l.into_owned(), value_text(&kv.value).into_owned())))
+        .collect();
+    let fixed_per_scope: Vec<Vec<(String, String)>> = scopes
+        .iter()
+        .map(|scope| {
+            let mut fixed = copied.clone();
+            if options.scope_labels {
+                fixed.extend(scope_labels(scope, &mut labels));
+            }
+            fixed
+        })
+        .collect();
+
+    if options.target_info && !resource_pairs.is_empty() {
+        let head = Head { name: "target_info", help: "Target metadata", unit: "", kind: Kind::Info };
+        writer.family(&head);
+        let pairs = labels.build(&[], resource_pairs.iter());
+        writer.number(&head, &pairs, Number::U64(1));
+    }
+
+    for family in group(&scopes, options, labels.problems) {
+        let head = Head { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
+        writer.family(&head);
+        for (scope, metric) in family.members {
+            write_metric(writer, &head, metric, &fixed_per_scope[scope], &mut labels);
+        }
+    }
+    writer.finish();
+}
+
+struct Family<'m> {
+    name: String,
+    help: String,
+    unit: &'m str,
+    unit_word: String,
+    kind: Kind,
+    members: Vec<(usize, &'m Metric)>,
+}
+
+/// Translates names and groups metrics that share a name, keeping the first descriptor and
+/// leaving out later metrics whose type or unit conflicts with it.
+fn group<'m>(scopes: &[&'m ScopeMetrics], options: &EncodeOptions, problems: &mut Vec<String>) -> Vec<Family<'m>> {
+    let mut families: Vec<Family<'m>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (scope_index, scope) in scopes.iter().enumerate() {
+        for metric in scope.metrics() {
+            let Some((kind, metric_type)) = kind_of(metric) else {
+                problems.push(format!(
+                    "metric {:?} uses delta temporality, which a pull endpoint cannot expose; it is left out",
+                    metric.name()
+                ));
+                continue;
+            };
+            let name = match options.metric_namer.build(metric.name(), metric.unit(), metric_type) {
+                Ok(name) => name,
+                Err(e) => {
+                    problems.push(format!("{e}; the metric is left out"));
+                    continue;
+                }
+            };
+            match index.get(&name) {
+                Some(&i) if families[i].kind != kind || families[i].unit != metric.unit() => {
+                    let first = &families[i];
+                    problems.push(format!(
+                        "metric {:?} ({}, unit {:?}) maps to {name:?}, which is already a {} with unit {:?}; \
+                         it is left out (rename one of them)",
+                        metric.name(),
+                        kind.text(),
+                        metric.unit(),
+                        first.kind.text(),
+                        first.unit
+                    ));
+                }
+                Some(&i) => families[i].members.push((scope_index, metric)),
+                None => {
+                    let help = if metric.description().is_empty() { metric.name() } else { metric.description() };
+                    let unit_word = unit_name(metric.unit(), !options.metric_namer.strategy.escapes());
+                    index.insert(name.clone(), families.len());
+                    families.push(Family {
+                        name,
+                        help: help.to_owned(),
+                        unit: metric.unit(),
+                        unit_word,
+                        kind,
+                        members: vec![(scope_index, metric)],
+                    });
+                }
+            }
+        }
+    }
+    families
+}
+
+fn kind_of(metric: &Metric) -> Option<(Kind, MetricType)> {
+    macro_rules! kind {
+        ($data:expr) => {
+            match $data {
+                MetricData::Gauge(_) => (Kind::Gauge, MetricType::Gauge),
+                MetricData::Sum(s) if s.temporality() == Temporality::Delta => return None,
+                MetricData::Sum(s) if s.is_monotonic() => (Kind::Counter, MetricType::MonotonicCounter),
+                MetricData::Sum(_) => (Kind::Gauge, MetricType::NonMonotonicCounter),
+                MetricData::Histogram(h) if h.temporality() == Temporality::Delta => return None,
+                MetricData::Histogram(_) => (Kind::Histogram, MetricType::Histogram),
+                MetricData::ExponentialHistogram(h) if h.temporality() == Temporality::Delta => return None,
+                MetricData::ExponentialHistogram(_) => (Kind::Histogram, MetricType::ExponentialHistogram),
+            }
+        };
+    }
+    Some(match metric.data() {
+        AggregatedMetrics::F64(d) => kind!(d),
+        AggregatedMetrics::U64(d) => kind!(d),
+        AggregatedMetrics::I64(d) => kind!(d),
+    })
+}
+
+trait ToNumber: Copy {
+    fn number(self) -> Number;
+}
+impl ToNumber for f64 {
+    fn number(self) -> Number {
+        Number::F64(self)
+    }
+}
+impl ToNumber for u64 {
+    fn number(self) -> Number {
+        Number::U64(self)
+    }
+}
+impl ToNumber for i64 {
+    fn number(self) -> Number {
+        Number::I64(self)
+    }
+}
+
+fn write_metric(writer: &mut dyn Writer, head: &Head<'_>, metric: &Metric, fixed: &[(String, String)], labels: &mut LabelBuilder<'_, '_>) {
+    match metric.data() {
+        AggregatedMetrics::F64(d) => write_data(writer, head, d, fixed, labels),
+        AggregatedMetrics::U64(d) => write_data(writer, head, d, fixed, labels),
+        AggregatedMetrics::I64(d) => write_data(writer, head, d, fixed, labels),
+    }
+}
+
+fn write_data<T: ToNumber>(writer: &mut dyn Writer, head: &Head<'_>, data: &MetricData<T>, fixed: &[(String, String)], labels: &mut LabelBuilder<'_, '_>) {
+    match data {
+        MetricData::Gauge(g) => {
+            for p in g.data_points() {
+                writer.number(head, &labels.build(fixed, p.attributes()), p.value().number());
+            }
+        }
+        MetricData::Sum(s) => {
+            for p in s.data_points() {
+                writer.number(head, &labels.build(fixed, p.attributes()), p.value().number());
+            }
+        }
+        MetricData::Histogram(h) => {
+            let (mut bounds, mut le, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+            for p in h.data_points() {
+                if !p.bounds().eq(bounds.iter().copied()) {
+                    bounds = p.bounds().collect();
+                    le = bounds.iter().map(|b| super::text::float_text(*b)).collect();
+                }
+                counts.clear();
+                counts.extend(p.bucket_counts());
+                let pairs = labels.build(fixed, p.attributes());
+                let point = HistogramPoint { count: p.count(), sum: p.sum().number().as_f64(), bounds: &bounds, le: &le, counts: &counts, exponential: None };
+                writer.histogram(head, &pairs, &point);
+            }
+        }
+        MetricData::ExponentialHistogram(h) => {
+            for p in h.data_points() {
+                let exponential = Exponential {
+                    scale: p.scale(),
+                    zero_count: p.zero_count(),
+                    zero_threshold: p.zero_threshold(),
+                    positive: p.positive_bucket(),
+                    negative: p.negative_bucket(),
+                };
+                let (bounds, counts) = classic_from_exponential(&exponential);
+                let le: Vec<String> = bounds.iter().map(|b| super::text::float_text(*b)).collect();
+                let pairs = labels.build(fixed, p.attributes());
+                let point = HistogramPoint {
+                    count: p.count() as u64,
+                    sum: p.sum().number().as_f64(),
+                    bounds: &bounds,
+                    le: &le,
+                    counts: &counts,
+                    exponential: Some(exponential),
+                };
+                writer.histogram(head, &pairs, &point);
+            }
+        }
+    }
+}
+
+/// Classic buckets whose bounds are the exponential histogram's own boundaries, so no count
+/// moves across a boundary: negative buckets, the zero bucket, then positive buckets. Returns
+/// upper bounds and per-bucket counts; the last count is the (empty) `+Inf` bucket.
+pub(crate) fn classic_from_exponential(e: &Exponential<'_>) -> (Vec<f64>, Vec<u64>) {
+    let exponent = 2f64.powi(-i32::from(e.scale));
+    let boundary = |index: i64| 2f64.powf(index as f64 * exponent);
+    let (mut bounds, mut counts) = (Vec::new(), Vec::new());
+    let negative: Vec<u64> = e.negative.counts().collect();
+    for (i, count) in negative.iter().enumerate().rev() {
+        // Negative bucket `index` holds [-base^(index+1), -base^index).
+        bounds.push(-boundary(i64::from(e.negative.offset()) + i as i64));
+        counts.push(*count);
+    }
+    bounds.push(e.zero_threshold);
+    counts.push(e.zero_count);
+    for (i, count) in e.positive.counts().enumerate() {
+        // Positive bucket `index` holds (base^index, base^(index+1)].
+        bounds.push(boundary(i64::from(e.positive.offset()) + i as i64 + 1));
+        counts.push(count);
+    }
+    counts.push(0);
+    (bounds, counts)
+}
+
+/// Builds each point's label set: fixed labels (scope, copied resource attributes) plus the
+/// point's attributes, translated, with colliding names merged (`;`-joined values in the order
+/// of the original keys).
+struct LabelBuilder<'o, 'p> {
+    options: &'o EncodeOptions,
+    problems: &'p mut Vec<String>,
+    /// Translations of keys that are not already valid label names.
+    cache: HashMap<String, Option<String>>,
+}
+
+impl LabelBuilder<'_, '_> {
+    fn translate<'k>(&mut self, key: &'k str) -> Option<Cow<'k, str>> {
+        if is_plain_label(key) {
+            return Some(Cow::Borrowed(key));
+        }
+        if let Some(cached) = self.cache.get(key) {
+            return cached.clone().map(Cow::Owned);
+        }
+        let translated = match self.options.label_namer.build(key) {
+            Ok(label) => Some(label),
+            Err(e) => {
+                self.problems.push(format!("{e}; the label is left out"));
+                None
+            }
+        };
+        self.cache.insert(key.to_owned(), translated.clone());
+        translated.map(Cow::Owned)
+    }
+
+    fn build<'a>(&mut self, fixed: &'a [(String, String)], attributes: impl Iterator<Item = &'a KeyValue>) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> =
+            fixed.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))).collect();
+        // (label, original key, value); only renamed keys can collide.
+        let mut translated: Vec<(Cow<'a, str>, &'a str, Cow<'a, str>)> = Vec::new();
+        let mut renamed = false;
+        for kv in attributes {
+            let key = kv.key.as_str();
+            let Some(label) = self.translate(key) else { continue };
+            renamed |= label != key;
+            translated.push((label, key, value_text(&kv.value)));
+        }
+        if renamed {
+            translated.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        }
+        for (label, _, value) in translated {
+            match pairs.last_mut() {
+                Some((last, existing)) if renamed && *last == label => {
+                    let joined = format!("{existing};{value}");
+                    *existing = Cow::Owned(joined);
+                }
+                _ => pairs.push((label, value)),
+            }
+        }
+        pairs
+    }
+}
+
+/// A key that translates to itself under the default rules: `[a-zA-Z_][a-zA-Z0-9_]*` with no
+/// run of `_` and not only underscores.
+fn is_plain_label(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    !bytes.is_empty()
+        && !bytes[0].is_ascii_digit()
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && !key.contains("__")
+        && bytes.iter().any(|b| *b != b'_')
+}
+
+fn scope_labels(scope: &ScopeMetrics, labels: &mut LabelBuilder<'_, '_>) -> Vec<(String, String)> {
+    let s = scope.scope();
+    let mut out = vec![("otel_scope_name".to_owned(), s.name().to_owned())];
+    if let Some(v) = s.version().filter(|v| !v.is_empty()) {
+        out.push(("otel_scope_version".to_owned(), v.to_owned()));
+    }
+    if let Some(u) = s.schema_url().filter(|u| !u.is_empty()) {
+        out.push(("otel_scope_schema_url".to_owned(), u.to_owned()));
+    }
+    for kv in s.attributes() {
+        if let Some(label) = labels.translate(&format!("otel_scope_{}", kv.key.as_str())) {
+            out.push((label.into_owned(), value_text(&kv.value).into_owned()));
+        }
+    }
+    out
+}
+
+fn value_text(value: &Value) -> Cow<'_, str> {
+    value.as_str()
+}

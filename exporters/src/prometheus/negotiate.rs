@@ -1,0 +1,105 @@
+//! Choosing the exposition format from a scraper's `Accept` header, as the Prometheus
+//! exposition docs describe.
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// Prometheus text format 0.0.4 (the fallback).
+    Text,
+    /// OpenMetrics text 1.0.0.
+    OpenMetrics,
+    /// Length-delimited `io.prometheus.client.MetricFamily` protobuf, the only format that
+    /// carries native histograms to Prometheus 2.x.
+    Protobuf,
+}
+
+impl Format {
+    /// The `Content-Type` of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+        }
+    }
+
+    /// Every format, in the order of preference when a scraper likes them equally.
+    pub const ALL: [Format; 3] = [Format::Protobuf, Format::OpenMetrics, Format::Text];
+}
+
+/// What a scraper asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The format to answer in.
+    pub format: Format,
+    /// The scraper accepts UTF-8 metric and label names (`escaping=allow-utf-8`).
+    pub utf8_names: bool,
+}
+
+/// The best of `enabled` for an `Accept` header; text 0.0.4 when nothing else matches.
+pub fn negotiate(accept: Option<&str>, enabled: &[Format]) -> Negotiated {
+    let mut best: Option<(f32, Negotiated)> = None;
+    for range in accept.unwrap_or("").split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let (mut q, mut proto, mut utf8_names) = (1.0f32, None, false);
+        for param in parts {
+            let Some((k, v)) = param.split_once('=') else { continue };
+            let v = v.trim().trim_matches('"');
+            match k.trim().to_ascii_lowercase().as_str() {
+                "q" => q = v.parse().unwrap_or(0.0),
+                "proto" => proto = Some(v.to_owned()),
+                "escaping" => utf8_names = v == "allow-utf-8",
+                _ => {}
+            }
+        }
+        let format = match media.as_str() {
+            "application/vnd.google.protobuf" if proto.as_deref() == Some("io.prometheus.client.MetricFamily") => Format::Protobuf,
+            "application/openmetrics-text" => Format::OpenMetrics,
+            "text/plain" | "text/*" | "*/*" => Format::Text,
+            _ => continue,
+        };
+        if q <= 0.0 || (format != Format::Text && !enabled.contains(&format)) {
+            continue;
+        }
+        if best.is_none_or(|(best_q, _)| q > best_q) {
+            best = Some((q, Negotiated { format, utf8_names }));
+        }
+    }
+    best.map_or(Negotiated { format: Format::Text, utf8_names: false }, |(_, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROMETHEUS_2_42: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    const NATIVE_HISTOGRAMS: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1";
+
+    #[test]
+    fn prometheus_gets_its_preferred_format() {
+        assert_eq!(negotiate(Some(PROMETHEUS_2_42), &Format::ALL).format, Format::OpenMetrics);
+        assert_eq!(negotiate(Some(NATIVE_HISTOGRAMS), &Format::ALL).format, Format::Protobuf);
+    }
+
+    #[test]
+    fn disabled_formats_fall_through_to_the_next_choice() {
+        assert_eq!(negotiate(Some(NATIVE_HISTOGRAMS), &[Format::OpenMetrics]).format, Format::OpenMetrics);
+        assert_eq!(negotiate(Some(PROMETHEUS_2_42), &[Format::Text]).format, Format::Text);
+    }
+
+    #[test]
+    fn missing_or_unknown_accept_means_text() {
+        assert_eq!(negotiate(None, &Format::ALL).format, Format::Text);
+        assert_eq!(negotiate(Some("application/json"), &Format::ALL).format, Format::Text);
+        assert_eq!(negotiate(Some("application/openmetrics-text;q=0"), &Format::ALL).format, Format::Text);
+    }
+
+    #[test]
+    fn utf8_escaping_parameter_is_honoured() {
+        let n = negotiate(Some("text/plain;version=1.0.0;escaping=allow-utf-8"), &Format::ALL);
+        assert!(n.utf8_names);
+        assert!(!negotiate(Some("text/plain;version=0.0.4"), &Format::ALL).utf8_names);
+    }
+}

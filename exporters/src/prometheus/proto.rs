@@ -1,0 +1,233 @@
+//! The delimited protobuf format (`io.prometheus.client.MetricFamily`), the only one that
+//! carries native histograms to Prometheus 2.x.
+
+use prost::Message;
+
+use super::model::{Exponential, Head, HistogramPoint, Kind, Labels, Number, Writer};
+
+/// `io.prometheus.client` messages, with the field numbers of `metrics.proto`.
+mod dto {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct LabelPair {
+        #[prost(string, optional, tag = "1")]
+        pub(crate) name: Option<String>,
+        #[prost(string, optional, tag = "2")]
+        pub(crate) value: Option<String>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Gauge {
+        #[prost(double, optional, tag = "1")]
+        pub(crate) value: Option<f64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Counter {
+        #[prost(double, optional, tag = "1")]
+        pub(crate) value: Option<f64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Bucket {
+        #[prost(uint64, optional, tag = "1")]
+        pub(crate) cumulative_count: Option<u64>,
+        #[prost(double, optional, tag = "2")]
+        pub(crate) upper_bound: Option<f64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct BucketSpan {
+        #[prost(sint32, optional, tag = "1")]
+        pub(crate) offset: Option<i32>,
+        #[prost(uint32, optional, tag = "2")]
+        pub(crate) length: Option<u32>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Histogram {
+        #[prost(uint64, optional, tag = "1")]
+        pub(crate) sample_count: Option<u64>,
+        #[prost(double, optional, tag = "2")]
+        pub(crate) sample_sum: Option<f64>,
+        #[prost(message, repeated, tag = "3")]
+        pub(crate) bucket: Vec<Bucket>,
+        #[prost(sint32, optional, tag = "5")]
+        pub(crate) schema: Option<i32>,
+        #[prost(double, optional, tag = "6")]
+        pub(crate) zero_threshold: Option<f64>,
+        #[prost(uint64, optional, tag = "7")]
+        pub(crate) zero_count: Option<u64>,
+        #[prost(message, repeated, tag = "9")]
+        pub(crate) negative_span: Vec<BucketSpan>,
+        #[prost(sint64, repeated, packed = "false", tag = "10")]
+        pub(crate) negative_delta: Vec<i64>,
+        #[prost(message, repeated, tag = "12")]
+        pub(crate) positive_span: Vec<BucketSpan>,
+        #[prost(sint64, repeated, packed = "false", tag = "13")]
+        pub(crate) positive_delta: Vec<i64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Metric {
+        #[prost(message, repeated, tag = "1")]
+        pub(crate) label: Vec<LabelPair>,
+        #[prost(message, optional, tag = "2")]
+        pub(crate) gauge: Option<Gauge>,
+        #[prost(message, optional, tag = "3")]
+        pub(crate) counter: Option<Counter>,
+        #[prost(message, optional, tag = "7")]
+        pub(crate) histogram: Option<Histogram>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct MetricFamily {
+        #[prost(string, optional, tag = "1")]
+        pub(crate) name: Option<String>,
+        #[prost(string, optional, tag = "2")]
+        pub(crate) help: Option<String>,
+        #[prost(int32, optional, tag = "3")]
+        pub(crate) r#type: Option<i32>,
+        #[prost(message, repeated, tag = "4")]
+        pub(crate) metric: Vec<Metric>,
+    }
+
+    pub(crate) const COUNTER: i32 = 0;
+    pub(crate) const GAUGE: i32 = 1;
+    pub(crate) const HISTOGRAM: i32 = 4;
+}
+
+/// The smallest zero-bucket width sent with native histograms: it marks them as native for
+/// Prometheus versions that look at the zero bucket to tell, without widening it noticeably.
+const MIN_ZERO_THRESHOLD: f64 = 2.938_735_877_055_719e-39; // 2^-128
+/// The finest resolution Prometheus accepts; finer OTel scales are merged down to it.
+const MAX_SCHEMA: i8 = 8;
+
+/// Collects families and writes each as a length-delimited message.
+pub(crate) struct ProtoWriter<'o> {
+    out: &'o mut Vec<u8>,
+    current: Option<dto::MetricFamily>,
+}
+
+impl<'o> ProtoWriter<'o> {
+    pub(crate) fn new(out: &'o mut Vec<u8>) -> Self {
+        ProtoWriter { out, current: None }
+    }
+
+    fn flush(&mut self) {
+        if let Some(family) = self.current.take() {
+            // Encoding into a Vec cannot fail for lack of space.
+            let _ = family.encode_length_delimited(&mut *self.out);
+        }
+    }
+
+    fn push(&mut self, labels: &Labels<'_>, metric: dto::Metric) {
+        let label = labels.iter().map(|(n, v)| dto::LabelPair { name: Some(n.to_string()), value: Some(v.to_string()) }).collect();
+        if let Some(family) = &mut self.current {
+            family.metric.push(dto::Metric { label, ..metric });
+        }
+    }
+}
+
+impl Writer for ProtoWriter<'_> {
+    fn family(&mut self, head: &Head<'_>) {
+        self.flush();
+        let kind = match head.kind {
+            Kind::Counter => dto::COUNTER,
+            Kind::Gauge | Kind::Info => dto::GAUGE,
+            Kind::Histogram => dto::HISTOGRAM,
+        };
+        self.current = Some(dto::MetricFamily {
+            name: Some(head.name.to_owned()),
+            help: Some(head.help.to_owned()),
+            r#type: Some(kind),
+            metric: Vec::new(),
+        });
+    }
+
+    fn number(&mut self, head: &Head<'_>, labels: &Labels<'_>, value: Number) {
+        let value = Some(value.as_f64());
+        let metric = match head.kind {
+            Kind::Counter => dto::Metric { counter: Some(dto::Counter { value }), ..Default::default() },
+            _ => dto::Metric { gauge: Some(dto::Gauge { value }), ..Default::default() },
+        };
+        self.push(labels, metric);
+    }
+
+    fn histogram(&mut self, _head: &Head<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {
+        let mut histogram = dto::Histogram { sample_count: Some(point.count), sample_sum: Some(point.sum), ..Default::default() };
+        match &point.exponential {
+            Some(e) => native(e, &mut histogram),
+            None => {
+                let mut cumulative = 0;
+                for (bound, count) in point.bounds.iter().zip(point.counts) {
+                    cumulative += count;
+                    histogram.bucket.push(dto::Bucket { cumulative_count: Some(cumulative), upper_bound: Some(*bound) });
+                }
+            }
+        }
+        self.push(labels, dto::Metric { histogram: Some(histogram), ..Default::default() });
+    }
+
+    fn finish(&mut self) {
+        self.flush();
+    }
+}
+
+/// Fills the native-histogram fields from an OTel exponential histogram. OTel bucket `i` holds
+/// (base^i, base^(i+1)]; Prometheus bucket `i` holds (base^(i-1), base^i], hence the `+ 1`.
+fn native(e: &Exponential<'_>, h: &mut dto::Histogram) {
+    let shift = (e.scale - MAX_SCHEMA).max(0) as u32;
+    h.schema = Some(i32::from(e.scale.min(MAX_SCHEMA)));
+    h.zero_threshold = Some(e.zero_threshold.max(MIN_ZERO_THRESHOLD));
+    h.zero_count = Some(e.zero_count);
+    (h.positive_span, h.positive_delta) = spans(e.positive.offset(), e.positive.counts(), shift);
+    (h.negative_span, h.negative_delta) = spans(e.negative.offset(), e.negative.counts(), shift);
+    if h.positive_span.is_empty() && h.negative_span.is_empty() {
+        // An empty span marks a histogram without observations as native too.
+        h.positive_span.push(dto::BucketSpan { offset: Some(0), length: Some(0) });
+    }
+}
+
+/// One span over the (downscaled) buckets, counts delta-encoded.
+fn spans(offset: i32, counts: impl Iterator<Item = u64>, shift: u32) -> (Vec<dto::BucketSpan>, Vec<i64>) {
+    let mut merged: Vec<(i64, u64)> = Vec::new();
+    for (i, count) in counts.enumerate() {
+        let index = ((i64::from(offset) + i as i64) >> shift) + 1;
+        match merged.last_mut() {
+            Some((last, total)) if *last == index => *total += count,
+            _ => merged.push((index, count)),
+        }
+    }
+    let Some(&(first, _)) = merged.first() else { return (Vec::new(), Vec::new()) };
+    let mut previous = 0i64;
+    let deltas = merged
+        .iter()
+        .map(|(_, count)| {
+            let delta = *count as i64 - previous;
+            previous = *count as i64;
+            delta
+        })
+        .collect::<Vec<_>>();
+    let span = dto::BucketSpan { offset: i32::try_from(first).ok(), length: u32::try_from(deltas.len()).ok() };
+    (vec![span], deltas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_delta_encoded_and_shifted_by_one() {
+        let (spans, deltas) = spans(-2, [3u64, 0, 5].into_iter(), 0);
+        assert_eq!(spans, vec![dto::BucketSpan { offset: Some(-1), length: Some(3) }]);
+        assert_eq!(deltas, vec![3, -3, 5]);
+    }
+
+    #[test]
+    fn finer_scales_are_merged_down() {
+        // Shift 1: OTel indices 0,1 → 0 (+1 = 1); 2,3 → 1 (+1 = 2).
+        let (spans, deltas) = spans(0, [1u64, 2, 3, 4].into_iter(), 1);
+        assert_eq!(spans, vec![dto::BucketSpan { offset: Some(1), length: Some(2) }]);
+        assert_eq!(deltas, vec![3, 4]);
+    }
+}

@@ -182,6 +182,20 @@ impl Prometheus {
         found.unwrap_or_else(|| panic!("no value for {promql}; Prometheus log:\n{}", self.process.output()))
     }
 
+    /// Prometheus' metadata for a metric family name: `(type, unit)`, once it has some.
+    pub fn metadata(&self, family: &str) -> Option<(String, String)> {
+        let client = reqwest::blocking::Client::new();
+        let body: serde_json::Value = client
+            .get(format!("{}/api/v1/metadata", self.base))
+            .query(&[("metric", family)])
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        let entry = body["data"][family].get(0)?;
+        Some((entry["type"].as_str()?.to_owned(), entry["unit"].as_str().unwrap_or("").to_owned()))
+    }
+
     /// The health of the scrape targets as Prometheus reports it, with the last error.
     pub fn targets(&self) -> String {
         http_get(&format!("{}/api/v1/targets", self.base)).map(|(_, body)| body).unwrap_or_default()
@@ -199,6 +213,25 @@ pub fn promtool_check_metrics(exposition: &[u8]) -> (bool, String) {
         .expect("start promtool");
     child.stdin.take().expect("stdin").write_all(exposition).expect("feed promtool");
     let output = child.wait_with_output().expect("promtool output");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// Parses an exposition with the Python `prometheus_client` parser (`"text"` or
+/// `"openmetrics"`); whether it parsed, and the parser's report.
+pub fn python_parse(kind: &str, exposition: &[u8]) -> (bool, String) {
+    let python = repo_root().join(".venv/bin/python");
+    assert!(python.is_file(), "{} is missing: run scripts/test.sh (it creates .venv with prometheus_client)", python.display());
+    let mut child = Command::new(python)
+        .arg(repo_root().join("tests/python/parse_exposition.py"))
+        .arg(kind)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python");
+    child.stdin.take().expect("stdin").write_all(exposition).expect("feed python");
+    let output = child.wait_with_output().expect("python output");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }

@@ -147,6 +147,7 @@ struct Family<'m> {
 fn group<'m>(scopes: &[&'m ScopeMetrics], options: &EncodeOptions, problems: &mut Vec<String>) -> Vec<Family<'m>> {
     let mut families: Vec<Family<'m>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
+    let mut claimed: HashMap<String, usize> = ["target", "target_info"].map(|n| (n.to_owned(), usize::MAX)).into();
     for (scope_index, scope) in scopes.iter().enumerate() {
         for metric in scope.metrics() {
             let Some((kind, metric_type)) = kind_of(metric) else {
@@ -163,37 +164,50 @@ fn group<'m>(scopes: &[&'m ScopeMetrics], options: &EncodeOptions, problems: &mu
                     continue;
                 }
             };
-            match index.get(&name) {
-                Some(&i) if families[i].kind != kind || families[i].unit != metric.unit() => {
-                    let first = &families[i];
-                    problems.push(format!(
-                        "metric {:?} ({}, unit {:?}) maps to {name:?}, which is already a {} with unit {:?}; \
-                         it is left out (rename one of them)",
-                        metric.name(),
-                        kind.text(),
-                        metric.unit(),
-                        first.kind.text(),
-                        first.unit
-                    ));
-                }
-                Some(&i) => families[i].members.push((scope_index, metric)),
-                None => {
-                    let help = if metric.description().is_empty() { metric.name() } else { metric.description() };
-                    let unit_word = unit_name(metric.unit(), !options.metric_namer.strategy.escapes());
-                    index.insert(name.clone(), families.len());
-                    families.push(Family {
-                        name,
-                        help: help.to_owned(),
-                        unit: metric.unit(),
-                        unit_word,
-                        kind,
-                        members: vec![(scope_index, metric)],
-                    });
+            if let Some(&i) = index.get(&name) {
+                if families[i].kind == kind && families[i].unit == metric.unit() {
+                    families[i].members.push((scope_index, metric));
+                    continue;
                 }
             }
+            // Every sample and family name this family would write, in any format.
+            let claims = claimed_names(&name, kind);
+            if let Some(i) = claims.iter().find_map(|c| claimed.get(c).copied()) {
+                let other = families.get(i).map_or_else(
+                    || "target_info (the resource)".to_owned(),
+                    |f| format!("{:?} ({}, unit {:?})", f.name, f.kind.text(), f.unit),
+                );
+                problems.push(format!(
+                    "metric {:?} ({}, unit {:?}) maps to {name:?}, which clashes with {other}; it is left out (rename one of them)",
+                    metric.name(),
+                    kind.text(),
+                    metric.unit(),
+                ));
+                continue;
+            }
+            let help = if metric.description().is_empty() { metric.name() } else { metric.description() };
+            let unit_word = unit_name(metric.unit(), !options.metric_namer.strategy.escapes());
+            for claim in claims {
+                claimed.insert(claim, families.len());
+            }
+            index.insert(name.clone(), families.len());
+            families.push(Family { name, help: help.to_owned(), unit: metric.unit(), unit_word, kind, members: vec![(scope_index, metric)] });
         }
     }
     families
+}
+
+/// The names a family writes: its own, its samples', and (for counters) the OpenMetrics family
+/// name without `_total`.
+fn claimed_names(name: &str, kind: Kind) -> Vec<String> {
+    match kind {
+        Kind::Counter => {
+            let base = name.strip_suffix("_total").unwrap_or(name);
+            vec![base.to_owned(), format!("{base}_total"), format!("{base}_created")]
+        }
+        Kind::Histogram => ["", "_bucket", "_count", "_sum", "_created"].iter().map(|s| format!("{name}{s}")).collect(),
+        Kind::Gauge | Kind::Info => vec![name.to_owned()],
+    }
 }
 
 fn kind_of(metric: &Metric) -> Option<(Kind, MetricType)> {

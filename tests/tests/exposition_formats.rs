@@ -1,0 +1,126 @@
+//! Each exposition format, as the real Prometheus 2.42 ingests it: text 0.0.4, OpenMetrics
+//! (what 2.42 asks for by default) and protobuf with native histograms.
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
+use otel_core::{Env, Telemetry};
+use otel_exporters::{Format, PrometheusExporter};
+use otel_tests::{http_get, wait_for, Prometheus};
+
+/// A pipeline with a counter, an explicit histogram and an exponential histogram.
+fn recorded(exporter: PrometheusExporter) -> Telemetry {
+    let telemetry = Telemetry::builder()
+        .env(Env::from_pairs::<&str, &str>([]))
+        .service_name("formats")
+        .view(|i: &Instrument| {
+            (i.name() == "rpc.latency").then(|| {
+                Stream::builder()
+                    .with_aggregation(Aggregation::Base2ExponentialHistogram { max_size: 160, max_scale: 20, record_min_max: true })
+                    .build()
+                    .ok()
+            })?
+        })
+        .exporter(exporter.listen("127.0.0.1:0"))
+        .build()
+        .expect("build");
+    let meter = telemetry.meter("otel-tests");
+    meter.u64_counter("orders.placed").build().add(42, &[KeyValue::new("payment", "card")]);
+    let explicit = meter.f64_histogram("checkout.duration").with_unit("s").with_boundaries(vec![0.1, 0.2, 0.5, 1.0]).build();
+    let exponential = meter.f64_histogram("rpc.latency").with_unit("s").build();
+    for i in 1..=100 {
+        explicit.record(f64::from(i) / 100.0, &[]);
+        exponential.record(f64::from(i) / 100.0, &[KeyValue::new("rpc", "get")]);
+    }
+    telemetry
+}
+
+fn target(telemetry: &Telemetry) -> String {
+    telemetry.endpoints()[0].trim_start_matches("http://").trim_end_matches("/metrics").to_owned()
+}
+
+fn wait_metadata(prometheus: &Prometheus, family: &str) -> (String, String) {
+    wait_for(Duration::from_secs(30), || prometheus.metadata(family))
+        .unwrap_or_else(|| panic!("no metadata for {family}; targets: {}", prometheus.targets()))
+}
+
+#[test]
+fn prometheus_ingests_text_0_0_4_when_only_text_is_offered() {
+    let telemetry = recorded(PrometheusExporter::new().formats(&[Format::Text]));
+    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &[]);
+    assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);
+    // Text 0.0.4 names the counter family with its `_total`.
+    assert_eq!(wait_metadata(&prometheus, "orders_placed_total").0, "counter");
+    assert_eq!(prometheus.value("checkout_duration_seconds_count"), 100.0);
+    // The exponential histogram arrives as classic buckets on its own boundaries.
+    let p50 = prometheus.value("histogram_quantile(0.5, sum by (le) (rpc_latency_seconds_bucket))");
+    assert!((p50 - 0.5).abs() < 0.02, "p50 = {p50}");
+}
+
+#[test]
+fn prometheus_ingests_openmetrics_by_default_with_units() {
+    let telemetry = recorded(PrometheusExporter::new());
+    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &[]);
+    assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);
+    // OpenMetrics names the counter family without `_total` and declares units.
+    assert_eq!(wait_metadata(&prometheus, "orders_placed").0, "counter");
+    assert_eq!(wait_metadata(&prometheus, "checkout_duration_seconds"), ("histogram".to_owned(), "seconds".to_owned()));
+    let p90 = prometheus.value("histogram_quantile(0.9, sum by (le) (checkout_duration_seconds_bucket))");
+    assert!((p90 - 0.9).abs() < 0.1, "p90 = {p90}");
+}
+
+#[test]
+fn prometheus_ingests_native_histograms_over_protobuf() {
+    let telemetry = recorded(PrometheusExporter::new());
+    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &["--enable-feature=native-histograms"]);
+    assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);
+    // A native histogram is queried by its bare name.
+    assert_eq!(prometheus.value("histogram_count(rpc_latency_seconds{rpc=\"get\"})"), 100.0);
+    let sum = prometheus.value("histogram_sum(rpc_latency_seconds)");
+    assert!((sum - 50.5).abs() < 1e-9, "sum = {sum}");
+    let p50 = prometheus.value("histogram_quantile(0.5, rpc_latency_seconds)");
+    assert!((p50 - 0.5).abs() < 0.01, "native p50 = {p50}");
+    let p99 = prometheus.value("histogram_quantile(0.99, rpc_latency_seconds)");
+    assert!((p99 - 0.99).abs() < 0.02, "native p99 = {p99}");
+    // The explicit-bucket histogram stays classic.
+    assert_eq!(prometheus.value("checkout_duration_seconds_count"), 100.0);
+}
+
+#[test]
+fn scrapers_get_the_format_they_ask_for_and_gzip() {
+    let telemetry = recorded(PrometheusExporter::new());
+    let url = telemetry.endpoints()[0].clone();
+    let client = reqwest::blocking::Client::new();
+    let get = |accept: &str| client.get(&url).header("accept", accept).send().expect("scrape");
+    let om = get("application/openmetrics-text;version=1.0.0");
+    assert_eq!(om.headers()["content-type"], Format::OpenMetrics.content_type());
+    let body = om.text().expect("body");
+    assert!(body.ends_with("# EOF\n") && body.contains("# TYPE orders_placed counter\n"), "{body}");
+    let proto = get("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited");
+    assert_eq!(proto.headers()["content-type"], Format::Protobuf.content_type());
+    assert_eq!(get("*/*").headers()["content-type"], Format::Text.content_type());
+
+    let raw = reqwest::blocking::Client::builder().build().expect("client");
+    let zipped = raw.get(&url).header("accept-encoding", "gzip").send().expect("gzip scrape");
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let bytes = zipped.bytes().expect("body");
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "gzip magic");
+    assert!(http_get(&url).expect("plain").1.contains("orders_placed_total"));
+}
+
+#[test]
+fn bearer_and_basic_auth_guard_the_endpoint() {
+    let client = reqwest::blocking::Client::new();
+    let telemetry = recorded(PrometheusExporter::new().bearer_token("s3cret"));
+    let url = telemetry.endpoints()[0].clone();
+    assert_eq!(client.get(&url).send().expect("no token").status(), 401);
+    assert_eq!(client.get(&url).header("authorization", "Bearer wrong").send().expect("wrong").status(), 401);
+    assert_eq!(client.get(&url).header("authorization", "Bearer s3cret").send().expect("right").status(), 200);
+
+    let telemetry = recorded(PrometheusExporter::new().basic_auth("prom", "pa:ss"));
+    let url = telemetry.endpoints()[0].clone();
+    assert_eq!(client.get(&url).send().expect("no auth").status(), 401);
+    assert_eq!(client.get(&url).basic_auth("prom", Some("nope")).send().expect("wrong").status(), 401);
+    assert_eq!(client.get(&url).basic_auth("prom", Some("pa:ss")).send().expect("right").status(), 200);
+}

@@ -12,6 +12,7 @@ mod text;
 use std::collections::HashSet;
 use std::fmt;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -253,6 +254,7 @@ struct Shared {
     /// One collection at a time: concurrent scrapes wait instead of collecting in parallel.
     collect: Mutex<ResourceMetrics>,
     reported: Mutex<HashSet<String>>,
+    last_size: AtomicUsize,
     stopped: watch::Sender<bool>,
 }
 
@@ -273,6 +275,7 @@ impl Scraper {
                 options,
                 collect: Mutex::new(ResourceMetrics::default()),
                 reported: Mutex::new(HashSet::new()),
+                last_size: AtomicUsize::new(0),
                 stopped,
             }),
         }
@@ -289,7 +292,8 @@ impl Scraper {
             (Some(escaped), false) => escaped,
             _ => &self.shared.options,
         };
-        let mut out = Vec::with_capacity(64 * 1024);
+        // Start at the last scrape's size so the buffer rarely grows (and copies) mid-encode.
+        let mut out = Vec::with_capacity(self.shared.last_size.load(Ordering::Relaxed).max(4096) + 4096);
         let mut problems = Vec::new();
         {
             let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
@@ -301,6 +305,7 @@ impl Scraper {
             };
             model::walk(&metrics, options, writer.as_mut(), &mut problems);
         }
+        self.shared.last_size.store(out.len(), Ordering::Relaxed);
         self.report(problems);
         Ok(out)
     }

@@ -85,6 +85,9 @@ pub(crate) struct HistogramPoint<'a> {
 
 pub(crate) type Labels<'a> = [(Cow<'a, str>, Cow<'a, str>)];
 
+/// A point's label set; on the stack for the usual handful of labels.
+type LabelSet<'a> = smallvec::SmallVec<[(Cow<'a, str>, Cow<'a, str>); 8]>;
+
 /// A format's side of the walk.
 pub(crate) trait Writer {
     fn family(&mut self, head: &Head<'_>);
@@ -364,31 +367,46 @@ impl LabelBuilder<'_, '_> {
         translated.map(Cow::Owned)
     }
 
-    fn build<'a>(&mut self, fixed: &'a [(String, String)], attributes: impl Iterator<Item = &'a KeyValue>) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
-        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> =
-            fixed.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))).collect();
-        // (label, original key, value); only renamed keys can collide.
-        let mut translated: Vec<(Cow<'a, str>, &'a str, Cow<'a, str>)> = Vec::new();
-        let mut renamed = false;
+    fn build<'a>(&mut self, fixed: &'a [(String, String)], attributes: impl Iterator<Item = &'a KeyValue>) -> LabelSet<'a> {
+        let mut pairs = LabelSet::new();
+        pairs.extend(fixed.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
+        let first = pairs.len();
+        // Original keys, kept only once a key was renamed (then labels may collide).
+        let mut originals: Option<Vec<&'a str>> = None;
         for kv in attributes {
             let key = kv.key.as_str();
             let Some(label) = self.translate(key) else { continue };
-            renamed |= label != key;
-            translated.push((label, key, value_text(&kv.value)));
-        }
-        if renamed {
-            translated.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        }
-        for (label, _, value) in translated {
-            match pairs.last_mut() {
-                Some((last, existing)) if renamed && *last == label => {
-                    let joined = format!("{existing};{value}");
-                    *existing = Cow::Owned(joined);
-                }
-                _ => pairs.push((label, value)),
+            if originals.is_none() && label != key {
+                // Every label so far kept its key, so the labels are the keys.
+                let so_far = pairs[first..].iter().map(|(l, _)| match l {
+                    Cow::Borrowed(k) => *k,
+                    Cow::Owned(_) => "",
+                });
+                originals = Some(so_far.collect());
             }
+            if let Some(o) = originals.as_mut() {
+                o.push(key);
+            }
+            pairs.push((label, value_text(&kv.value)));
+        }
+        if let Some(originals) = originals {
+            merge_collisions(&mut pairs, first, &originals);
         }
         pairs
+    }
+}
+
+/// Orders the attribute labels from `first` on by (label, original key) and merges labels that
+/// collide, joining their values with `;`.
+fn merge_collisions<'a>(pairs: &mut LabelSet<'a>, first: usize, originals: &[&'a str]) {
+    let mut attributes: Vec<(Cow<'a, str>, &'a str, Cow<'a, str>)> =
+        pairs.drain(first..).zip(originals).map(|((label, value), key)| (label, *key, value)).collect();
+    attributes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    for (label, _, value) in attributes {
+        match pairs[first..].last_mut() {
+            Some((last, existing)) if *last == label => *existing = Cow::Owned(format!("{existing};{value}")),
+            _ => pairs.push((label, value)),
+        }
     }
 }
 
@@ -422,4 +440,34 @@ fn scope_labels(scope: &ScopeMetrics, labels: &mut LabelBuilder<'_, '_>) -> Vec<
 
 fn value_text(value: &Value) -> Cow<'_, str> {
     value.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label_set(keys: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
+        let options = EncodeOptions::default();
+        let mut problems = Vec::new();
+        let mut builder = LabelBuilder { options: &options, problems: &mut problems, cache: HashMap::new() };
+        let attributes: Vec<KeyValue> = keys.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+        let fixed = vec![("otel_scope_name".to_owned(), "s".to_owned())];
+        builder.build(&fixed, attributes.iter()).into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn plain_keys_pass_through_in_order() {
+        assert_eq!(label_set(&[("b", "1"), ("a", "2")]), pairs(&[("otel_scope_name", "s"), ("b", "1"), ("a", "2")]));
+    }
+
+    #[test]
+    fn colliding_keys_merge_in_the_order_of_the_original_keys() {
+        let got = label_set(&[("z", "0"), ("foo_bar", "plain"), ("foo.bar", "dotted"), ("foo-bar", "dashed")]);
+        // Original keys sort as foo-bar < foo.bar < foo_bar.
+        assert_eq!(got, pairs(&[("otel_scope_name", "s"), ("foo_bar", "dashed;dotted;plain"), ("z", "0")]));
+    }
 }

@@ -118,14 +118,15 @@ impl Writer for TextWriter<'_> {
             cumulative += count;
             self.sample(head.name, "_bucket", Some(le), digits.format(cumulative).as_bytes());
         }
-        let count = digits.format(point.count).as_bytes().to_vec();
-        self.sample(head.name, "_bucket", Some("+Inf"), &count);
+        let mut count_text = [0u8; 32];
+        let count = copy_into(&mut count_text, digits.format(point.count).as_bytes());
+        self.sample(head.name, "_bucket", Some("+Inf"), count);
         // OpenMetrics: a histogram with negative buckets has no `_sum` (it would not be a counter).
         let negative = point.bounds.first().is_some_and(|b| *b < 0.0);
         if !(self.open_metrics && negative) {
             self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes());
         }
-        self.sample(head.name, "_count", None, &count);
+        self.sample(head.name, "_count", None, count);
     }
 
     fn finish(&mut self) {
@@ -166,26 +167,30 @@ fn write_name(out: &mut Vec<u8>, name: &str, utf8: bool) {
 }
 
 pub(crate) fn escape_label_value(value: &str, out: &mut Vec<u8>) {
-    for b in value.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            _ => out.push(b),
-        }
-    }
+    escape(value, out, true);
 }
 
 /// HELP text: `\` and newline escaped; OpenMetrics also escapes `"`.
 fn escape_help(help: &str, out: &mut Vec<u8>, open_metrics: bool) {
-    for b in help.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'"' if open_metrics => out.extend_from_slice(b"\\\""),
-            _ => out.push(b),
-        }
+    escape(help, out, open_metrics);
+}
+
+/// Copies `text`, escaping `\`, newline and (with `quotes`) `"`, in runs rather than byte by byte.
+fn escape(text: &str, out: &mut Vec<u8>, quotes: bool) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'"' if quotes => b"\\\"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        start = i + 1;
     }
+    out.extend_from_slice(&bytes[start..]);
 }
 
 /// Float text both formats parse: `+Inf`, `-Inf`, `NaN`, integers without a fraction, an

@@ -1,0 +1,57 @@
+//! `cargo run --release -p otel-bench -- [--quick] [--json FILE]`
+//!
+//! Measures otel-pipeline next to its peers on the same data, in one run, and prints a markdown
+//! table (plus JSON with `--json`). Ratios are only meaningful within one run.
+
+mod report;
+mod scrape;
+
+use std::process::ExitCode;
+
+use report::Report;
+
+fn main() -> ExitCode {
+    let mut quick = false;
+    let mut json = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--json" => match args.next() {
+                Some(path) => json = Some(path),
+                None => return usage("--json needs a file name"),
+            },
+            "-h" | "--help" => return usage(""),
+            other => return usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    if std::env::var_os("OTEL_BENCH_PROFILE").is_some() {
+        let mut scrape = scrape::profile_target();
+        for _ in 0..200 {
+            std::hint::black_box(scrape());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut report = Report::default();
+    scrape::run_all(&mut report, quick);
+    print!("{}", report.markdown());
+    if let Some(path) = json {
+        if let Err(e) = std::fs::write(&path, report.json()) {
+            eprintln!("otel-bench: cannot write {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn usage(problem: &str) -> ExitCode {
+    if !problem.is_empty() {
+        eprintln!("otel-bench: {problem}");
+    }
+    eprintln!("usage: otel-bench [--quick] [--json FILE]");
+    if problem.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}

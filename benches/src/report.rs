@@ -1,0 +1,76 @@
+//! Cases, results, and their markdown / JSON forms.
+
+use std::time::{Duration, Instant};
+
+/// One measured case: a value per implementation, in one unit.
+#[derive(Debug, Clone)]
+pub(crate) struct Case {
+    pub(crate) name: String,
+    pub(crate) unit: &'static str,
+    pub(crate) results: Vec<(&'static str, f64)>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) cases: Vec<Case>,
+}
+
+impl Report {
+    pub(crate) fn add(&mut self, name: impl Into<String>, unit: &'static str, results: Vec<(&'static str, f64)>) {
+        self.cases.push(Case { name: name.into(), unit, results });
+    }
+
+    pub(crate) fn markdown(&self) -> String {
+        let mut out = String::from("| case | unit | implementation | value | vs otel-pipeline |\n|---|---|---|---:|---:|\n");
+        for case in &self.cases {
+            let ours = case.results.iter().find(|(n, _)| *n == "otel-pipeline").map(|(_, v)| *v);
+            for (implementation, value) in &case.results {
+                let ratio = match ours {
+                    Some(o) if o > 0.0 => format!("{:.2}×", value / o),
+                    _ => String::from("–"),
+                };
+                out.push_str(&format!("| {} | {} | {implementation} | {} | {ratio} |\n", case.name, case.unit, pretty(*value)));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn json(&self) -> String {
+        let cases: Vec<serde_json::Value> = self
+            .cases
+            .iter()
+            .map(|c| {
+                let results: serde_json::Map<String, serde_json::Value> =
+                    c.results.iter().map(|(n, v)| ((*n).to_owned(), serde_json::json!(v))).collect();
+                serde_json::json!({ "name": c.name, "unit": c.unit, "results": results })
+            })
+            .collect();
+        serde_json::to_string_pretty(&serde_json::json!({ "cases": cases })).unwrap_or_default()
+    }
+}
+
+fn pretty(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// The median duration of `runs` calls of `f` after `warmup` unmeasured ones.
+pub(crate) fn median(warmup: usize, runs: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..warmup {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..runs.max(1))
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}

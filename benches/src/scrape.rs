@@ -1,0 +1,241 @@
+//! `scrape_10k_counters_1k_histograms` and how a scrape grows with the series count: one full
+//! scrape (collect + encode to text) of the same data in every implementation.
+
+use std::hint::black_box;
+use std::sync::atomic::AtomicU64;
+
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
+use otel_core::{Env, Telemetry};
+use otel_exporters::{Format, PrometheusExporter};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+
+use crate::report::{median, Report};
+
+/// 15 bounds: 16 buckets with `+Inf`.
+const BOUNDS: [f64; 15] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0];
+
+/// The data every implementation records: counter series with labels `a`/`b`, histogram series
+/// with labels `a`/`b`, each histogram observed a few times.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    pub(crate) counters: usize,
+    pub(crate) histograms: usize,
+}
+
+impl Shape {
+    fn labels(i: usize) -> (String, String) {
+        (format!("a{}", i % 100), format!("b{}", i / 100))
+    }
+
+    fn observation(i: usize, j: usize) -> f64 {
+        BOUNDS[(i + j) % BOUNDS.len()] * 0.9
+    }
+}
+
+/// Each implementation's scrape of `shape`: (name, median ms, bytes).
+pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static str, f64, usize)> {
+    vec![
+        run("otel-pipeline", warmup, runs, otel_pipeline(shape)),
+        run("opentelemetry-prometheus", warmup, runs, opentelemetry_prometheus(shape)),
+        run("prometheus-client", warmup, runs, prometheus_client(shape)),
+        run("metrics-exporter-prometheus", warmup, runs, metrics_exporter(shape)),
+        run("otel-sdk-collect-only", warmup, runs, sdk_collect_only(shape)),
+    ]
+}
+
+/// The OTel SDK's collection alone, with no encoding: the floor for any exporter built on it.
+fn sdk_collect_only(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+    use opentelemetry_sdk::metrics::data::ResourceMetrics;
+    use opentelemetry_sdk::metrics::reader::MetricReader;
+    use opentelemetry_sdk::metrics::ManualReader;
+    use std::sync::Arc;
+
+    #[derive(Debug, Clone)]
+    struct Shared(Arc<ManualReader>);
+    impl MetricReader for Shared {
+        fn register_pipeline(&self, p: std::sync::Weak<opentelemetry_sdk::metrics::Pipeline>) {
+            self.0.register_pipeline(p)
+        }
+        fn collect(&self, rm: &mut ResourceMetrics) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.collect(rm)
+        }
+        fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.force_flush()
+        }
+        fn shutdown_with_timeout(&self, t: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+            self.0.shutdown_with_timeout(t)
+        }
+        fn temporality(&self, kind: opentelemetry_sdk::metrics::InstrumentKind) -> opentelemetry_sdk::metrics::Temporality {
+            self.0.temporality(kind)
+        }
+    }
+    let reader = Shared(Arc::new(ManualReader::builder().build()));
+    let provider = SdkMeterProvider::builder().with_reader(reader.clone()).with_view(no_overflow).build();
+    record_otel(&provider.meter("bench"), shape);
+    let mut metrics = ResourceMetrics::default();
+    Box::new(move || {
+        let _keep = &provider;
+        reader.collect(&mut metrics).expect("collect");
+        Vec::new()
+    })
+}
+
+fn run(name: &'static str, warmup: usize, runs: usize, mut scrape: Box<dyn FnMut() -> Vec<u8>>) -> (&'static str, f64, usize) {
+    let bytes = scrape().len();
+    let time = median(warmup, runs, || {
+        black_box(scrape());
+    });
+    (name, time.as_secs_f64() * 1e3, bytes)
+}
+
+pub(crate) fn profile_target() -> Box<dyn FnMut() -> Vec<u8>> {
+    otel_pipeline(Shape { counters: 10_000, histograms: 1_000 })
+}
+
+pub(crate) fn run_all(report: &mut Report, quick: bool) {
+    let (warmup, runs) = if quick { (2, 7) } else { (5, 31) };
+    let main = measure(Shape { counters: 10_000, histograms: 1_000 }, warmup, runs);
+    report.add("scrape_10k_counters_1k_histograms", "ms", main.iter().map(|(n, ms, _)| (*n, *ms)).collect());
+    report.add("scrape_10k_counters_1k_histograms_bytes", "bytes", main.iter().map(|(n, _, b)| (*n, *b as f64)).collect());
+    for (label, counters) in [("1k", 1_000), ("10k", 10_000), ("100k", 100_000)] {
+        let runs = if counters > 10_000 { runs.min(9) } else { runs };
+        let results = measure(Shape { counters, histograms: 0 }, warmup.min(2), runs);
+        report.add(format!("scrape_{label}_counters"), "ms", results.iter().map(|(n, ms, _)| (*n, *ms)).collect());
+    }
+}
+
+fn no_overflow(_: &Instrument) -> Option<Stream> {
+    // The SDK folds series past 2,000 per metric into an overflow series by default.
+    Stream::builder().with_cardinality_limit(1_000_000).build().ok()
+}
+
+fn record_otel(meter: &opentelemetry::metrics::Meter, shape: Shape) {
+    let counter = meter.u64_counter("bench.requests").build();
+    for i in 0..shape.counters {
+        let (a, b) = Shape::labels(i);
+        counter.add(i as u64 + 1, &[KeyValue::new("a", a), KeyValue::new("b", b)]);
+    }
+    let histogram = meter.f64_histogram("bench.latency").with_unit("s").with_boundaries(BOUNDS.to_vec()).build();
+    for i in 0..shape.histograms {
+        let (a, b) = Shape::labels(i);
+        for j in 0..4 {
+            histogram.record(Shape::observation(i, j), &[KeyValue::new("a", a.clone()), KeyValue::new("b", b.clone())]);
+        }
+    }
+}
+
+fn otel_pipeline(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+    let exporter = PrometheusExporter::new().without_server();
+    let scraper = exporter.scraper();
+    let telemetry = Telemetry::builder()
+        .env(Env::from_pairs::<&str, &str>([]))
+        .service_name("bench")
+        .view(no_overflow)
+        .exporter(exporter)
+        .build()
+        .expect("otel-pipeline builds");
+    record_otel(&telemetry.meter("bench"), shape);
+    Box::new(move || {
+        let _keep = &telemetry;
+        scraper.scrape(Format::Text).expect("scrape")
+    })
+}
+
+fn opentelemetry_prometheus(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+    let registry = prometheus::Registry::new();
+    let exporter = opentelemetry_prometheus::exporter().with_registry(registry.clone()).build().expect("exporter builds");
+    let provider = SdkMeterProvider::builder().with_reader(exporter).with_view(no_overflow).build();
+    record_otel(&provider.meter("bench"), shape);
+    Box::new(move || {
+        let _keep = &provider;
+        let mut out = Vec::new();
+        let families = registry.gather();
+        prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &families, &mut out).expect("encode");
+        out
+    })
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AB {
+    a: String,
+    b: String,
+}
+
+fn prometheus_client(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let counters = Family::<AB, Counter<u64, AtomicU64>>::default();
+    let histograms = Family::<AB, Histogram>::new_with_constructor(|| Histogram::new(BOUNDS));
+    registry.register("bench_requests", "bench.requests", counters.clone());
+    registry.register("bench_latency_seconds", "bench.latency", histograms.clone());
+    for i in 0..shape.counters {
+        let (a, b) = Shape::labels(i);
+        counters.get_or_create(&AB { a, b }).inc_by(i as u64 + 1);
+    }
+    for i in 0..shape.histograms {
+        let (a, b) = Shape::labels(i);
+        let h = histograms.get_or_create(&AB { a, b });
+        for j in 0..4 {
+            h.observe(Shape::observation(i, j));
+        }
+    }
+    Box::new(move || {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).expect("encode");
+        out.into_bytes()
+    })
+}
+
+fn metrics_exporter(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&BOUNDS)
+        .expect("buckets")
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..shape.counters {
+            let (a, b) = Shape::labels(i);
+            metrics::counter!("bench_requests_total", "a" => a, "b" => b).increment(i as u64 + 1);
+        }
+        for i in 0..shape.histograms {
+            let (a, b) = Shape::labels(i);
+            let h = metrics::histogram!("bench_latency_seconds", "a" => a, "b" => b);
+            for j in 0..4 {
+                h.record(Shape::observation(i, j));
+            }
+        }
+    });
+    Box::new(move || {
+        let _keep = &recorder;
+        handle.render().into_bytes()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every implementation exposes the same series, so the timings compare like with like.
+    #[test]
+    fn every_implementation_exposes_the_same_series() {
+        let shape = Shape { counters: 3_000, histograms: 200 };
+        for (name, mut scrape) in [
+            ("otel-pipeline", otel_pipeline(shape)),
+            ("opentelemetry-prometheus", opentelemetry_prometheus(shape)),
+            ("prometheus-client", prometheus_client(shape)),
+            ("metrics-exporter-prometheus", metrics_exporter(shape)),
+        ] {
+            let text = String::from_utf8(scrape()).expect("utf-8");
+            let counter_lines = text.lines().filter(|l| l.starts_with("bench_requests_total{")).count();
+            let inf_buckets = text.lines().filter(|l| l.starts_with("bench_latency_seconds_bucket{") && l.contains("le=\"+Inf\"")).count();
+            let buckets = text.lines().filter(|l| l.starts_with("bench_latency_seconds_bucket{")).count();
+            assert_eq!(counter_lines, shape.counters, "{name} counter series");
+            assert_eq!(inf_buckets, shape.histograms, "{name} histogram series");
+            assert_eq!(buckets, shape.histograms * 16, "{name} histogram buckets");
+        }
+    }
+}

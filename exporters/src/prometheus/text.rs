@@ -88,12 +88,12 @@ impl Writer for TextWriter<'_> {
         out.extend_from_slice(b"\n# TYPE ");
         write_name(out, name, utf8);
         let kind = if self.open_metrics && head.kind == Kind::Info { "info" } else { head.kind.text() };
-        let _ = write!(out, " {kind}\n");
+        let _ = writeln!(out, " {kind}");
         // OpenMetrics: a unit is declared only when the family name ends in it.
         if self.open_metrics && !head.unit.is_empty() && name.strip_suffix(head.unit).is_some_and(|rest| rest.ends_with('_')) {
             out.extend_from_slice(b"# UNIT ");
             write_name(out, name, utf8);
-            let _ = write!(out, " {}\n", head.unit);
+            let _ = writeln!(out, " {}", head.unit);
         }
     }
 

@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader};
+use std::sync::{Arc, Weak};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, MeterProviderBuilder, PeriodicReader, Pipeline, Temporality};
 use opentelemetry_sdk::Resource;
 
 use crate::{BuildError, Env};
@@ -72,6 +76,7 @@ pub trait Exporter: Send + 'static {
 /// methods that add readers to the meter provider.
 pub struct Plug {
     builder: Option<MeterProviderBuilder>,
+    pull_reader: Option<Arc<dyn MetricReader>>,
     env: Env,
     resource: Resource,
     export_interval: Duration,
@@ -89,11 +94,21 @@ impl fmt::Debug for Plug {
 
 impl Plug {
     pub(crate) fn new(builder: MeterProviderBuilder, env: Env, resource: Resource, export_interval: Duration) -> Self {
-        Plug { builder: Some(builder), env, resource, export_interval, endpoints: Vec::new() }
+        Plug { builder: Some(builder), pull_reader: None, env, resource, export_interval, endpoints: Vec::new() }
     }
 
-    pub(crate) fn finish(mut self) -> (MeterProviderBuilder, Vec<String>) {
-        (self.builder.take().unwrap_or_default(), self.endpoints)
+    /// The builder with every reader added, the announced endpoints, and a pull reader that
+    /// snapshots can collect through (one is added if no exporter brought one).
+    pub(crate) fn finish(mut self) -> (MeterProviderBuilder, Vec<String>, Arc<dyn MetricReader>) {
+        let pull = match self.pull_reader.take() {
+            Some(reader) => reader,
+            None => {
+                let own: Arc<dyn MetricReader> = Arc::new(ManualReader::builder().with_temporality(Temporality::Cumulative).build());
+                self.add_reader(SharedReader(own.clone()));
+                own
+            }
+        };
+        (self.builder.take().unwrap_or_default(), self.endpoints, pull)
     }
 
     /// Where configuration variables come from (the process environment unless the builder was
@@ -115,6 +130,15 @@ impl Plug {
     /// Adds a reader, e.g. a pull reader that collects on every scrape.
     pub fn add_reader<R: MetricReader>(&mut self, reader: R) {
         self.map(|b| b.with_reader(reader));
+    }
+
+    /// Adds a pull reader (cumulative, collected on demand). In-process snapshots collect
+    /// through the first one, so they add no second aggregation to the recording path.
+    pub fn add_pull_reader<R: MetricReader + Clone>(&mut self, reader: R) {
+        if self.pull_reader.is_none() {
+            self.pull_reader = Some(Arc::new(reader.clone()));
+        }
+        self.add_reader(reader);
     }
 
     /// Adds a push exporter, driven by a periodic reader at [`export_interval`](Self::export_interval).
@@ -139,5 +163,27 @@ impl Plug {
     fn map(&mut self, f: impl FnOnce(MeterProviderBuilder) -> MeterProviderBuilder) {
         let builder = self.builder.take().unwrap_or_default();
         self.builder = Some(f(builder));
+    }
+}
+
+/// A reader shared between the provider and the pipeline (for snapshots).
+#[derive(Debug, Clone)]
+struct SharedReader(Arc<dyn MetricReader>);
+
+impl MetricReader for SharedReader {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.0.register_pipeline(pipeline);
+    }
+    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
+        self.0.collect(rm)
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn temporality(&self, kind: InstrumentKind) -> Temporality {
+        self.0.temporality(kind)
     }
 }

@@ -35,15 +35,30 @@
 //! [`BuildError`] naming the variable, the value and what is accepted. [`Env`] lets tests supply
 //! variables without touching the process environment.
 
+pub mod buckets;
+mod catalog;
 mod env;
 mod error;
 mod exporter;
+pub mod global;
+mod guards;
+mod metrics;
+mod quantile;
+mod snapshot;
 mod telemetry;
 
+pub use catalog::{Buckets, Catalog, CatalogError, Kind, MetricDef};
 pub use env::{Env, ExporterKind};
 pub use error::{BuildError, RuntimeError};
 pub use exporter::{Exporter, Plug};
+pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};
+pub use metrics::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError, Metrics};
+pub use quantile::QUANTILES;
+pub use snapshot::{HistogramValue, OperationStats, OperationsView, SeriesValue, Snapshot};
 pub use telemetry::{Telemetry, TelemetryBuilder};
+
+/// The histogram operation guards record into (labels `operation`, `status`, `error.type`).
+pub const OPERATION_DURATION: &str = "operation.duration";
 
 /// The OpenTelemetry crates this pipeline is built on, re-exported so versions always match.
 pub use opentelemetry;

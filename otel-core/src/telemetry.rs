@@ -10,7 +10,13 @@ use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
 use opentelemetry_sdk::resource::{ResourceDetector, TelemetryResourceDetector};
 use opentelemetry_sdk::Resource;
 
-use crate::{BuildError, Env, Exporter, Plug, RuntimeError};
+use std::sync::Arc;
+
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+
+use crate::snapshot::{self, Baseline, Snapshot};
+use crate::{BuildError, Catalog, Env, Exporter, Metrics, Plug, RuntimeError};
 
 const DEFAULT_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,6 +33,8 @@ pub struct TelemetryBuilder {
     export_interval: Option<Duration>,
     exporters: Vec<Box<dyn Exporter>>,
     views: Vec<View>,
+    catalog: Catalog,
+    scope: String,
     env: Env,
 }
 
@@ -84,6 +92,19 @@ impl TelemetryBuilder {
         self
     }
 
+    /// The metrics declared for this service: they drive the [`Metrics`] facade, buckets,
+    /// exponential histograms and cardinality caps.
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
+    /// The instrumentation scope the facade records under (`otel_scope_name`; default `app`).
+    pub fn scope_name(mut self, name: impl Into<String>) -> Self {
+        self.scope = name.into();
+        self
+    }
+
     /// Reads configuration variables from `env` instead of the process environment.
     pub fn env(mut self, env: Env) -> Self {
         self.env = env;
@@ -104,7 +125,17 @@ impl TelemetryBuilder {
             Some(d) => d,
             None => self.env.millis(&["OTEL_METRIC_EXPORT_INTERVAL"])?.unwrap_or(DEFAULT_EXPORT_INTERVAL),
         };
+        let catalog = self.catalog;
+        catalog.declare(
+            crate::MetricDef::histogram(crate::OPERATION_DURATION)
+                .unit("s")
+                .description("Duration of operations run under an operation guard")
+                .labels(["operation", "status", "error.type"]),
+        )
+        .map_err(|e| BuildError::InvalidSetting { setting: "catalog", reason: e.to_string() })?;
         let mut provider = SdkMeterProvider::builder().with_resource(resource.clone());
+        let for_views = catalog.clone();
+        provider = provider.with_view(move |i: &Instrument| for_views.view(i));
         for view in self.views {
             provider = provider.with_view(view);
         }
@@ -112,8 +143,19 @@ impl TelemetryBuilder {
         for exporter in self.exporters {
             plug.attach(exporter)?;
         }
-        let (provider, endpoints) = plug.finish();
-        Ok(Telemetry { provider: provider.build(), resource, endpoints, shut_down: AtomicBool::new(false) })
+        let (provider, endpoints, pull_reader) = plug.finish();
+        let provider = provider.build();
+        let metrics = Metrics::new(&provider.meter_with_scope(InstrumentationScope::builder(self.scope).build()), &catalog);
+        Ok(Telemetry {
+            provider,
+            resource,
+            endpoints,
+            metrics,
+            catalog,
+            pull_reader,
+            baseline: Baseline::default(),
+            shut_down: AtomicBool::new(false),
+        })
     }
 
     /// Builds the pipeline and also makes it the global meter provider, so libraries that record
@@ -121,6 +163,7 @@ impl TelemetryBuilder {
     pub fn install(self) -> Result<Telemetry, BuildError> {
         let telemetry = self.build()?;
         opentelemetry::global::set_meter_provider(telemetry.provider.clone());
+        crate::global::set_metrics(telemetry.metrics.clone());
         Ok(telemetry)
     }
 
@@ -158,6 +201,10 @@ pub struct Telemetry {
     provider: SdkMeterProvider,
     resource: Resource,
     endpoints: Vec<String>,
+    metrics: Metrics,
+    catalog: Catalog,
+    pull_reader: Arc<dyn MetricReader>,
+    baseline: Baseline,
     shut_down: AtomicBool,
 }
 
@@ -178,6 +225,8 @@ impl Telemetry {
             export_interval: None,
             exporters: Vec::new(),
             views: Vec::new(),
+            catalog: Catalog::new(),
+            scope: "app".to_owned(),
             env: Env::process(),
         }
     }
@@ -206,6 +255,41 @@ impl Telemetry {
     /// (e.g. `http://127.0.0.1:9464/metrics`).
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
+    }
+
+    /// The metrics facade over this pipeline's catalog.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// The declared metrics.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Every series' current value (counters and histograms since the last
+    /// [`reset_snapshot`](Self::reset_snapshot)) and the operations view. Works with no
+    /// exporter attached.
+    pub fn snapshot(&self) -> Snapshot {
+        let uptime = snapshot::uptime(self.metrics.started());
+        let (series, _) = self.collect_series();
+        Snapshot { taken_at_unix_ms: snapshot::now_ms(), uptime_seconds: uptime, series, operations: self.metrics.inner_operations().view(uptime) }
+    }
+
+    /// Zeroes the snapshot: counters and histograms count from now, operation statistics start
+    /// over. (What exporters send is not affected.)
+    pub fn reset_snapshot(&self) {
+        let (_, raw) = self.collect_series();
+        self.baseline.replace(raw);
+        self.metrics.inner_operations().reset();
+    }
+
+    fn collect_series(&self) -> (Vec<snapshot::SeriesValue>, snapshot::Raw) {
+        let mut metrics = ResourceMetrics::default();
+        if let Err(e) = self.pull_reader.collect(&mut metrics) {
+            tracing::debug!(error = %e, "snapshot collection failed");
+        }
+        snapshot::series(&metrics, &self.baseline)
     }
 
     /// Exports everything recorded so far through every push exporter, now.

@@ -209,7 +209,7 @@ impl Exporter for PrometheusExporter {
         if !self.path.starts_with('/') {
             return Err(BuildError::InvalidSetting { setting: "path", reason: format!("{:?} must start with `/`", self.path) });
         }
-        plug.add_reader(self.scraper.clone());
+        plug.add_pull_reader(self.scraper.clone());
         if !self.serve {
             return Ok(());
         }

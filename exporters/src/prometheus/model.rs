@@ -100,7 +100,7 @@ pub(crate) trait Writer {
 /// appended to `problems`.
 pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &mut dyn Writer, problems: &mut Vec<String>) {
     let scopes: Vec<&ScopeMetrics> = metrics.scope_metrics().collect();
-    let mut labels = LabelBuilder { options, problems, cache: HashMap::new() };
+    let mut labels = LabelBuilder { options, metric: "", problems, cache: HashMap::new() };
 
     let resource_pairs: Vec<KeyValue> = metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
     let copied: Vec<(String, String)> = resource_pairs
@@ -130,6 +130,7 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
         let head = Head { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
         writer.family(&head);
         for (scope, metric) in family.members {
+            labels.metric = metric.name();
             write_metric(writer, &head, metric, &fixed_per_scope[scope], &mut labels);
         }
     }
@@ -343,6 +344,8 @@ pub(crate) fn classic_from_exponential(e: &Exponential<'_>) -> (Vec<f64>, Vec<u6
 /// of the original keys).
 struct LabelBuilder<'o, 'p> {
     options: &'o EncodeOptions,
+    /// The OTel name of the metric being written, for problem reports.
+    metric: &'o str,
     problems: &'p mut Vec<String>,
     /// Translations of keys that are not already valid label names.
     cache: HashMap<String, Option<String>>,
@@ -375,6 +378,13 @@ impl LabelBuilder<'_, '_> {
         let mut originals: Option<Vec<&'a str>> = None;
         for kv in attributes {
             let key = kv.key.as_str();
+            if key == OVERFLOW_KEY {
+                self.problems.push(format!(
+                    "metric {:?} reached its cardinality limit: further label sets are folded into the series \
+                     otel_metric_overflow=\"true\" (raise the limit in the catalog, or drop a high-cardinality label)",
+                    self.metric
+                ));
+            }
             let Some(label) = self.translate(key) else { continue };
             if originals.is_none() && label != key {
                 // Every label so far kept its key, so the labels are the keys.
@@ -409,6 +419,9 @@ fn merge_collisions<'a>(pairs: &mut LabelSet<'a>, first: usize, originals: &[&'a
         }
     }
 }
+
+/// The attribute the SDK puts on the series that collects label sets past the cardinality limit.
+const OVERFLOW_KEY: &str = "otel.metric.overflow";
 
 /// A key that translates to itself under the default rules: `[a-zA-Z_][a-zA-Z0-9_]*` with no
 /// run of `_` and not only underscores.
@@ -449,7 +462,7 @@ mod tests {
     fn label_set(keys: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
         let options = EncodeOptions::default();
         let mut problems = Vec::new();
-        let mut builder = LabelBuilder { options: &options, problems: &mut problems, cache: HashMap::new() };
+        let mut builder = LabelBuilder { options: &options, metric: "m", problems: &mut problems, cache: HashMap::new() };
         let attributes: Vec<KeyValue> = keys.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
         let fixed = vec![("otel_scope_name".to_owned(), "s".to_owned())];
         builder.build(&fixed, attributes.iter()).into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()

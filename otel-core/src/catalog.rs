@@ -1,0 +1,284 @@
+//! Declaring metrics once: name, kind, unit, description, label keys, buckets, cardinality cap.
+//! The same declarations create instruments, configure views, and feed docs and config
+//! generation.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
+
+/// What a metric measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Kind {
+    /// Only goes up (requests, errors).
+    Counter,
+    /// Goes up and down by increments (queue depth, in-flight requests).
+    UpDownCounter,
+    /// A current value that is set, and may also be incremented and decremented.
+    Gauge,
+    /// A distribution (durations, sizes).
+    Histogram,
+    /// p50/p75/p90/p95/p99 over the last `window` observations per series, exposed as a gauge
+    /// family with a `quantile` label plus `_count` and `_sum` gauges.
+    QuantileTimer {
+        /// Observations kept per series.
+        window: usize,
+    },
+}
+
+/// How a histogram aggregates.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Buckets {
+    /// The unit's default (see [`crate::buckets::for_unit`]).
+    UnitDefault,
+    /// These upper bounds.
+    Explicit(Vec<f64>),
+    /// A base-2 exponential histogram (a native histogram in Prometheus) with at most this many
+    /// buckets.
+    Exponential {
+        /// Maximum number of buckets per sign.
+        max_size: u32,
+    },
+}
+
+/// One declared metric. Build with [`MetricDef::counter`], [`MetricDef::histogram`], ...
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MetricDef {
+    /// OTel name, dotted (`http.server.request.duration`).
+    pub name: String,
+    /// Instrument kind.
+    pub kind: Kind,
+    /// UCUM unit (`s`, `By`, `{request}`), empty for none.
+    pub unit: String,
+    /// What it measures.
+    pub description: String,
+    /// The label keys allowed on it.
+    pub labels: Vec<String>,
+    /// Record labels not in `labels` anyway (default: they are dropped, with a warning).
+    pub allow_other_labels: bool,
+    /// Histogram aggregation.
+    pub buckets: Buckets,
+    /// Most distinct label sets kept; more fold into one overflow series.
+    pub cardinality_limit: Option<usize>,
+}
+
+impl MetricDef {
+    fn new(name: &str, kind: Kind) -> Self {
+        MetricDef {
+            name: name.to_owned(),
+            kind,
+            unit: String::new(),
+            description: String::new(),
+            labels: Vec::new(),
+            allow_other_labels: false,
+            buckets: Buckets::UnitDefault,
+            cardinality_limit: None,
+        }
+    }
+
+    /// A counter.
+    pub fn counter(name: &str) -> Self {
+        Self::new(name, Kind::Counter)
+    }
+
+    /// An up-down counter.
+    pub fn up_down_counter(name: &str) -> Self {
+        Self::new(name, Kind::UpDownCounter)
+    }
+
+    /// A gauge (set, increment, decrement).
+    pub fn gauge(name: &str) -> Self {
+        Self::new(name, Kind::Gauge)
+    }
+
+    /// A histogram.
+    pub fn histogram(name: &str) -> Self {
+        Self::new(name, Kind::Histogram)
+    }
+
+    /// A quantile timer over the last 1000 observations (see [`Kind::QuantileTimer`]).
+    pub fn quantile_timer(name: &str) -> Self {
+        Self::new(name, Kind::QuantileTimer { window: 1000 }).unit("s")
+    }
+
+    /// The sliding window of a quantile timer.
+    #[must_use]
+    pub fn window(mut self, observations: usize) -> Self {
+        if let Kind::QuantileTimer { .. } = self.kind {
+            self.kind = Kind::QuantileTimer { window: observations.max(1) };
+        }
+        self
+    }
+
+    /// The UCUM unit.
+    #[must_use]
+    pub fn unit(mut self, unit: &str) -> Self {
+        self.unit = unit.to_owned();
+        self
+    }
+
+    /// The description (Prometheus `# HELP`).
+    #[must_use]
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = text.to_owned();
+        self
+    }
+
+    /// The allowed label keys.
+    #[must_use]
+    pub fn labels<const N: usize>(mut self, keys: [&str; N]) -> Self {
+        self.labels = keys.iter().map(|k| (*k).to_owned()).collect();
+        self
+    }
+
+    /// Record labels outside [`labels`](Self::labels) instead of dropping them.
+    #[must_use]
+    pub fn allow_other_labels(mut self) -> Self {
+        self.allow_other_labels = true;
+        self
+    }
+
+    /// Explicit bucket upper bounds.
+    #[must_use]
+    pub fn buckets(mut self, bounds: &[f64]) -> Self {
+        self.buckets = Buckets::Explicit(bounds.to_vec());
+        self
+    }
+
+    /// A base-2 exponential histogram (default 160 buckets).
+    #[must_use]
+    pub fn exponential(mut self) -> Self {
+        self.buckets = Buckets::Exponential { max_size: 160 };
+        self
+    }
+
+    /// At most `limit` label sets.
+    #[must_use]
+    pub fn cardinality_limit(mut self, limit: usize) -> Self {
+        self.cardinality_limit = Some(limit);
+        self
+    }
+
+    /// The bucket bounds to create the instrument with, if explicit (own or unit default).
+    pub fn bucket_bounds(&self) -> Option<Vec<f64>> {
+        match &self.buckets {
+            Buckets::Explicit(b) => Some(b.clone()),
+            Buckets::UnitDefault => crate::buckets::for_unit(&self.unit),
+            Buckets::Exponential { .. } => None,
+        }
+    }
+
+    /// Whether `key` may be recorded on this metric.
+    pub fn allows(&self, key: &str) -> bool {
+        self.allow_other_labels || self.labels.iter().any(|k| k == key)
+    }
+
+    fn same_shape(&self, other: &MetricDef) -> bool {
+        self == other
+    }
+}
+
+/// Declaring a name twice with different shapes.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("metric {name:?} is already declared differently ({existing}); declare it once, or give the new one another name")]
+pub struct CatalogError {
+    name: String,
+    existing: String,
+}
+
+/// The declared metrics. Cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    defs: Arc<RwLock<BTreeMap<String, Arc<MetricDef>>>>,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declares a metric. Declaring the same definition again is fine; the same name with a
+    /// different shape is an error.
+    pub fn declare(&self, def: MetricDef) -> Result<Arc<MetricDef>, CatalogError> {
+        let mut defs = self.defs.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = defs.get(&def.name) {
+            if existing.same_shape(&def) {
+                return Ok(existing.clone());
+            }
+            return Err(CatalogError {
+                name: def.name.clone(),
+                existing: format!("{:?}, unit {:?}, labels {:?}", existing.kind, existing.unit, existing.labels),
+            });
+        }
+        let def = Arc::new(def);
+        defs.insert(def.name.clone(), def.clone());
+        Ok(def)
+    }
+
+    /// Declares several metrics, stopping at the first conflict.
+    pub fn with(self, defs: impl IntoIterator<Item = MetricDef>) -> Result<Self, CatalogError> {
+        for def in defs {
+            self.declare(def)?;
+        }
+        Ok(self)
+    }
+
+    /// The declaration of `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<MetricDef>> {
+        self.defs.read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+
+    /// Every declaration, by name.
+    pub fn definitions(&self) -> Vec<Arc<MetricDef>> {
+        self.defs.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// The SDK view for an instrument: exponential aggregation and cardinality caps from the
+    /// catalog (explicit buckets are set on the instrument itself).
+    pub fn view(&self, instrument: &Instrument) -> Option<Stream> {
+        let def = self.get(instrument.name())?;
+        let mut stream = Stream::builder();
+        let mut changed = false;
+        if let Buckets::Exponential { max_size } = def.buckets {
+            stream = stream.with_aggregation(Aggregation::Base2ExponentialHistogram { max_size, max_scale: 20, record_min_max: true });
+            changed = true;
+        }
+        if let Some(limit) = def.cardinality_limit {
+            stream = stream.with_cardinality_limit(limit);
+            changed = true;
+        }
+        if changed {
+            stream.build().ok()
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redeclaring_the_same_shape_is_fine_and_a_different_shape_is_an_error() {
+        let catalog = Catalog::new();
+        let def = MetricDef::counter("request_count").labels(["endpoint", "method", "status"]);
+        catalog.declare(def.clone()).unwrap();
+        catalog.declare(def).unwrap();
+        let err = catalog.declare(MetricDef::histogram("request_count").unit("s")).unwrap_err().to_string();
+        assert!(err.contains("request_count") && err.contains("Counter"), "{err}");
+        assert_eq!(catalog.definitions().len(), 1);
+    }
+
+    #[test]
+    fn histograms_default_to_buckets_for_their_unit() {
+        assert_eq!(MetricDef::histogram("d").unit("s").bucket_bounds().unwrap()[0], 0.005);
+        assert_eq!(MetricDef::histogram("t").buckets(&crate::buckets::TOKEN_USAGE).bucket_bounds().unwrap()[11], 50_000.0);
+        assert!(MetricDef::histogram("e").unit("s").exponential().bucket_bounds().is_none());
+    }
+}

@@ -1,0 +1,436 @@
+//! The metrics facade: record by name with label sets checked against the catalog, typed
+//! handles for hot paths, and the gauge that can be set, incremented and decremented.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter, UpDownCounter};
+use opentelemetry::KeyValue;
+
+use crate::catalog::{Catalog, Kind, MetricDef};
+use crate::quantile::Timers;
+
+type NameMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
+
+/// Records metrics by name, as declared in a [`Catalog`]. Cheap to clone; get it from
+/// [`Telemetry::metrics`](crate::Telemetry::metrics).
+///
+/// The recording methods never panic and never return errors: an undeclared name, a label key
+/// the catalog does not allow, or a value of the wrong kind is dropped, warned about once, and
+/// counted in `otel_pipeline.recording.dropped{reason}`.
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use otel_core::{Catalog, MetricDef, Telemetry};
+///
+/// let catalog = Catalog::new().with([
+///     MetricDef::counter("request_count").labels(["endpoint", "method", "status"]),
+///     MetricDef::gauge("active_requests").labels(["endpoint"]),
+/// ])?;
+/// let telemetry = Telemetry::builder().catalog(catalog).build()?;
+/// let metrics = telemetry.metrics();
+/// let labels = [KeyValue::new("endpoint", "/query"), KeyValue::new("method", "POST"), KeyValue::new("status", "200")];
+/// metrics.increment_counter("request_count", 1, &labels);
+/// metrics.set_gauge("active_requests", 10.0, &[KeyValue::new("endpoint", "/query")]);
+/// metrics.decrement_gauge("active_requests", 1.0, &[KeyValue::new("endpoint", "/query")]);
+/// assert_eq!(telemetry.snapshot().value("active_requests", &[("endpoint", "/query")]), Some(9.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    instruments: NameMap<Instrument>,
+    enabled: Arc<AtomicBool>,
+    dropped: Counter<u64>,
+    warned: Mutex<HashSet<String>>,
+    timers: Timers,
+    started: Instant,
+    operations: crate::snapshot::Operations,
+}
+
+enum Instrument {
+    Counter(Arc<MetricDef>, Counter<u64>),
+    UpDown(Arc<MetricDef>, UpDownCounter<i64>),
+    Gauge(Arc<MetricDef>, Arc<GaugeCells>),
+    Histogram(Arc<MetricDef>, Histogram<f64>),
+    Timer(Arc<MetricDef>),
+}
+
+impl Instrument {
+    fn def(&self) -> &MetricDef {
+        match self {
+            Instrument::Counter(d, _) | Instrument::UpDown(d, _) | Instrument::Gauge(d, _) | Instrument::Histogram(d, _) | Instrument::Timer(d) => d,
+        }
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics")
+            .field("instruments", &self.inner.instruments.len())
+            .field("enabled", &self.is_enabled())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a recording was dropped (the `reason` label of the self-metric).
+#[derive(Debug, Clone, Copy)]
+enum Dropped {
+    Undeclared,
+    Label,
+    WrongKind,
+    NotFinite,
+}
+
+impl Dropped {
+    fn reason(self) -> &'static str {
+        match self {
+            Dropped::Undeclared => "undeclared_metric",
+            Dropped::Label => "label_not_allowed",
+            Dropped::WrongKind => "wrong_kind",
+            Dropped::NotFinite => "not_finite",
+        }
+    }
+}
+
+impl Metrics {
+    pub(crate) fn new(meter: &Meter, catalog: &Catalog) -> Self {
+        let mut instruments = NameMap::default();
+        let timers = Timers::default();
+        for def in catalog.definitions() {
+            let name = def.name.clone();
+            let instrument = match def.kind {
+                Kind::Counter => Instrument::Counter(def.clone(), meter.u64_counter(name).with_unit(def.unit.clone()).with_description(def.description.clone()).build()),
+                Kind::UpDownCounter => Instrument::UpDown(def.clone(), meter.i64_up_down_counter(name).with_unit(def.unit.clone()).with_description(def.description.clone()).build()),
+                Kind::Gauge => Instrument::Gauge(def.clone(), GaugeCells::register(meter, &def)),
+                Kind::Histogram => {
+                    let mut builder = meter.f64_histogram(name).with_unit(def.unit.clone()).with_description(def.description.clone());
+                    if let Some(bounds) = def.bucket_bounds() {
+                        builder = builder.with_boundaries(bounds);
+                    }
+                    Instrument::Histogram(def.clone(), builder.build())
+                }
+                Kind::QuantileTimer { window } => {
+                    timers.register(meter, &def, window);
+                    Instrument::Timer(def.clone())
+                }
+            };
+            instruments.insert(def.name.clone().into_boxed_str(), instrument);
+        }
+        let dropped = meter
+            .u64_counter("otel_pipeline.recording.dropped")
+            .with_description("Recordings the metrics facade dropped, by reason (see the log for the first of each)")
+            .build();
+        Metrics {
+            inner: Arc::new(Inner {
+                instruments,
+                enabled: Arc::new(AtomicBool::new(true)),
+                dropped,
+                warned: Mutex::new(HashSet::new()),
+                timers,
+                started: Instant::now(),
+                operations: crate::snapshot::Operations::default(),
+            }),
+        }
+    }
+
+    /// Turns every recording (facade, handles, guards) on or off. Off, a call costs one
+    /// relaxed atomic load.
+    pub fn set_enabled(&self, on: bool) {
+        self.inner.enabled.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether recording is on.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Adds `value` to a counter.
+    pub fn increment_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
+        if !self.is_enabled() {
+            return;
+        }
+        match self.checked(name, labels) {
+            Some(Instrument::Counter(_, c)) => c.add(value, labels),
+            Some(Instrument::UpDown(_, c)) => c.add(i64::try_from(value).unwrap_or(i64::MAX), labels),
+            Some(_) => self.drop_recording(Dropped::WrongKind, name, "increment_counter on a metric that is not a counter"),
+            None => {}
+        }
+    }
+
+    /// Records one value in a histogram (or a quantile timer).
+    pub fn record_histogram(&self, name: &str, value: f64, labels: &[KeyValue]) {
+        if !self.is_enabled() {
+            return;
+        }
+        if !value.is_finite() {
+            return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
+        }
+        match self.checked(name, labels) {
+            Some(Instrument::Histogram(_, h)) => h.record(value, labels),
+            Some(Instrument::Timer(_)) => self.inner.timers.observe(name, value, labels),
+            Some(_) => self.drop_recording(Dropped::WrongKind, name, "record_histogram on a metric that is not a histogram"),
+            None => {}
+        }
+    }
+
+    /// Sets a gauge.
+    pub fn set_gauge(&self, name: &str, value: f64, labels: &[KeyValue]) {
+        self.gauge(name, labels, value, |_, v| v);
+    }
+
+    /// Adds `by` to a gauge (or an up-down counter).
+    pub fn increment_gauge(&self, name: &str, by: f64, labels: &[KeyValue]) {
+        self.gauge(name, labels, by, |old, by| old + by);
+    }
+
+    /// Subtracts `by` from a gauge (or an up-down counter).
+    pub fn decrement_gauge(&self, name: &str, by: f64, labels: &[KeyValue]) {
+        self.gauge(name, labels, -by, |old, by| old + by);
+    }
+
+    fn gauge(&self, name: &str, labels: &[KeyValue], value: f64, apply: impl FnOnce(f64, f64) -> f64) {
+        if !self.is_enabled() {
+            return;
+        }
+        if !value.is_finite() {
+            return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
+        }
+        match self.checked(name, labels) {
+            Some(Instrument::Gauge(_, cells)) => cells.update(labels, value, apply),
+            // An up-down counter can be moved but not set: a set becomes the difference to 0.
+            Some(Instrument::UpDown(_, c)) => c.add(apply(0.0, value) as i64, labels),
+            Some(_) => self.drop_recording(Dropped::WrongKind, name, "a gauge operation on a metric that is not a gauge"),
+            None => {}
+        }
+    }
+
+    /// The instrument for `name` if it is declared and every label key is allowed.
+    fn checked(&self, name: &str, labels: &[KeyValue]) -> Option<&Instrument> {
+        let Some(instrument) = self.inner.instruments.get(name) else {
+            self.drop_recording(Dropped::Undeclared, name, "the metric is not declared in the catalog");
+            return None;
+        };
+        let def = instrument.def();
+        if let Some(bad) = labels.iter().find(|kv| !def.allows(kv.key.as_str())) {
+            let why = format!("label key {:?} is not among the declared {:?}", bad.key.as_str(), def.labels);
+            self.drop_recording(Dropped::Label, name, &why);
+            return None;
+        }
+        Some(instrument)
+    }
+
+    #[cold]
+    fn drop_recording(&self, why: Dropped, name: &str, detail: &str) {
+        self.inner.dropped.add(1, &[KeyValue::new("reason", why.reason())]);
+        let key = format!("{}:{name}", why.reason());
+        let first = self.inner.warned.lock().map(|mut w| w.insert(key)).unwrap_or(false);
+        if first {
+            tracing::warn!(target: "otel_pipeline::metrics", metric = name, "dropped a recording: {detail} (declare it, or fix the call; reported once)");
+        }
+    }
+
+    fn def_of(&self, name: &str, kind: Kind) -> Result<&Instrument, HandleError> {
+        let instrument = self.inner.instruments.get(name).ok_or_else(|| HandleError { name: name.to_owned(), problem: "is not declared in the catalog" })?;
+        if instrument.def().kind != kind {
+            return Err(HandleError { name: name.to_owned(), problem: "is declared with another kind" });
+        }
+        Ok(instrument)
+    }
+
+    /// A counter handle, for hot paths.
+    pub fn counter(&self, name: &str) -> Result<CounterHandle, HandleError> {
+        match self.def_of(name, Kind::Counter)? {
+            Instrument::Counter(def, c) => Ok(CounterHandle { def: def.clone(), counter: c.clone(), enabled: self.inner.enabled.clone() }),
+            _ => unreachable!("kind checked"),
+        }
+    }
+
+    /// A histogram handle, for hot paths.
+    pub fn histogram(&self, name: &str) -> Result<HistogramHandle, HandleError> {
+        match self.def_of(name, Kind::Histogram)? {
+            Instrument::Histogram(def, h) => Ok(HistogramHandle { def: def.clone(), histogram: h.clone(), enabled: self.inner.enabled.clone() }),
+            _ => unreachable!("kind checked"),
+        }
+    }
+
+    pub(crate) fn inner_operations(&self) -> &crate::snapshot::Operations {
+        &self.inner.operations
+    }
+
+    pub(crate) fn started(&self) -> Instant {
+        self.inner.started
+    }
+}
+
+/// A handle could not be made.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("metric {name:?} {problem}; declare it in the catalog with the matching kind")]
+pub struct HandleError {
+    name: String,
+    problem: &'static str,
+}
+
+/// A label set outside the declaration.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("metric {name:?} does not allow label key {key:?} (allowed: {allowed:?})")]
+pub struct LabelError {
+    name: String,
+    key: String,
+    allowed: Vec<String>,
+}
+
+fn check_labels(def: &MetricDef, labels: &[KeyValue]) -> Result<(), LabelError> {
+    match labels.iter().find(|kv| !def.allows(kv.key.as_str())) {
+        Some(bad) => Err(LabelError { name: def.name.clone(), key: bad.key.as_str().to_owned(), allowed: def.labels.clone() }),
+        None => Ok(()),
+    }
+}
+
+/// A declared counter. [`bind`](Self::bind) a static label set once for the fastest path.
+#[derive(Clone)]
+pub struct CounterHandle {
+    def: Arc<MetricDef>,
+    counter: Counter<u64>,
+    enabled: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for CounterHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CounterHandle").field("name", &self.def.name).finish_non_exhaustive()
+    }
+}
+
+impl CounterHandle {
+    /// Adds `value` with these labels (not checked against the catalog: bind to check once).
+    #[inline]
+    pub fn add(&self, value: u64, labels: &[KeyValue]) {
+        if self.enabled.load(Ordering::Relaxed) {
+            self.counter.add(value, labels);
+        }
+    }
+
+    /// Resolves a label set once; adds then cost an atomic add.
+    pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundCounterHandle, LabelError> {
+        check_labels(&self.def, labels)?;
+        Ok(BoundCounterHandle { bound: self.counter.bind(labels), enabled: self.enabled.clone() })
+    }
+}
+
+/// A counter with its labels resolved.
+#[derive(Clone)]
+pub struct BoundCounterHandle {
+    bound: BoundCounter<u64>,
+    enabled: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for BoundCounterHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoundCounterHandle")
+    }
+}
+
+impl BoundCounterHandle {
+    /// Adds `value`.
+    #[inline]
+    pub fn add(&self, value: u64) {
+        if self.enabled.load(Ordering::Relaxed) {
+            self.bound.add(value);
+        }
+    }
+}
+
+/// A declared histogram.
+#[derive(Clone)]
+pub struct HistogramHandle {
+    def: Arc<MetricDef>,
+    histogram: Histogram<f64>,
+    enabled: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for HistogramHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HistogramHandle").field("name", &self.def.name).finish_non_exhaustive()
+    }
+}
+
+impl HistogramHandle {
+    /// Records `value` with these labels.
+    #[inline]
+    pub fn record(&self, value: f64, labels: &[KeyValue]) {
+        if self.enabled.load(Ordering::Relaxed) {
+            self.histogram.record(value, labels);
+        }
+    }
+
+    /// Resolves a label set once.
+    pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundHistogramHandle, LabelError> {
+        check_labels(&self.def, labels)?;
+        Ok(BoundHistogramHandle { bound: self.histogram.bind(labels), enabled: self.enabled.clone() })
+    }
+}
+
+/// A histogram with its labels resolved.
+#[derive(Clone)]
+pub struct BoundHistogramHandle {
+    bound: BoundHistogram<f64>,
+    enabled: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for BoundHistogramHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoundHistogramHandle")
+    }
+}
+
+impl BoundHistogramHandle {
+    /// Records `value`.
+    #[inline]
+    pub fn record(&self, value: f64) {
+        if self.enabled.load(Ordering::Relaxed) {
+            self.bound.record(value);
+        }
+    }
+}
+
+/// Current values of a set/increment/decrement gauge, reported at each collection.
+#[derive(Default)]
+pub(crate) struct GaugeCells {
+    values: Mutex<HashMap<Vec<KeyValue>, f64>>,
+}
+
+impl GaugeCells {
+    fn register(meter: &Meter, def: &MetricDef) -> Arc<Self> {
+        let cells = Arc::new(GaugeCells::default());
+        let reported = cells.clone();
+        // The gauge is observed: its callback reports every series' current value.
+        let _gauge = meter
+            .f64_observable_gauge(def.name.clone())
+            .with_unit(def.unit.clone())
+            .with_description(def.description.clone())
+            .with_callback(move |observer| {
+                if let Ok(values) = reported.values.lock() {
+                    for (labels, value) in values.iter() {
+                        observer.observe(*value, labels);
+                    }
+                }
+            })
+            .build();
+        cells
+    }
+
+    fn update(&self, labels: &[KeyValue], value: f64, apply: impl FnOnce(f64, f64) -> f64) {
+        let mut key = labels.to_vec();
+        key.sort_by(|a, b| a.key.cmp(&b.key));
+        if let Ok(mut values) = self.values.lock() {
+            let cell = values.entry(key).or_insert(0.0);
+            *cell = apply(*cell, value);
+        }
+    }
+}

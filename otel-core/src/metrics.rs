@@ -147,15 +147,20 @@ impl Metrics {
     }
 
     /// Whether recording is on.
+    #[inline]
     pub fn is_enabled(&self) -> bool {
         self.inner.enabled.load(Ordering::Relaxed)
     }
 
     /// Adds `value` to a counter.
+    #[inline]
     pub fn increment_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
-        if !self.is_enabled() {
-            return;
+        if self.is_enabled() {
+            self.add_to_counter(name, value, labels);
         }
+    }
+
+    fn add_to_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
         match self.checked(name, labels) {
             Some(Instrument::Counter(_, c)) => c.add(value, labels),
             Some(Instrument::UpDown(_, c)) => c.add(i64::try_from(value).unwrap_or(i64::MAX), labels),
@@ -165,10 +170,14 @@ impl Metrics {
     }
 
     /// Records one value in a histogram (or a quantile timer).
+    #[inline]
     pub fn record_histogram(&self, name: &str, value: f64, labels: &[KeyValue]) {
-        if !self.is_enabled() {
-            return;
+        if self.is_enabled() {
+            self.record_in_histogram(name, value, labels);
         }
+    }
+
+    fn record_in_histogram(&self, name: &str, value: f64, labels: &[KeyValue]) {
         if !value.is_finite() {
             return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
         }
@@ -181,24 +190,31 @@ impl Metrics {
     }
 
     /// Sets a gauge.
+    #[inline]
     pub fn set_gauge(&self, name: &str, value: f64, labels: &[KeyValue]) {
         self.gauge(name, labels, value, |_, v| v);
     }
 
     /// Adds `by` to a gauge (or an up-down counter).
+    #[inline]
     pub fn increment_gauge(&self, name: &str, by: f64, labels: &[KeyValue]) {
         self.gauge(name, labels, by, |old, by| old + by);
     }
 
     /// Subtracts `by` from a gauge (or an up-down counter).
+    #[inline]
     pub fn decrement_gauge(&self, name: &str, by: f64, labels: &[KeyValue]) {
         self.gauge(name, labels, -by, |old, by| old + by);
     }
 
+    #[inline]
     fn gauge(&self, name: &str, labels: &[KeyValue], value: f64, apply: impl FnOnce(f64, f64) -> f64) {
-        if !self.is_enabled() {
-            return;
+        if self.is_enabled() {
+            self.move_gauge(name, labels, value, apply);
         }
+    }
+
+    fn move_gauge(&self, name: &str, labels: &[KeyValue], value: f64, apply: impl FnOnce(f64, f64) -> f64) {
         if !value.is_finite() {
             return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
         }

@@ -3,5 +3,87 @@
 //! Ready-made instrumentation for otel-pipeline. Everything here records through the
 //! `opentelemetry` API (a [`Meter`](opentelemetry::metrics::Meter) you pass in, or the global
 //! one), so it works under any OpenTelemetry SDK setup, not only otel-pipeline's.
+//!
+//! | feature | what |
+//! |---|---|
+//! | `macros` (default) | `#[track_duration]` and `#[track_errors]` |
+//!
+//! ## Attribute macros
+//!
+//! They record through the facade installed with
+//! [`TelemetryBuilder::install`](otel_core::TelemetryBuilder::install) (before it, nothing is
+//! recorded). Declare the metrics they use in the catalog.
+//!
+//! ```
+//! use otel_core::{Catalog, MetricDef, Telemetry};
+//! use otel_instrumentation::{track_duration, track_errors};
+//!
+//! #[track_duration("bedrock_duration", labels(model_id = "claude-3"))]
+//! #[track_errors(labels(endpoint = "/query"))]
+//! fn invoke(prompt: &str) -> Result<usize, std::num::ParseIntError> {
+//!     prompt.parse()
+//! }
+//!
+//! let catalog = Catalog::new().with([
+//!     MetricDef::histogram("bedrock_duration").unit("s").labels(["model_id"]),
+//!     MetricDef::counter("error_count").labels(["error_type", "endpoint", "function"]),
+//! ])?;
+//! let telemetry = Telemetry::builder().catalog(catalog).install()?;
+//! assert!(invoke("not a number").is_err());
+//! assert_eq!(invoke("42"), Ok(42));
+//! let snapshot = telemetry.snapshot();
+//! assert_eq!(snapshot.histogram("bedrock_duration", &[("model_id", "claude-3")]).unwrap().count, 2);
+//! let errors = [("error_type", "ParseIntError"), ("endpoint", "/query"), ("function", "invoke")];
+//! assert_eq!(snapshot.value("error_count", &errors), Some(1.0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod semconv;
+
+#[cfg(feature = "macros")]
+pub use otel_macros::{track_duration, track_errors};
+
+/// What the attribute macros expand to. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use opentelemetry::KeyValue;
+    pub use otel_core::global::metrics;
+
+    /// Counts a function's error (or panic) when it finishes.
+    #[derive(Debug)]
+    pub struct ErrorCounter {
+        metrics: otel_core::Metrics,
+        name: &'static str,
+        labels: Vec<KeyValue>,
+        finished: bool,
+    }
+
+    impl ErrorCounter {
+        pub fn new(name: &'static str, function: &'static str, labels: &[KeyValue]) -> Self {
+            let mut labels = labels.to_vec();
+            labels.push(KeyValue::new("function", function));
+            ErrorCounter { metrics: metrics(), name, labels, finished: false }
+        }
+
+        pub fn finish<T, E>(mut self, result: &Result<T, E>) {
+            self.finished = true;
+            if result.is_err() {
+                self.count(otel_core::error_type_name::<E>());
+            }
+        }
+
+        fn count(&self, error_type: &str) {
+            let mut labels = self.labels.clone();
+            labels.push(KeyValue::new("error_type", error_type.to_owned()));
+            self.metrics.increment_counter(self.name, 1, &labels);
+        }
+    }
+
+    impl Drop for ErrorCounter {
+        fn drop(&mut self) {
+            if !self.finished && std::thread::panicking() {
+                self.count("panic");
+            }
+        }
+    }
+}

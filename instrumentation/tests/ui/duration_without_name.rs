@@ -1,0 +1,6 @@
+use otel_instrumentation::track_duration;
+
+#[track_duration(labels(kind = "x"))]
+fn unnamed() {}
+
+fn main() {}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real components, installing what is missing first:
-# Debian packages (Prometheus + promtool, node_exporter, pushgateway) and a Python venv in
+# Debian packages (Prometheus + promtool, node_exporter, pushgateway, openssl for test
+# certificates) and a Python venv in
 # .venv with the rotel OTLP collector and prometheus_client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ missing=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   sudo_if_needed apt-get update -qq

@@ -140,11 +140,17 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus scraping `targets` (`host:port`) at `metrics_path`.
     pub fn start(targets: &[&str], metrics_path: &str, extra_flags: &[&str]) -> Prometheus {
+        Self::start_with(targets, metrics_path, "", extra_flags)
+    }
+
+    /// Like [`start`](Self::start), with extra lines for the scrape job (indented four spaces,
+    /// e.g. `scheme: https`).
+    pub fn start_with(targets: &[&str], metrics_path: &str, job_extra: &str, extra_flags: &[&str]) -> Prometheus {
         let dir = scratch_dir("prometheus");
         let port = free_port();
         let target_list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: 'test'\n    metrics_path: '{metrics_path}'\n    static_configs:\n      - targets: [{target_list}]\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: 'test'\n    metrics_path: '{metrics_path}'\n{job_extra}    static_configs:\n      - targets: [{target_list}]\n"
         );
         fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
         let mut command = Command::new(program("prometheus"));

@@ -8,6 +8,8 @@ mod negotiate;
 mod proto;
 mod server;
 mod text;
+#[cfg(feature = "prometheus-tls")]
+mod tls;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -111,6 +113,8 @@ pub struct PrometheusExporter {
     path: String,
     formats: Vec<Format>,
     access: server::Access,
+    #[cfg(feature = "prometheus-tls")]
+    tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     scraper: Scraper,
 }
 
@@ -129,6 +133,8 @@ impl PrometheusExporter {
             path: "/metrics".to_owned(),
             formats: Format::ALL.to_vec(),
             access: server::Access::Open,
+            #[cfg(feature = "prometheus-tls")]
+            tls: None,
             scraper: Scraper::new(EncodeOptions::default()),
         }
     }
@@ -170,6 +176,14 @@ impl PrometheusExporter {
         use base64::Engine as _;
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", user.as_ref(), password.as_ref()));
         self.access = server::Access::Header { expected: format!("Basic {credentials}").into_bytes(), challenge: "Basic realm=\"metrics\"" };
+        self
+    }
+
+    /// Serve HTTPS with this PEM certificate chain and PEM private key (feature
+    /// `prometheus-tls`).
+    #[cfg(feature = "prometheus-tls")]
+    pub fn tls(mut self, certificate_pem: impl Into<std::path::PathBuf>, private_key_pem: impl Into<std::path::PathBuf>) -> Self {
+        self.tls = Some((certificate_pem.into(), private_key_pem.into()));
         self
     }
 
@@ -218,14 +232,25 @@ impl Exporter for PrometheusExporter {
         let listener = TcpListener::bind(requested.as_str()).map_err(bind_error)?;
         let local: SocketAddr = listener.local_addr().map_err(bind_error)?;
         let runtime = crate::runtime::handle("prometheus")?;
+        #[cfg(feature = "prometheus-tls")]
+        let tls = match &self.tls {
+            Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+            None => None,
+        };
+        #[cfg(feature = "prometheus-tls")]
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        #[cfg(not(feature = "prometheus-tls"))]
+        let scheme = "http";
         let endpoint = server::Endpoint {
             path: self.path.clone(),
+            #[cfg(feature = "prometheus-tls")]
+            tls,
             access: self.access.clone(),
             formats: self.formats.clone(),
             scraper: self.scraper.clone(),
         };
         server::spawn(&runtime, listener, endpoint).map_err(bind_error)?;
-        plug.announce(format!("http://{local}{}", self.path));
+        plug.announce(format!("{scheme}://{local}{}", self.path));
         Ok(())
     }
 }

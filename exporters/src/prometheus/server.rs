@@ -45,6 +45,8 @@ impl std::fmt::Debug for Access {
 
 pub(super) struct Endpoint {
     pub(super) path: String,
+    #[cfg(feature = "prometheus-tls")]
+    pub(super) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(super) access: Access,
     pub(super) formats: Vec<Format>,
     pub(super) scraper: Scraper,
@@ -75,27 +77,45 @@ pub(super) fn spawn(runtime: &Handle, listener: std::net::TcpListener, endpoint:
                 }
             };
             let endpoint = endpoint.clone();
-            let mut stopped = endpoint.scraper.stopped();
             tokio::spawn(async move {
                 let _permit = permit;
-                let service = hyper::service::service_fn(move |request| respond(endpoint.clone(), request));
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
-                    .max_buf_size(MAX_REQUEST_HEAD)
-                    .serve_connection(TokioIo::new(stream), service);
-                tokio::pin!(connection);
-                tokio::select! {
-                    _ = connection.as_mut() => {}
-                    () = until_stopped(&mut stopped) => {
-                        connection.as_mut().graceful_shutdown();
-                        let _ = connection.await;
+                #[cfg(feature = "prometheus-tls")]
+                if let Some(acceptor) = endpoint.tls.clone() {
+                    // The handshake gets the same deadline as the request head.
+                    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => serve(TokioIo::new(tls), endpoint).await,
+                        Ok(Err(e)) => tracing::debug!(target: "otel_pipeline::prometheus", error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(target: "otel_pipeline::prometheus", "TLS handshake timed out"),
                     }
+                    return;
                 }
+                serve(TokioIo::new(stream), endpoint).await;
             });
         }
     });
     Ok(())
+}
+
+/// Serves one connection until the client leaves or the pipeline shuts down.
+async fn serve<IO>(io: IO, endpoint: Arc<Endpoint>)
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let mut stopped = endpoint.scraper.stopped();
+    let service = hyper::service::service_fn(move |request| respond(endpoint.clone(), request));
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_REQUEST_HEAD)
+        .serve_connection(io, service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = until_stopped(&mut stopped) => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 /// Resolves once the pipeline shuts down (or the signal is gone).

@@ -26,12 +26,20 @@ fn main() -> ExitCode {
             other => return usage(&format!("unknown argument {other:?}")),
         }
     }
-    if std::env::var_os("OTEL_BENCH_PROFILE").is_some() {
-        let mut scrape = scrape::profile_target();
-        for _ in 0..200 {
-            std::hint::black_box(scrape());
+    // OTEL_BENCH_PROFILE=scrape|dynamic: loop one otel-pipeline case, for a profiler.
+    match std::env::var("OTEL_BENCH_PROFILE").as_deref() {
+        Ok("scrape") => {
+            let mut scrape = scrape::profile_target();
+            for _ in 0..200 {
+                std::hint::black_box(scrape());
+            }
+            return ExitCode::SUCCESS;
         }
-        return ExitCode::SUCCESS;
+        Ok("dynamic") => {
+            recording::profile_dynamic(20_000_000);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let mut report = Report::default();
     recording::run_all(&mut report, quick);

@@ -3,7 +3,6 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
@@ -14,7 +13,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 
-use crate::report::Report;
+use crate::report::{interleaved, Report};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Three {
@@ -29,22 +28,20 @@ fn attributes() -> [KeyValue; 3] {
     [KeyValue::new("endpoint", LABELS.endpoint), KeyValue::new("method", LABELS.method), KeyValue::new("status", LABELS.status)]
 }
 
-/// Median nanoseconds per call of `f` over `rounds` rounds of `calls` calls.
-fn ns_per_call(calls: u64, rounds: usize, mut f: impl FnMut(u64)) -> f64 {
-    for i in 0..calls / 10 {
-        f(i);
-    }
-    let mut per_call: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let started = Instant::now();
-            for i in 0..calls {
-                f(i);
-            }
-            started.elapsed().as_nanos() as f64 / calls as f64
+/// Nanoseconds per call for each contender: each round runs `calls` calls, rounds interleave.
+fn per_call<'f>(calls: u64, rounds: usize, contenders: Vec<(&'static str, Box<dyn FnMut(u64) + 'f>)>) -> Vec<(&'static str, f64)> {
+    let mut loops: Vec<(&'static str, Box<dyn FnMut() + '_>)> = contenders
+        .into_iter()
+        .map(|(name, mut f)| {
+            let run: Box<dyn FnMut()> = Box::new(move || {
+                for i in 0..calls {
+                    f(i);
+                }
+            });
+            (name, run)
         })
         .collect();
-    per_call.sort_by(f64::total_cmp);
-    per_call[per_call.len() / 2]
+    interleaved(1, rounds, &mut loops).into_iter().map(|(name, d)| (name, d.as_nanos() as f64 / calls as f64)).collect()
 }
 
 fn pipeline() -> Telemetry {
@@ -58,7 +55,7 @@ fn pipeline() -> Telemetry {
 }
 
 pub(crate) fn run_all(report: &mut Report, quick: bool) {
-    let (calls, rounds) = if quick { (2_000_000, 5) } else { (10_000_000, 9) };
+    let (calls, rounds) = if quick { (1_000_000, 7) } else { (2_000_000, 31) };
     let telemetry = pipeline();
     let metrics = telemetry.metrics();
     let attrs = attributes();
@@ -80,62 +77,76 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
     let sdk_bound = sdk_counter.bind(&attrs);
     let pc_counter = pc_counters.get_or_create(&LABELS).clone();
     let atomic = AtomicU64::new(0);
-    report.add(
-        "counter_add_static_labels",
-        "ns/op",
+    let results = per_call(
+        calls,
+        rounds,
         vec![
-            ("otel-pipeline", ns_per_call(calls, rounds, |_| bound.add(black_box(1)))),
-            ("raw-atomic", ns_per_call(calls, rounds, |_| {
+            ("otel-pipeline", Box::new(|_| bound.add(black_box(1)))),
+            ("raw-atomic", Box::new(|_| {
                 atomic.fetch_add(black_box(1), Ordering::Relaxed);
             })),
-            ("otel-sdk-bound", ns_per_call(calls, rounds, |_| sdk_bound.add(black_box(1)))),
-            ("prometheus-client", ns_per_call(calls, rounds, |_| {
+            ("otel-sdk-bound", Box::new(|_| sdk_bound.add(black_box(1)))),
+            ("prometheus-client", Box::new(|_| {
                 pc_counter.inc_by(black_box(1));
             })),
-            ("metrics", ns_per_call(calls, rounds, |_| m_counter.increment(black_box(1)))),
+            ("metrics", Box::new(|_| m_counter.increment(black_box(1)))),
         ],
     );
+    report.add("counter_add_static_labels", "ns/op", results);
 
     // Dynamic labels: name and label set looked up on every call.
-    let calls_dynamic = calls / 5;
-    report.add(
-        "counter_add_dynamic_labels",
-        "ns/op",
+    let results = per_call(
+        calls / 5,
+        rounds,
         vec![
-            ("otel-pipeline", ns_per_call(calls_dynamic, rounds, |_| metrics.increment_counter(black_box("bench.requests"), 1, black_box(&attrs)))),
-            ("otel-sdk", ns_per_call(calls_dynamic, rounds, |_| sdk_counter.add(1, black_box(&attrs)))),
-            ("prometheus-client", ns_per_call(calls_dynamic, rounds, |_| {
+            ("otel-pipeline", Box::new(|_| metrics.increment_counter(black_box("bench.requests"), 1, black_box(&attrs)))),
+            ("otel-sdk", Box::new(|_| sdk_counter.add(1, black_box(&attrs)))),
+            ("prometheus-client", Box::new(|_| {
                 pc_counters.get_or_create(black_box(&LABELS)).inc();
             })),
-            ("metrics", ns_per_call(calls_dynamic, rounds, |_| {
+            ("metrics", Box::new(|_| {
                 metrics::counter!("bench_requests", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status).increment(1);
             })),
         ],
     );
+    report.add("counter_add_dynamic_labels", "ns/op", results);
 
     let bound_histogram = metrics.histogram("bench.latency").expect("declared").bind(&attrs).expect("labels");
     let sdk_bound_histogram = sdk_histogram.bind(&attrs);
     let pc_histogram = pc_histograms.get_or_create(&LABELS).clone();
     let value = |i: u64| (i % 1000) as f64 / 1000.0;
-    report.add(
-        "histogram_record_static_labels",
-        "ns/op",
+    let results = per_call(
+        calls,
+        rounds,
         vec![
-            ("otel-pipeline", ns_per_call(calls, rounds, |i| bound_histogram.record(black_box(value(i))))),
-            ("otel-sdk-bound", ns_per_call(calls, rounds, |i| sdk_bound_histogram.record(black_box(value(i))))),
-            ("prometheus-client", ns_per_call(calls, rounds, |i| pc_histogram.observe(black_box(value(i))))),
-            ("metrics", ns_per_call(calls, rounds, |i| m_histogram.record(black_box(value(i))))),
+            ("otel-pipeline", Box::new(|i| bound_histogram.record(black_box(value(i))))),
+            ("otel-sdk-bound", Box::new(|i| sdk_bound_histogram.record(black_box(value(i))))),
+            ("prometheus-client", Box::new(|i| pc_histogram.observe(black_box(value(i))))),
+            ("metrics", Box::new(|i| m_histogram.record(black_box(value(i))))),
         ],
     );
+    report.add("histogram_record_static_labels", "ns/op", results);
 
-    metrics.set_enabled(false);
-    report.add(
-        "counter_add_disabled",
-        "ns/op",
+    let disabled = metrics.clone();
+    disabled.set_enabled(false);
+    let results = per_call(
+        calls,
+        rounds,
         vec![
-            ("otel-pipeline", ns_per_call(calls, rounds, |_| metrics.increment_counter(black_box("bench.requests"), 1, black_box(&attrs)))),
-            ("otel-pipeline-bound", ns_per_call(calls, rounds, |_| bound.add(black_box(1)))),
+            ("otel-pipeline", Box::new(|_| disabled.increment_counter(black_box("bench.requests"), 1, black_box(&attrs)))),
+            ("otel-pipeline-bound", Box::new(|_| bound.add(black_box(1)))),
         ],
     );
+    report.add("counter_add_disabled", "ns/op", results);
     drop(telemetry);
+}
+
+/// Loops the facade's dynamic-label counter add, for a profiler.
+pub(crate) fn profile_dynamic(calls: u64) {
+    let telemetry = pipeline();
+    let metrics = telemetry.metrics();
+    let attrs = attributes();
+    for _ in 0..calls {
+        metrics.increment_counter(black_box("bench.requests"), 1, black_box(&attrs));
+    }
 }

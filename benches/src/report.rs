@@ -59,18 +59,28 @@ fn pretty(v: f64) -> String {
     }
 }
 
-/// The median duration of `runs` calls of `f` after `warmup` unmeasured ones.
-pub(crate) fn median(warmup: usize, runs: usize, mut f: impl FnMut()) -> Duration {
-    for _ in 0..warmup {
-        f();
+/// Measures several implementations of one case with interleaved rounds (A B C, A B C, ...),
+/// so drift on a busy machine affects each alike; returns each one's median round time.
+pub(crate) fn interleaved<'f>(warmup: usize, rounds: usize, contenders: &mut [(&'static str, Box<dyn FnMut() + 'f>)]) -> Vec<(&'static str, Duration)> {
+    for (_, run) in contenders.iter_mut() {
+        for _ in 0..warmup {
+            run();
+        }
     }
-    let mut times: Vec<Duration> = (0..runs.max(1))
-        .map(|_| {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); contenders.len()];
+    for _ in 0..rounds.max(1) {
+        for (i, (_, run)) in contenders.iter_mut().enumerate() {
             let started = Instant::now();
-            f();
-            started.elapsed()
+            run();
+            times[i].push(started.elapsed());
+        }
+    }
+    contenders
+        .iter()
+        .zip(times)
+        .map(|((name, _), mut t)| {
+            t.sort();
+            (*name, t[t.len() / 2])
         })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
+        .collect()
 }

@@ -14,7 +14,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 
-use crate::report::{median, Report};
+use crate::report::{interleaved, Report};
 
 /// 15 bounds: 16 buckets with `+Inf`.
 const BOUNDS: [f64; 15] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0];
@@ -37,15 +37,30 @@ impl Shape {
     }
 }
 
-/// Each implementation's scrape of `shape`: (name, median ms, bytes).
+/// Each implementation's scrape of `shape`, rounds interleaved: (name, median ms, bytes).
 pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static str, f64, usize)> {
-    vec![
-        run("otel-pipeline", warmup, runs, otel_pipeline(shape)),
-        run("opentelemetry-prometheus", warmup, runs, opentelemetry_prometheus(shape)),
-        run("prometheus-client", warmup, runs, prometheus_client(shape)),
-        run("metrics-exporter-prometheus", warmup, runs, metrics_exporter(shape)),
-        run("otel-sdk-collect-only", warmup, runs, sdk_collect_only(shape)),
-    ]
+    let mut scrapers: Vec<(&'static str, Box<dyn FnMut() -> Vec<u8>>)> = vec![
+        ("otel-pipeline", otel_pipeline(shape)),
+        ("opentelemetry-prometheus", opentelemetry_prometheus(shape)),
+        ("prometheus-client", prometheus_client(shape)),
+        ("metrics-exporter-prometheus", metrics_exporter(shape)),
+        ("otel-sdk-collect-only", sdk_collect_only(shape)),
+    ];
+    let bytes: Vec<usize> = scrapers.iter_mut().map(|(_, scrape)| scrape().len()).collect();
+    let mut runs_of: Vec<(&'static str, Box<dyn FnMut() + '_>)> = scrapers
+        .iter_mut()
+        .map(|(name, scrape)| {
+            let run: Box<dyn FnMut()> = Box::new(move || {
+                black_box(scrape());
+            });
+            (*name, run)
+        })
+        .collect();
+    interleaved(warmup, runs, &mut runs_of)
+        .into_iter()
+        .zip(bytes)
+        .map(|((name, time), bytes)| (name, time.as_secs_f64() * 1e3, bytes))
+        .collect()
 }
 
 /// The OTel SDK's collection alone, with no encoding: the floor for any exporter built on it.
@@ -83,14 +98,6 @@ fn sdk_collect_only(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
         reader.collect(&mut metrics).expect("collect");
         Vec::new()
     })
-}
-
-fn run(name: &'static str, warmup: usize, runs: usize, mut scrape: Box<dyn FnMut() -> Vec<u8>>) -> (&'static str, f64, usize) {
-    let bytes = scrape().len();
-    let time = median(warmup, runs, || {
-        black_box(scrape());
-    });
-    (name, time.as_secs_f64() * 1e3, bytes)
 }
 
 pub(crate) fn profile_target() -> Box<dyn FnMut() -> Vec<u8>> {

@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter, UpDownCounter};
@@ -45,13 +45,21 @@ pub struct Metrics {
 }
 
 struct Inner {
-    instruments: NameMap<Instrument>,
+    instruments: NameMap<Entry>,
+    /// Bound counters' pending increments, folded into the SDK before each collection.
+    pending: PendingRegistry,
     enabled: Arc<AtomicBool>,
     dropped: Counter<u64>,
     warned: Mutex<HashSet<String>>,
     timers: Timers,
     started: Instant,
     operations: crate::snapshot::Operations,
+}
+
+/// An instrument and the signature of the last label-key set that passed the catalog check.
+struct Entry {
+    instrument: Instrument,
+    validated: AtomicU64,
 }
 
 enum Instrument {
@@ -121,8 +129,10 @@ impl Metrics {
                     Instrument::Timer(def.clone())
                 }
             };
-            instruments.insert(def.name.clone().into_boxed_str(), instrument);
+            instruments.insert(def.name.clone().into_boxed_str(), Entry { instrument, validated: AtomicU64::new(0) });
         }
+        let pending = PendingRegistry::default();
+        pending.register_flush(meter);
         let dropped = meter
             .u64_counter("otel_pipeline.recording.dropped")
             .with_description("Recordings the metrics facade dropped, by reason (see the log for the first of each)")
@@ -130,6 +140,7 @@ impl Metrics {
         Metrics {
             inner: Arc::new(Inner {
                 instruments,
+                pending,
                 enabled: Arc::new(AtomicBool::new(true)),
                 dropped,
                 warned: Mutex::new(HashSet::new()),
@@ -229,17 +240,24 @@ impl Metrics {
 
     /// The instrument for `name` if it is declared and every label key is allowed.
     fn checked(&self, name: &str, labels: &[KeyValue]) -> Option<&Instrument> {
-        let Some(instrument) = self.inner.instruments.get(name) else {
+        let Some(entry) = self.inner.instruments.get(name) else {
             self.drop_recording(Dropped::Undeclared, name, "the metric is not declared in the catalog");
             return None;
         };
-        let def = instrument.def();
+        // Call sites pass the same static keys every time: once a key set passed, its
+        // signature (the keys' addresses and lengths) lets later calls skip the check.
+        let signature = key_signature(labels);
+        if entry.validated.load(Ordering::Relaxed) == signature {
+            return Some(&entry.instrument);
+        }
+        let def = entry.instrument.def();
         if let Some(bad) = labels.iter().find(|kv| !def.allows(kv.key.as_str())) {
             let why = format!("label key {:?} is not among the declared {:?}", bad.key.as_str(), def.labels);
             self.drop_recording(Dropped::Label, name, &why);
             return None;
         }
-        Some(instrument)
+        entry.validated.store(signature, Ordering::Relaxed);
+        Some(&entry.instrument)
     }
 
     #[cold]
@@ -253,7 +271,12 @@ impl Metrics {
     }
 
     fn def_of(&self, name: &str, kind: Kind) -> Result<&Instrument, HandleError> {
-        let instrument = self.inner.instruments.get(name).ok_or_else(|| HandleError { name: name.to_owned(), problem: "is not declared in the catalog" })?;
+        let instrument = self
+            .inner
+            .instruments
+            .get(name)
+            .map(|e| &e.instrument)
+            .ok_or_else(|| HandleError { name: name.to_owned(), problem: "is not declared in the catalog" })?;
         if instrument.def().kind != kind {
             return Err(HandleError { name: name.to_owned(), problem: "is declared with another kind" });
         }
@@ -263,7 +286,12 @@ impl Metrics {
     /// A counter handle, for hot paths.
     pub fn counter(&self, name: &str) -> Result<CounterHandle, HandleError> {
         match self.def_of(name, Kind::Counter)? {
-            Instrument::Counter(def, c) => Ok(CounterHandle { def: def.clone(), counter: c.clone(), enabled: self.inner.enabled.clone() }),
+            Instrument::Counter(def, c) => Ok(CounterHandle {
+                def: def.clone(),
+                counter: c.clone(),
+                enabled: self.inner.enabled.clone(),
+                pending: self.inner.pending.clone(),
+            }),
             _ => unreachable!("kind checked"),
         }
     }
@@ -315,6 +343,7 @@ pub struct CounterHandle {
     def: Arc<MetricDef>,
     counter: Counter<u64>,
     enabled: Arc<AtomicBool>,
+    pending: PendingRegistry,
 }
 
 impl fmt::Debug for CounterHandle {
@@ -332,23 +361,26 @@ impl CounterHandle {
         }
     }
 
-    /// Resolves a label set once; adds then cost an atomic add.
+    /// Resolves a label set once; adds then cost one atomic add (the sum reaches the SDK
+    /// before every collection, and when the last clone of the handle drops).
     pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundCounterHandle, LabelError> {
         check_labels(&self.def, labels)?;
-        Ok(BoundCounterHandle { bound: self.counter.bind(labels), enabled: self.enabled.clone() })
+        let pending = Arc::new(PendingCounter { delta: AtomicU64::new(0), bound: self.counter.bind(labels) });
+        self.pending.add(&pending);
+        Ok(BoundCounterHandle { pending, enabled: self.enabled.clone() })
     }
 }
 
 /// A counter with its labels resolved.
 #[derive(Clone)]
 pub struct BoundCounterHandle {
-    bound: BoundCounter<u64>,
+    pending: Arc<PendingCounter>,
     enabled: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for BoundCounterHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BoundCounterHandle")
+        f.debug_struct("BoundCounterHandle").field("pending", &self.pending.delta.load(Ordering::Relaxed)).finish()
     }
 }
 
@@ -357,9 +389,70 @@ impl BoundCounterHandle {
     #[inline]
     pub fn add(&self, value: u64) {
         if self.enabled.load(Ordering::Relaxed) {
-            self.bound.add(value);
+            self.pending.delta.fetch_add(value, Ordering::Relaxed);
         }
     }
+}
+
+/// Increments of one bound counter not yet handed to the SDK.
+struct PendingCounter {
+    delta: AtomicU64,
+    bound: BoundCounter<u64>,
+}
+
+impl PendingCounter {
+    fn flush(&self) {
+        let delta = self.delta.swap(0, Ordering::AcqRel);
+        if delta > 0 {
+            self.bound.add(delta);
+        }
+    }
+}
+
+impl Drop for PendingCounter {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Every live bound counter of a facade.
+#[derive(Clone, Default)]
+struct PendingRegistry {
+    counters: Arc<Mutex<Vec<Weak<PendingCounter>>>>,
+}
+
+impl PendingRegistry {
+    fn add(&self, counter: &Arc<PendingCounter>) {
+        if let Ok(mut counters) = self.counters.lock() {
+            counters.retain(|c| c.strong_count() > 0);
+            counters.push(Arc::downgrade(counter));
+        }
+    }
+
+    /// Collections run observable callbacks first, so a callback that records nothing itself
+    /// hands every pending increment to the SDK just before the data is read.
+    fn register_flush(&self, meter: &Meter) {
+        let counters = self.counters.clone();
+        let _flush = meter
+            .u64_observable_gauge("otel_pipeline.internal.flush")
+            .with_callback(move |_| {
+                if let Ok(counters) = counters.lock() {
+                    counters.iter().filter_map(Weak::upgrade).for_each(|c| c.flush());
+                }
+            })
+            .build();
+    }
+}
+
+/// A cheap fingerprint of the label keys: their addresses, lengths and count.
+#[inline]
+fn key_signature(labels: &[KeyValue]) -> u64 {
+    let mut signature = 0x9E37_79B9_7F4A_7C15u64 ^ labels.len() as u64;
+    for kv in labels {
+        let key = kv.key.as_str();
+        signature = (signature.rotate_left(17) ^ key.as_ptr() as u64).wrapping_mul(0x100_0000_01B3) ^ key.len() as u64;
+    }
+    signature | 1
 }
 
 /// A declared histogram.

@@ -13,7 +13,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 
-use crate::report::{interleaved, Report};
+use crate::report::{interleaved, Contender, Report};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Three {
@@ -29,8 +29,10 @@ fn attributes() -> [KeyValue; 3] {
 }
 
 /// Nanoseconds per call for each contender: each round runs `calls` calls, rounds interleave.
-fn per_call<'f>(calls: u64, rounds: usize, contenders: Vec<(&'static str, Box<dyn FnMut(u64) + 'f>)>) -> Vec<(&'static str, f64)> {
-    let mut loops: Vec<(&'static str, Box<dyn FnMut() + '_>)> = contenders
+type Call<'f> = (&'static str, Box<dyn FnMut(u64) + 'f>);
+
+fn per_call(calls: u64, rounds: usize, contenders: Vec<Call<'_>>) -> Vec<(&'static str, f64)> {
+    let mut loops: Vec<Contender<'_>> = contenders
         .into_iter()
         .map(|(name, mut f)| {
             let run: Box<dyn FnMut()> = Box::new(move || {

@@ -61,7 +61,10 @@ fn pretty(v: f64) -> String {
 
 /// Measures several implementations of one case with interleaved rounds (A B C, A B C, ...),
 /// so drift on a busy machine affects each alike; returns each one's median round time.
-pub(crate) fn interleaved<'f>(warmup: usize, rounds: usize, contenders: &mut [(&'static str, Box<dyn FnMut() + 'f>)]) -> Vec<(&'static str, Duration)> {
+/// A named implementation of one measured step.
+pub(crate) type Contender<'f> = (&'static str, Box<dyn FnMut() + 'f>);
+
+pub(crate) fn interleaved(warmup: usize, rounds: usize, contenders: &mut [Contender<'_>]) -> Vec<(&'static str, Duration)> {
     for (_, run) in contenders.iter_mut() {
         for _ in 0..warmup {
             run();

@@ -14,7 +14,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 
-use crate::report::{interleaved, Report};
+use crate::report::{interleaved, Contender, Report};
 
 /// 15 bounds: 16 buckets with `+Inf`.
 const BOUNDS: [f64; 15] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0];
@@ -37,9 +37,12 @@ impl Shape {
     }
 }
 
+/// One implementation's scrape: the exposition bytes.
+type Scrape = Box<dyn FnMut() -> Vec<u8>>;
+
 /// Each implementation's scrape of `shape`, rounds interleaved: (name, median ms, bytes).
 pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static str, f64, usize)> {
-    let mut scrapers: Vec<(&'static str, Box<dyn FnMut() -> Vec<u8>>)> = vec![
+    let mut scrapers: Vec<(&'static str, Scrape)> = vec![
         ("otel-pipeline", otel_pipeline(shape)),
         ("opentelemetry-prometheus", opentelemetry_prometheus(shape)),
         ("prometheus-client", prometheus_client(shape)),
@@ -47,7 +50,7 @@ pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static
         ("otel-sdk-collect-only", sdk_collect_only(shape)),
     ];
     let bytes: Vec<usize> = scrapers.iter_mut().map(|(_, scrape)| scrape().len()).collect();
-    let mut runs_of: Vec<(&'static str, Box<dyn FnMut() + '_>)> = scrapers
+    let mut runs_of: Vec<Contender<'_>> = scrapers
         .iter_mut()
         .map(|(name, scrape)| {
             let run: Box<dyn FnMut()> = Box::new(move || {
@@ -64,7 +67,7 @@ pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static
 }
 
 /// The OTel SDK's collection alone, with no encoding: the floor for any exporter built on it.
-fn sdk_collect_only(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+fn sdk_collect_only(shape: Shape) -> Scrape {
     use opentelemetry_sdk::metrics::data::ResourceMetrics;
     use opentelemetry_sdk::metrics::reader::MetricReader;
     use opentelemetry_sdk::metrics::ManualReader;
@@ -100,7 +103,7 @@ fn sdk_collect_only(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
     })
 }
 
-pub(crate) fn profile_target() -> Box<dyn FnMut() -> Vec<u8>> {
+pub(crate) fn profile_target() -> Scrape {
     otel_pipeline(Shape { counters: 10_000, histograms: 1_000 })
 }
 
@@ -136,7 +139,7 @@ fn record_otel(meter: &opentelemetry::metrics::Meter, shape: Shape) {
     }
 }
 
-fn otel_pipeline(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+fn otel_pipeline(shape: Shape) -> Scrape {
     let exporter = PrometheusExporter::new().without_server();
     let scraper = exporter.scraper();
     let telemetry = Telemetry::builder()
@@ -153,7 +156,7 @@ fn otel_pipeline(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
     })
 }
 
-fn opentelemetry_prometheus(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+fn opentelemetry_prometheus(shape: Shape) -> Scrape {
     let registry = prometheus::Registry::new();
     let exporter = opentelemetry_prometheus::exporter().with_registry(registry.clone()).build().expect("exporter builds");
     let provider = SdkMeterProvider::builder().with_reader(exporter).with_view(no_overflow).build();
@@ -173,7 +176,7 @@ struct AB {
     b: String,
 }
 
-fn prometheus_client(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+fn prometheus_client(shape: Shape) -> Scrape {
     let mut registry = prometheus_client::registry::Registry::default();
     let counters = Family::<AB, Counter<u64, AtomicU64>>::default();
     let histograms = Family::<AB, Histogram>::new_with_constructor(|| Histogram::new(BOUNDS));
@@ -197,7 +200,7 @@ fn prometheus_client(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
     })
 }
 
-fn metrics_exporter(shape: Shape) -> Box<dyn FnMut() -> Vec<u8>> {
+fn metrics_exporter(shape: Shape) -> Scrape {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets(&BOUNDS)
         .expect("buckets")

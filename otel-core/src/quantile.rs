@@ -12,6 +12,9 @@ use crate::catalog::MetricDef;
 /// The quantiles reported, with their label values.
 pub const QUANTILES: [(f64, &str); 5] = [(0.5, "0.5"), (0.75, "0.75"), (0.9, "0.9"), (0.95, "0.95"), (0.99, "0.99")];
 
+/// The same quantiles as percentile names, as snapshots show them.
+pub(crate) const PERCENTILES: [&str; 5] = ["p50", "p75", "p90", "p95", "p99"];
+
 /// One series' window.
 #[derive(Debug, Clone)]
 struct Window {
@@ -33,11 +36,13 @@ impl Window {
 }
 
 type Series = HashMap<Vec<KeyValue>, Window>;
+/// A timer's window size and its series.
+type Registered = (usize, Arc<Mutex<Series>>);
 
 /// Every quantile timer of a facade.
 #[derive(Default)]
 pub(crate) struct Timers {
-    by_name: Mutex<HashMap<String, (usize, Arc<Mutex<Series>>)>>,
+    by_name: Mutex<HashMap<String, Registered>>,
 }
 
 /// The `_count` / `_sum` instrument name for a timer: after translation it is the timer's own

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use serde::Serialize;
 
-use crate::quantile::nearest_rank;
+use crate::quantile::{nearest_rank, PERCENTILES, QUANTILES};
 
 /// Observations kept per operation for its percentiles.
 const OPERATION_WINDOW: usize = 1000;
@@ -150,7 +150,7 @@ impl Operations {
             s.average_duration = ratio(s.total_duration, s.executions as f64);
             let mut sorted: Vec<f64> = s.recent.iter().copied().collect();
             sorted.sort_by(f64::total_cmp);
-            s.quantiles = crate::quantile::QUANTILES.iter().map(|(q, _)| (label(*q), nearest_rank(&sorted, *q))).collect();
+            s.quantiles = percentiles().map(|(name, q)| (name, nearest_rank(&sorted, q))).collect();
             view.total_executions += s.executions;
             view.successful_executions += s.successes;
             view.failed_executions += s.failures;
@@ -172,20 +172,15 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-fn label(q: f64) -> &'static str {
-    match q {
-        q if q == 0.5 => "p50",
-        q if q == 0.75 => "p75",
-        q if q == 0.9 => "p90",
-        q if q == 0.95 => "p95",
-        _ => "p99",
-    }
+/// `(percentile name, quantile)` pairs.
+fn percentiles() -> impl Iterator<Item = (&'static str, f64)> {
+    PERCENTILES.into_iter().zip(QUANTILES.map(|(q, _)| q))
 }
 
 /// Cumulative values at the last reset, subtracted from later snapshots.
 #[derive(Debug, Default)]
 pub(crate) struct Baseline {
-    values: Mutex<HashMap<(String, Vec<(String, String)>), Cumulative>>,
+    values: Mutex<Raw>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -264,7 +259,7 @@ pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<Ser
                                     sum: sum - b.sum,
                                     min: if fresh { p.min().map($as_f64) } else { None },
                                     max: if fresh { p.max().map($as_f64) } else { None },
-                                    quantiles: crate::quantile::QUANTILES.iter().map(|(q, _)| (label(*q), explicit_quantile(*q, &bounds, &since))).collect(),
+                                    quantiles: percentiles().map(|(name, q)| (name, explicit_quantile(q, &bounds, &since))).collect(),
                                 };
                                 raw.insert(key, Cumulative { value: 0.0, count, sum, buckets: counts });
                                 out.push(histogram(metric.name(), metric.unit(), labels, value));
@@ -281,9 +276,8 @@ pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<Ser
                                     sum: $as_f64(p.sum()),
                                     min: p.min().map($as_f64),
                                     max: p.max().map($as_f64),
-                                    quantiles: crate::quantile::QUANTILES
-                                        .iter()
-                                        .map(|(q, _)| (label(*q), exponential_quantile(*q, scale, offset, &counts, p.zero_count())))
+                                    quantiles: percentiles()
+                                        .map(|(name, q)| (name, exponential_quantile(q, scale, offset, &counts, p.zero_count())))
                                         .collect(),
                                 };
                                 out.push(histogram(metric.name(), metric.unit(), labels, value));

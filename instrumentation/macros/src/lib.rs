@@ -188,6 +188,6 @@ fn generate(tracker: Tracker, args: Args, mut function: ItemFn) -> syn::Result<T
             __otel_result
         }},
     };
-    function.block = Box::new(syn::parse2(new_body)?);
+    *function.block = syn::parse2(new_body)?;
     Ok(quote!(#function))
 }

@@ -15,9 +15,22 @@ mod worker;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use otel_core::{Env, ExporterKind, Telemetry};
+use otel_core::{Catalog, Env, ExporterKind, MetricDef, Telemetry};
 use otel_exporters::{OtlpExporter, PrometheusExporter};
+use otel_instrumentation::runtime::{register_process_metrics, register_tokio_metrics};
+use otel_instrumentation::tasks::{Jobs, Lifecycle, WorkerMetrics};
 use tokio::sync::watch;
+
+/// Everything the demo records, declared once.
+fn catalog() -> Result<Catalog, String> {
+    let own = [
+        MetricDef::gauge("queue_size").description("Tasks waiting in the queue").labels(["queue_name"]),
+        MetricDef::counter("cache_hits").description("Cache hits").labels(["cache_name", "operation"]),
+        MetricDef::counter("cache_misses").description("Cache misses").labels(["cache_name", "operation"]),
+    ];
+    let all = WorkerMetrics::definitions().into_iter().chain(Jobs::definitions()).chain(Lifecycle::definitions()).chain(own);
+    Catalog::new().with(all).map_err(|e| e.to_string())
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -53,6 +66,8 @@ async fn run(args: args::Args) -> Result<(), String> {
         prometheus = prometheus.listen(addr.clone());
     }
     let mut builder = Telemetry::builder()
+        .catalog(catalog()?)
+        .scope_name("otel-demo")
         .service_name("otel-demo")
         .service_version(env!("CARGO_PKG_VERSION"))
         .exporter(prometheus);
@@ -72,7 +87,11 @@ async fn run(args: args::Args) -> Result<(), String> {
         }
     }
     println!("otel-demo: API at http://{}/api/orders", api.addr);
-    let worker = tokio::spawn(worker::run(format!("http://{}", api.addr), telemetry.meter("otel-demo.worker"), stop));
+    let runtime_meter = telemetry.meter("otel-demo.runtime");
+    register_process_metrics(&runtime_meter);
+    register_tokio_metrics(&runtime_meter, &tokio::runtime::Handle::current());
+    let lifecycle = Lifecycle::new(&telemetry.metrics(), &telemetry.meter("otel-demo.lifecycle"));
+    let worker = tokio::spawn(worker::run(format!("http://{}", api.addr), telemetry.metrics(), lifecycle, stop));
 
     match args.duration {
         Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,

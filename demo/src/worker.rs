@@ -1,9 +1,11 @@
-//! A background worker that calls the API and processes tasks, recording seed-style task metrics.
+//! A background worker: polls, executes and updates tasks (the seed's task-worker metrics),
+//! calls the API, runs a scheduled job, and reports its own lifecycle.
 
 use std::time::{Duration, Instant};
 
-use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
+use otel_core::Metrics;
+use otel_instrumentation::tasks::{Jobs, Lifecycle, ServiceState, WorkerMetrics};
 use tokio::sync::watch;
 
 const TASK_TYPES: [&str; 3] = ["resize_image", "send_email", "charge_card"];
@@ -24,71 +26,71 @@ impl Dice {
     }
 }
 
-pub(crate) async fn run(api: String, meter: Meter, mut stop: watch::Receiver<bool>) {
-    let polls = meter.u64_counter("task.poll").with_description("Number of task poll attempts").build();
-    let execute_time = meter
-        .f64_histogram("task.execute.time")
-        .with_unit("s")
-        .with_description("Task execution latency")
-        .with_boundaries(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0])
-        .build();
-    let errors = meter.u64_counter("task.execute.error").with_description("Number of task execution errors").build();
-    let result_size = meter.u64_gauge("task.result.size").with_description("Size of the last task result payload (bytes)").build();
-    let queue = meter.i64_up_down_counter("queue.size").with_description("Tasks waiting in the queue").build();
-    let cache_hits = meter.u64_counter("cache.hits").with_description("Cache hits").build();
-    let cache_misses = meter.u64_counter("cache.misses").with_description("Cache misses").build();
-    let api_time = meter
-        .f64_histogram("api.request.time")
-        .with_unit("s")
-        .with_description("API request latency seen by the worker")
-        .with_boundaries(otel_instrumentation::semconv::DURATION_BUCKETS_SECONDS.to_vec())
-        .build();
+#[derive(Debug)]
+struct CleanupError;
 
+pub(crate) async fn run(api: String, metrics: Metrics, lifecycle: Lifecycle, mut stop: watch::Receiver<bool>) {
+    let worker = WorkerMetrics::new(&metrics);
+    let jobs = Jobs::new(&metrics);
+    lifecycle.set_state("worker", ServiceState::Active);
     let client = reqwest::Client::new();
     let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()));
     let mut queued = 0i64;
     let mut ticker = tokio::time::interval(Duration::from_millis(50));
-    loop {
+    for tick in 0u64.. {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = stop.wait_for(|s| *s) => return,
+            _ = stop.wait_for(|s| *s) => break,
         }
         let task_type = TASK_TYPES[dice.below(TASK_TYPES.len() as u64) as usize];
-        let task = [KeyValue::new("task_type", task_type)];
-        polls.add(1, &task);
-        // The queue grows and drains but never goes below empty.
-        let change = if queued == 0 { 1 } else { dice.below(3) as i64 - 1 };
-        queued += change;
-        queue.add(change, &[KeyValue::new("queue_name", "default")]);
 
+        // Poll, execute, update.
+        worker.poll(task_type, 0.001 + dice.below(5) as f64 / 1000.0, dice.below(20) != 0);
         let started = Instant::now();
         tokio::time::sleep(Duration::from_millis(dice.below(20))).await;
         let failed = dice.below(25) == 0;
-        let status = if failed { "FAILURE" } else { "SUCCESS" };
-        execute_time.record(started.elapsed().as_secs_f64(), &[task[0].clone(), KeyValue::new("status", status)]);
+        worker.execute(task_type, started.elapsed().as_secs_f64(), !failed);
         if failed {
-            errors.add(1, &[task[0].clone(), KeyValue::new("exception", "TimeoutError")]);
+            worker.execute_error(task_type, "TimeoutError");
         } else {
-            result_size.record(100 + dice.below(4000), &task);
+            worker.result_size(task_type, 100 + dice.below(4000));
+            worker.update(task_type, 0.002 + dice.below(10) as f64 / 1000.0, true);
+        }
+        // The queue grows and drains but never goes below empty.
+        let change = if queued == 0 { 1 } else { dice.below(3) as i64 - 1 };
+        queued += change;
+        metrics.increment_gauge("queue_size", change as f64, &[KeyValue::new("queue_name", "default")]);
+        if queued > 5 {
+            worker.queue_full(task_type);
         }
         let cache = [KeyValue::new("cache_name", "embeddings"), KeyValue::new("operation", "get")];
-        if dice.below(4) == 0 { cache_misses.add(1, &cache) } else { cache_hits.add(1, &cache) }
+        let outcome = if dice.below(4) == 0 { "cache_misses" } else { "cache_hits" };
+        metrics.increment_counter(outcome, 1, &cache);
 
-        let (method, request) = if dice.below(3) == 0 {
-            ("POST", client.post(format!("{api}/api/orders")))
-        } else {
-            ("GET", client.get(format!("{api}/api/orders")))
+        // Call the API, sometimes on a templated route.
+        let (method, uri, request) = match dice.below(4) {
+            0 => ("POST", "/api/orders", client.post(format!("{api}/api/orders"))),
+            1 => ("GET", "/api/orders/{id}", client.get(format!("{api}/api/orders/{}", 1 + dice.below(50)))),
+            _ => ("GET", "/api/orders", client.get(format!("{api}/api/orders"))),
         };
         let started = Instant::now();
         let status = match request.send().await {
             Ok(response) => response.status().as_u16().to_string(),
             Err(_) => "error".to_owned(),
         };
-        let attributes = [
-            KeyValue::new("method", method),
-            KeyValue::new("uri", "/api/orders"),
-            KeyValue::new("status", status),
-        ];
-        api_time.record(started.elapsed().as_secs_f64(), &attributes);
+        worker.api_request(method, uri, &status, started.elapsed().as_secs_f64());
+
+        // A scheduled cleanup job every 20 ticks (about once a second), failing now and then.
+        if tick % 20 == 0 {
+            let fail = dice.below(5) == 0;
+            let result = jobs.run("cleanup", || if fail { Err(CleanupError) } else { Ok(()) });
+            if result.is_err() {
+                jobs.retry("cleanup");
+            }
+        }
+        if tick % 200 == 199 {
+            lifecycle.restarted("worker", "scheduled");
+        }
     }
+    lifecycle.set_state("worker", ServiceState::Inactive);
 }

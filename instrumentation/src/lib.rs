@@ -7,6 +7,10 @@
 //! | feature | what |
 //! |---|---|
 //! | `macros` (default) | `#[track_duration]` and `#[track_errors]` |
+//! | `http` (default) | [`http::HttpServerLayer`], a tower layer for axum, hyper and tonic servers |
+//! | `axum` (default) | route templates from axum's `MatchedPath` |
+//! | `tasks` (default) | [`tasks::WorkerMetrics`] (the seed's `task_*` metrics), [`tasks::Jobs`], [`tasks::Lifecycle`] |
+//! | `runtime` (default) | [`runtime::register_process_metrics`], [`runtime::register_tokio_metrics`] |
 //!
 //! ## Attribute macros
 //!
@@ -38,7 +42,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod semconv;
+#[cfg(feature = "tasks")]
+pub mod tasks;
 
 #[cfg(feature = "macros")]
 pub use otel_macros::{track_duration, track_errors};

@@ -208,6 +208,27 @@ impl Prometheus {
     }
 }
 
+/// promtool lints that the OTel naming rules or the seed documents force, with the reason; see
+/// docs/exposition.md. Anything else promtool reports is a real problem.
+pub const FORCED_LINTS: [(&str, &str); 4] = [
+    ("label names should be written in 'snake_case' not 'camelCase'", "the seed's task-worker labels (taskType, payloadType, workflowType)"),
+    ("non-summary metrics should not have \"quantile\" label", "the seed's quantile timers are gauges with a quantile label"),
+    ("non-histogram and non-summary metrics should not have \"_count\" suffix", "quantile timers' _count gauges and semconv *.count names"),
+    ("non-histogram and non-summary metrics should not have \"_sum\" suffix", "quantile timers' _sum gauges"),
+];
+
+/// What `promtool check metrics` reports beyond [`FORCED_LINTS`]: parse errors and any other
+/// lint. Empty means the exposition is clean.
+pub fn promtool_problems(exposition: &[u8]) -> Vec<String> {
+    let (_, report) = promtool_check_metrics(exposition);
+    report
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .filter(|line| line.contains("error while linting") || !FORCED_LINTS.iter().any(|(lint, _)| line.contains(lint)))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Runs `promtool check metrics` on an exposition; its combined output and whether it passed.
 pub fn promtool_check_metrics(exposition: &[u8]) -> (bool, String) {
     let mut child = Command::new(program("promtool"))

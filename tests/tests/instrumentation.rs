@@ -1,0 +1,146 @@
+//! Instrumentation against a real axum server and a real Prometheus: HTTP server metrics by
+//! route and status, route cardinality, and the seed's task-worker names.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use otel_core::{Catalog, Env, Telemetry};
+use otel_exporters::{PrometheusExporter, Scraper};
+use otel_instrumentation::http::HttpServerLayer;
+use otel_instrumentation::tasks::WorkerMetrics;
+use otel_tests::Prometheus;
+use tower::ServiceExt;
+
+fn pipeline(catalog: Catalog) -> (Telemetry, Scraper) {
+    let exporter = PrometheusExporter::new().listen("127.0.0.1:0");
+    let scraper = exporter.scraper();
+    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(catalog).exporter(exporter).build().expect("build");
+    (telemetry, scraper)
+}
+
+fn router(telemetry: &Telemetry) -> Router {
+    Router::new()
+        .route("/items/{id}", get(|| async { "item" }).post(|| async { (StatusCode::CREATED, "made") }))
+        .route("/boom", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
+        .route("/metrics", get(|| async { "not recorded" }))
+        .layer(HttpServerLayer::new(&telemetry.meter("http-test")))
+}
+
+fn target(telemetry: &Telemetry) -> String {
+    telemetry.endpoints()[0].trim_start_matches("http://").trim_end_matches("/metrics").to_owned()
+}
+
+#[test]
+fn a_real_axum_server_is_measured_by_route_and_status() {
+    let (telemetry, _) = pipeline(Catalog::new());
+    let app = router(&telemetry);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let addr = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    });
+    let client = reqwest::blocking::Client::new();
+    for id in 0..30 {
+        assert_eq!(client.get(format!("http://{addr}/items/{id}")).send().expect("get").status(), 200);
+    }
+    for id in 0..5 {
+        assert_eq!(client.post(format!("http://{addr}/items/{id}")).send().expect("post").status(), 201);
+    }
+    for _ in 0..3 {
+        assert_eq!(client.get(format!("http://{addr}/boom")).send().expect("boom").status(), 500);
+    }
+    for n in 0..4 {
+        assert_eq!(client.get(format!("http://{addr}/nowhere/{n}")).send().expect("404").status(), 404);
+        client.get(format!("http://{addr}/metrics")).send().expect("excluded");
+    }
+
+    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &[]);
+    let count = |selector: &str| prometheus.value(&format!("sum(http_server_request_duration_seconds_count{{{selector}}})"));
+    assert_eq!(count(r#"http_route="/items/{id}",http_request_method="GET",http_response_status_code="200""#), 30.0);
+    assert_eq!(count(r#"http_route="/items/{id}",http_request_method="POST",http_response_status_code="201""#), 5.0);
+    assert_eq!(count(r#"http_route="/boom",http_response_status_code="500",error_type="500""#), 3.0);
+    // Unmatched requests are measured without a route; /metrics is not measured at all.
+    assert_eq!(count(r#"http_route="",http_response_status_code="404""#), 4.0);
+    assert!(prometheus.query(r#"http_server_request_duration_seconds_count{http_route="/metrics"}"#).is_empty());
+    let p90 = prometheus.value("histogram_quantile(0.9, sum by (le) (http_server_request_duration_seconds_bucket))");
+    assert!(p90 > 0.0 && p90 <= 0.005, "p90 = {p90}");
+    assert_eq!(prometheus.value("sum(http_server_active_requests)"), 0.0);
+    assert_eq!(prometheus.value("sum(http_server_response_body_size_bytes_sum{http_route=\"/items/{id}\",http_request_method=\"GET\"})"), 30.0 * 4.0);
+}
+
+#[test]
+fn ten_thousand_raw_urls_on_one_route_make_one_series_and_unmatched_urls_no_route() {
+    let (telemetry, scraper) = pipeline(Catalog::new());
+    let app = router(&telemetry);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    runtime.block_on(async {
+        for id in 0..10_000 {
+            let response = app.clone().oneshot(Request::get(format!("/items/{id}")).body(Body::empty()).expect("request")).await.expect("served");
+            assert_eq!(response.status(), 200);
+        }
+        for n in 0..1_000 {
+            let response = app.clone().oneshot(Request::get(format!("/raw/{n}")).body(Body::empty()).expect("request")).await.expect("served");
+            assert_eq!(response.status(), 404);
+        }
+    });
+    let text = scraper.scrape_text().expect("scrape");
+    let series: Vec<&str> = text.lines().filter(|l| l.starts_with("http_server_request_duration_seconds_count{")).collect();
+    assert_eq!(series.len(), 2, "one series for the route, one without a route:\n{series:#?}");
+    assert!(series.iter().any(|s| s.contains(r#"http_route="/items/{id}""#) && s.ends_with(" 10000")), "{series:#?}");
+    assert!(series.iter().any(|s| !s.contains("http_route") && s.ends_with(" 1000")), "{series:#?}");
+    assert!(!text.contains("/raw/"), "a raw URL leaked into a label");
+}
+
+#[test]
+fn the_seed_task_worker_names_and_labels_reach_prometheus() {
+    let catalog = Catalog::new().with(WorkerMetrics::definitions()).expect("catalog");
+    let (telemetry, _) = pipeline(catalog);
+    let worker = WorkerMetrics::new(&telemetry.metrics());
+    for i in 0..100 {
+        worker.poll("myTask", f64::from(i) / 1000.0, i % 10 != 0);
+        worker.execute("myTask", 0.017, true);
+    }
+    worker.execute_error("myTask", "TimeoutError");
+    worker.update("myTask", 0.096, true);
+    worker.update_error("myTask", "ConnectionError");
+    worker.result_size("myTask", 512);
+    worker.queue_full("myTask");
+    worker.paused("myTask");
+    worker.worker_restart("myTask");
+    worker.external_payload_used("myTask", "input");
+    worker.workflow_input_size("myWorkflow", "1", 2048);
+    worker.workflow_start_error("myWorkflow", "ValueError");
+    worker.api_request("GET", "/tasks/poll/batch/myTask", "200", 0.112);
+
+    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &[]);
+    let expectations = [
+        (r#"task_poll_total{taskType="myTask"}"#, 100.0),
+        (r#"task_poll_time_seconds_count{taskType="myTask",status="SUCCESS"}"#, 90.0),
+        (r#"task_poll_time_seconds_count{taskType="myTask",status="FAILURE"}"#, 10.0),
+        (r#"task_execute_time_seconds{taskType="myTask",status="SUCCESS",quantile="0.99"}"#, 0.017),
+        (r#"task_execute_time_seconds_count{taskType="myTask",status="SUCCESS"}"#, 100.0),
+        (r#"task_execute_time{taskType="myTask"}"#, 0.017),
+        (r#"task_execute_error_total{taskType="myTask",exception="TimeoutError"}"#, 1.0),
+        (r#"task_update_time_seconds{taskType="myTask",status="SUCCESS",quantile="0.95"}"#, 0.096),
+        (r#"task_update_error_total{taskType="myTask",exception="ConnectionError"}"#, 1.0),
+        (r#"task_result_size{taskType="myTask"}"#, 512.0),
+        (r#"task_execution_queue_full_total{taskType="myTask"}"#, 1.0),
+        (r#"task_paused_total{taskType="myTask"}"#, 1.0),
+        (r#"worker_restart_total{taskType="myTask"}"#, 1.0),
+        (r#"external_payload_used_total{taskType="myTask",payloadType="input"}"#, 1.0),
+        (r#"workflow_input_size{workflowType="myWorkflow",version="1"}"#, 2048.0),
+        (r#"workflow_start_error_total{workflowType="myWorkflow",exception="ValueError"}"#, 1.0),
+        (r#"api_request_time_seconds{method="GET",uri="/tasks/poll/batch/myTask",status="200",quantile="0.5"}"#, 0.112),
+        (r#"api_request_time_seconds_count{method="GET",uri="/tasks/poll/batch/myTask",status="200"}"#, 1.0),
+    ];
+    for (selector, expected) in expectations {
+        let got = prometheus.value(selector);
+        assert!((got - expected).abs() < 1e-9, "{selector}: {got} != {expected}");
+    }
+    // The seed's average query works on the quantile timer's _sum and _count.
+    let average = prometheus.value(r#"sum(task_poll_time_seconds_sum{taskType="myTask"}) / sum(task_poll_time_seconds_count{taskType="myTask"})"#);
+    assert!((average - 0.0495).abs() < 1e-9, "average = {average}");
+}

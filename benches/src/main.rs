@@ -3,6 +3,7 @@
 //! Measures otel-pipeline next to its peers on the same data, in one run, and prints a markdown
 //! table (plus JSON with `--json`). Ratios are only meaningful within one run.
 
+mod http;
 mod recording;
 mod report;
 mod scrape;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
     }
     let mut report = Report::default();
     recording::run_all(&mut report, quick);
+    http::run_all(&mut report, quick);
     scrape::run_all(&mut report, quick);
     print!("{}", report.markdown());
     if let Some(path) = json {

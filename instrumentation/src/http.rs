@@ -20,7 +20,10 @@ use std::time::Instant;
 use bytes::Buf as _;
 use http::{Method, Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use opentelemetry::metrics::{Histogram, Meter, UpDownCounter};
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+
+use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter, Histogram, Meter, UpDownCounter};
 use opentelemetry::KeyValue;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -35,6 +38,77 @@ struct Instruments {
     active: UpDownCounter<i64>,
     request_size: Histogram<u64>,
     response_size: Histogram<u64>,
+    /// In-flight counters bound per (method, scheme) on first use: then an atomic add.
+    active_bound: [[OnceLock<BoundUpDownCounter<i64>>; 2]; METHODS.len()],
+    /// Histograms bound per finished-request attribute set, so each request's attributes
+    /// are resolved once, not once per histogram. Bounded: past the limit, requests record
+    /// unbound.
+    bound: RwLock<HashMap<SeriesKey, Arc<BoundSeries>>>,
+}
+
+/// The attributes of a finished request.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    method: &'static str,
+    scheme: &'static str,
+    route: Option<String>,
+    status: Option<u16>,
+    error_type: Option<String>,
+}
+
+struct BoundSeries {
+    duration: BoundHistogram<f64>,
+    request_size: BoundHistogram<u64>,
+    response_size: BoundHistogram<u64>,
+}
+
+/// Attribute sets kept bound per layer.
+const MAX_BOUND_SERIES: usize = 1024;
+
+impl Instruments {
+    fn active(&self, method: &'static str, scheme: &'static str, delta: i64) {
+        let m = METHODS.iter().position(|known| *known == method).unwrap_or(METHODS.len() - 1);
+        let s = usize::from(scheme == "https");
+        self.active_bound[m][s]
+            .get_or_init(|| self.active.bind(&[KeyValue::new("http.request.method", method), KeyValue::new("url.scheme", scheme)]))
+            .add(delta);
+    }
+
+    fn series(&self, key: &SeriesKey) -> Option<Arc<BoundSeries>> {
+        if let Some(series) = self.bound.read().ok()?.get(key) {
+            return Some(series.clone());
+        }
+        let mut bound = self.bound.write().ok()?;
+        if bound.len() >= MAX_BOUND_SERIES {
+            return None;
+        }
+        let attributes = key.attributes();
+        let series = Arc::new(BoundSeries {
+            duration: self.duration.bind(&attributes),
+            request_size: self.request_size.bind(&attributes),
+            response_size: self.response_size.bind(&attributes),
+        });
+        bound.insert(key.clone(), series.clone());
+        Some(series)
+    }
+}
+
+impl SeriesKey {
+    fn attributes(&self) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(5);
+        attributes.push(KeyValue::new("http.request.method", self.method));
+        attributes.push(KeyValue::new("url.scheme", self.scheme));
+        if let Some(route) = &self.route {
+            attributes.push(KeyValue::new("http.route", route.clone()));
+        }
+        if let Some(status) = self.status {
+            attributes.push(KeyValue::new("http.response.status_code", i64::from(status)));
+        }
+        if let Some(e) = &self.error_type {
+            attributes.push(KeyValue::new("error.type", e.clone()));
+        }
+        attributes
+    }
 }
 
 /// The layer. Clone it freely: instruments are shared.
@@ -81,6 +155,8 @@ impl HttpServerLayer {
                     .with_description("Size of HTTP server response bodies")
                     .with_boundaries(size_buckets)
                     .build(),
+                active_bound: Default::default(),
+                bound: RwLock::default(),
             }),
             route: default_route(),
             excluded: Arc::from(vec!["/metrics".to_owned()]),
@@ -131,20 +207,12 @@ impl<S> fmt::Debug for HttpServerService<S> {
     }
 }
 
+/// The method values of the semantic conventions; anything else is `_OTHER` (last).
+const METHODS: [&str; 10] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE", "_OTHER"];
+
 /// The semantic-convention method value: known methods as-is, anything else `_OTHER`.
 pub fn method_attribute(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::PATCH => "PATCH",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => "_OTHER",
-    }
+    METHODS[..METHODS.len() - 1].iter().find(|known| method.as_str() == **known).copied().unwrap_or("_OTHER")
 }
 
 impl<S, B, R> Service<Request<B>> for HttpServerService<S>
@@ -169,9 +237,11 @@ where
         let method = method_attribute(&parts.method);
         let scheme = if parts.uri.scheme_str() == Some("https") { "https" } else { "http" };
         let route = (self.layer.route)(&parts);
+        // Requests without a body record no request size.
         let request_size = body.size_hint().exact().or_else(|| {
             parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
         });
+        let request_size = request_size.filter(|size| *size > 0);
         let recording = Recording::start(self.layer.instruments.clone(), method, scheme, route, request_size);
         ResponseFuture { inner: self.inner.call(Request::from_parts(parts, body)), recording: Some(recording) }
     }
@@ -310,7 +380,7 @@ impl fmt::Debug for Recording {
 
 impl Recording {
     fn start(instruments: Arc<Instruments>, method: &'static str, scheme: &'static str, route: Option<String>, request_size: Option<u64>) -> Self {
-        instruments.active.add(1, &[KeyValue::new("http.request.method", method), KeyValue::new("url.scheme", scheme)]);
+        instruments.active(method, scheme, 1);
         Recording { instruments, started: Instant::now(), method, scheme, route, status: None, error_type: None, request_size, response_size: None, finished: false }
     }
 }
@@ -326,30 +396,34 @@ impl Recording {
 impl Drop for Recording {
     fn drop(&mut self) {
         let i = &self.instruments;
-        i.active.add(-1, &[KeyValue::new("http.request.method", self.method), KeyValue::new("url.scheme", self.scheme)]);
-        let mut attributes = Vec::with_capacity(5);
-        attributes.push(KeyValue::new("http.request.method", self.method));
-        attributes.push(KeyValue::new("url.scheme", self.scheme));
-        if let Some(route) = self.route.take() {
-            attributes.push(KeyValue::new("http.route", route));
-        }
-        if let Some(status) = self.status {
-            attributes.push(KeyValue::new("http.response.status_code", i64::from(status)));
-        }
+        i.active(self.method, self.scheme, -1);
         let error_type = match self.error_type.take() {
             Some(e) => Some(e),
             None if !self.finished => Some("cancelled".to_owned()),
             None => None,
         };
-        if let Some(e) = error_type {
-            attributes.push(KeyValue::new("error.type", e));
-        }
-        i.duration.record(self.started.elapsed().as_secs_f64(), &attributes);
-        if let Some(size) = self.request_size {
-            i.request_size.record(size, &attributes);
-        }
-        if let Some(size) = self.response_size {
-            i.response_size.record(size, &attributes);
+        let key = SeriesKey { method: self.method, scheme: self.scheme, route: self.route.take(), status: self.status, error_type };
+        let seconds = self.started.elapsed().as_secs_f64();
+        match i.series(&key) {
+            Some(series) => {
+                series.duration.record(seconds);
+                if let Some(size) = self.request_size {
+                    series.request_size.record(size);
+                }
+                if let Some(size) = self.response_size {
+                    series.response_size.record(size);
+                }
+            }
+            None => {
+                let attributes = key.attributes();
+                i.duration.record(seconds, &attributes);
+                if let Some(size) = self.request_size {
+                    i.request_size.record(size, &attributes);
+                }
+                if let Some(size) = self.response_size {
+                    i.response_size.record(size, &attributes);
+                }
+            }
         }
     }
 }

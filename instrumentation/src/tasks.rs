@@ -217,11 +217,14 @@ pub enum ServiceState {
     Failed,
 }
 
+/// Each service and when it last became active (`None` while not active).
+type ActiveSince = Arc<Mutex<Vec<(String, Option<Instant>)>>>;
+
 /// Service lifecycle: state gauge, restarts by reason, uptime since the last start.
 #[derive(Clone)]
 pub struct Lifecycle {
     metrics: Metrics,
-    started: Arc<Mutex<Vec<(String, Option<Instant>)>>>,
+    started: ActiveSince,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -242,7 +245,7 @@ impl Lifecycle {
     /// Records state and restarts through `metrics`; reports `service.uptime` (s) through
     /// `meter` whenever metrics are collected.
     pub fn new(metrics: &Metrics, meter: &Meter) -> Self {
-        let started: Arc<Mutex<Vec<(String, Option<Instant>)>>> = Arc::default();
+        let started = ActiveSince::default();
         let observed = started.clone();
         let _uptime = meter
             .f64_observable_gauge("service.uptime")

@@ -535,11 +535,16 @@ impl GaugeCells {
     }
 
     fn update(&self, labels: &[KeyValue], value: f64, apply: impl FnOnce(f64, f64) -> f64) {
-        let mut key = labels.to_vec();
-        key.sort_by(|a, b| a.key.cmp(&b.key));
         if let Ok(mut values) = self.values.lock() {
-            let cell = values.entry(key).or_insert(0.0);
+            let cell = values.entry(series_key(labels)).or_insert(0.0);
             *cell = apply(*cell, value);
         }
     }
+}
+
+/// A label set as a map key: the same labels in any order make the same series.
+pub(crate) fn series_key(labels: &[KeyValue]) -> Vec<KeyValue> {
+    let mut key = labels.to_vec();
+    key.sort_by(|a, b| a.key.cmp(&b.key));
+    key
 }

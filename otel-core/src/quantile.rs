@@ -105,11 +105,9 @@ impl Timers {
 
     pub(crate) fn observe(&self, name: &str, value: f64, labels: &[KeyValue]) {
         let Some((capacity, series)) = self.by_name.lock().ok().and_then(|m| m.get(name).cloned()) else { return };
-        let mut key = labels.to_vec();
-        key.sort_by(|a, b| a.key.cmp(&b.key));
         let Ok(mut windows) = series.lock() else { return };
         windows
-            .entry(key)
+            .entry(crate::metrics::series_key(labels))
             .or_insert_with(|| Window { recent: VecDeque::with_capacity(capacity.min(4096)), capacity, count: 0, sum: 0.0 })
             .push(value);
     }

@@ -229,19 +229,26 @@ pub fn promtool_problems(exposition: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Runs `promtool check metrics` on an exposition; its combined output and whether it passed.
-pub fn promtool_check_metrics(exposition: &[u8]) -> (bool, String) {
-    let mut child = Command::new(program("promtool"))
-        .args(["check", "metrics"])
+/// Runs `command` with `input` on its stdin; whether it succeeded, and stdout plus stderr.
+fn pipe_through(mut command: Command, input: &[u8]) -> (bool, String) {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start promtool");
-    child.stdin.take().expect("stdin").write_all(exposition).expect("feed promtool");
-    let output = child.wait_with_output().expect("promtool output");
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    // A child that exits early (a parse error) closes stdin: that is its answer, not ours.
+    let _ = child.stdin.take().expect("stdin").write_all(input);
+    let output = child.wait_with_output().expect("child output");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
+}
+
+/// Runs `promtool check metrics` on an exposition; its combined output and whether it passed.
+pub fn promtool_check_metrics(exposition: &[u8]) -> (bool, String) {
+    let mut command = Command::new(program("promtool"));
+    command.args(["check", "metrics"]);
+    pipe_through(command, exposition)
 }
 
 /// Parses an exposition with the Python `prometheus_client` parser (`"text"` or
@@ -249,18 +256,9 @@ pub fn promtool_check_metrics(exposition: &[u8]) -> (bool, String) {
 pub fn python_parse(kind: &str, exposition: &[u8]) -> (bool, String) {
     let python = repo_root().join(".venv/bin/python");
     assert!(python.is_file(), "{} is missing: run scripts/test.sh (it creates .venv with prometheus_client)", python.display());
-    let mut child = Command::new(python)
-        .arg(repo_root().join("tests/python/parse_exposition.py"))
-        .arg(kind)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python");
-    child.stdin.take().expect("stdin").write_all(exposition).expect("feed python");
-    let output = child.wait_with_output().expect("python output");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    let mut command = Command::new(python);
+    command.arg(repo_root().join("tests/python/parse_exposition.py")).arg(kind);
+    pipe_through(command, exposition)
 }
 
 /// A rotel OTLP collector that logs every metric it receives.

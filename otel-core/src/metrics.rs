@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Instant;
 
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter, UpDownCounter};
@@ -60,7 +60,14 @@ struct Inner {
 struct Entry {
     instrument: Instrument,
     validated: AtomicU64,
+    /// Counters: label sets seen before, each bound once (checked against the catalog on first
+    /// use), so a repeated call is a lookup and an atomic add.
+    bound: RwLock<HashMap<Vec<KeyValue>, Arc<PendingCounter>, foldhash::fast::RandomState>>,
 }
+
+/// Label sets kept bound per counter when the catalog sets no cardinality limit (the SDK's
+/// default limit); past it, adds go to the SDK unbound and its overflow series applies.
+const DEFAULT_BOUND_SETS: usize = 2000;
 
 enum Instrument {
     Counter(Arc<MetricDef>, Counter<u64>),
@@ -129,7 +136,7 @@ impl Metrics {
                     Instrument::Timer(def.clone())
                 }
             };
-            instruments.insert(def.name.clone().into_boxed_str(), Entry { instrument, validated: AtomicU64::new(0) });
+            instruments.insert(def.name.clone().into_boxed_str(), Entry { instrument, validated: AtomicU64::new(0), bound: RwLock::default() });
         }
         let pending = PendingRegistry::default();
         pending.register_flush(meter);
@@ -172,8 +179,26 @@ impl Metrics {
     }
 
     fn add_to_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
+        if let Some(entry) = self.inner.instruments.get(name) {
+            if let Some(pending) = entry.bound.read().ok().and_then(|b| b.get(labels).cloned()) {
+                pending.delta.fetch_add(value, Ordering::Relaxed);
+                return;
+            }
+        }
         match self.checked(name, labels) {
-            Some(Instrument::Counter(_, c)) => c.add(value, labels),
+            Some(Instrument::Counter(def, c)) => {
+                if let Some(entry) = self.inner.instruments.get(name) {
+                    if let Ok(mut bound) = entry.bound.write() {
+                        if bound.len() < def.cardinality_limit.unwrap_or(DEFAULT_BOUND_SETS) {
+                            let pending = Arc::new(PendingCounter { delta: AtomicU64::new(value), bound: c.bind(labels) });
+                            self.inner.pending.add(&pending);
+                            bound.insert(labels.to_vec(), pending);
+                            return;
+                        }
+                    }
+                }
+                c.add(value, labels);
+            }
             Some(Instrument::UpDown(_, c)) => c.add(i64::try_from(value).unwrap_or(i64::MAX), labels),
             Some(_) => self.drop_recording(Dropped::WrongKind, name, "increment_counter on a metric that is not a counter"),
             None => {}

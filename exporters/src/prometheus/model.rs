@@ -100,7 +100,7 @@ pub(crate) trait Writer {
 /// appended to `problems`.
 pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &mut dyn Writer, problems: &mut Vec<String>) {
     let scopes: Vec<&ScopeMetrics> = metrics.scope_metrics().collect();
-    let mut labels = LabelBuilder { options, metric: "", problems, cache: HashMap::new() };
+    let mut labels = LabelBuilder { options, metric: "", reserved: None, problems, cache: HashMap::new() };
 
     let resource_pairs: Vec<KeyValue> = metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
     let copied: Vec<(String, String)> = resource_pairs
@@ -129,6 +129,8 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
     for family in group(&scopes, options, labels.problems) {
         let head = Head { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
         writer.family(&head);
+        // A histogram's `le` label is its bucket bound; an attribute cannot take it.
+        labels.reserved = (family.kind == Kind::Histogram).then_some("le");
         for (scope, metric) in family.members {
             labels.metric = metric.name();
             write_metric(writer, &head, metric, &fixed_per_scope[scope], &mut labels);
@@ -346,6 +348,8 @@ struct LabelBuilder<'o, 'p> {
     options: &'o EncodeOptions,
     /// The OTel name of the metric being written, for problem reports.
     metric: &'o str,
+    /// A label name the current family writes itself (`le` for histograms).
+    reserved: Option<&'static str>,
     problems: &'p mut Vec<String>,
     /// Translations of keys that are not already valid label names.
     cache: HashMap<String, Option<String>>,
@@ -360,6 +364,14 @@ impl LabelBuilder<'_, '_> {
             return cached.clone().map(Cow::Owned);
         }
         let translated = match self.options.label_namer.build(key) {
+            // Names starting with `__` are reserved for Prometheus itself; parsers reject them.
+            Ok(label) if label.starts_with("__") => {
+                self.problems.push(format!(
+                    "attribute key {key:?} becomes {label:?}, a label name reserved for Prometheus (leading `__`); \
+                     the label is left out (rename the attribute)"
+                ));
+                None
+            }
             Ok(label) => Some(label),
             Err(e) => {
                 self.problems.push(format!("{e}; the label is left out"));
@@ -386,6 +398,13 @@ impl LabelBuilder<'_, '_> {
                 ));
             }
             let Some(label) = self.translate(key) else { continue };
+            if self.reserved == Some(label.as_ref()) {
+                self.problems.push(format!(
+                    "metric {:?} has an attribute {key:?}, which would become the histogram's own `le` label; it is left out",
+                    self.metric
+                ));
+                continue;
+            }
             if originals.is_none() && label != key {
                 // Every label so far kept its key, so the labels are the keys.
                 let so_far = pairs[first..].iter().map(|(l, _)| match l {
@@ -462,7 +481,7 @@ mod tests {
     fn label_set(keys: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
         let options = EncodeOptions::default();
         let mut problems = Vec::new();
-        let mut builder = LabelBuilder { options: &options, metric: "m", problems: &mut problems, cache: HashMap::new() };
+        let mut builder = LabelBuilder { options: &options, metric: "m", reserved: None, problems: &mut problems, cache: HashMap::new() };
         let attributes: Vec<KeyValue> = keys.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
         let fixed = vec![("otel_scope_name".to_owned(), "s".to_owned())];
         builder.build(&fixed, attributes.iter()).into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
@@ -470,6 +489,11 @@ mod tests {
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
         p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn reserved_label_names_are_left_out() {
+        assert_eq!(label_set(&[("__le__", "x"), ("a", "1")]), pairs(&[("otel_scope_name", "s"), ("a", "1")]));
     }
 
     #[test]

@@ -18,17 +18,21 @@ use std::time::Duration;
 use otel_core::{Catalog, Env, ExporterKind, MetricDef, Telemetry};
 use otel_exporters::{OtlpExporter, PrometheusExporter};
 use otel_instrumentation::runtime::{register_process_metrics, register_tokio_metrics};
+use otel_instrumentation::recipes::{Cache, Database, GenAi};
 use otel_instrumentation::tasks::{Jobs, Lifecycle, WorkerMetrics};
 use tokio::sync::watch;
 
 /// Everything the demo records, declared once.
 fn catalog() -> Result<Catalog, String> {
-    let own = [
-        MetricDef::gauge("queue_size").description("Tasks waiting in the queue").labels(["queue_name"]),
-        MetricDef::counter("cache_hits").description("Cache hits").labels(["cache_name", "operation"]),
-        MetricDef::counter("cache_misses").description("Cache misses").labels(["cache_name", "operation"]),
-    ];
-    let all = WorkerMetrics::definitions().into_iter().chain(Jobs::definitions()).chain(Lifecycle::definitions()).chain(own);
+    let own = [MetricDef::gauge("queue_size").description("Tasks waiting in the queue").labels(["queue_name"])];
+    let all = WorkerMetrics::definitions()
+        .into_iter()
+        .chain(Jobs::definitions())
+        .chain(Lifecycle::definitions())
+        .chain(Cache::definitions())
+        .chain(Database::definitions())
+        .chain(GenAi::definitions())
+        .chain(own);
     Catalog::new().with(all).map_err(|e| e.to_string())
 }
 
@@ -91,7 +95,8 @@ async fn run(args: args::Args) -> Result<(), String> {
     register_process_metrics(&runtime_meter);
     register_tokio_metrics(&runtime_meter, &tokio::runtime::Handle::current());
     let lifecycle = Lifecycle::new(&telemetry.metrics(), &telemetry.meter("otel-demo.lifecycle"));
-    let worker = tokio::spawn(worker::run(format!("http://{}", api.addr), telemetry.metrics(), lifecycle, stop));
+    let client_meter = telemetry.meter("otel-demo.client");
+    let worker = tokio::spawn(worker::run(format!("http://{}", api.addr), telemetry.metrics(), client_meter, lifecycle, stop));
 
     match args.duration {
         Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,

@@ -3,10 +3,17 @@
 
 use std::time::{Duration, Instant};
 
+use http_body_util::Empty;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 use otel_core::Metrics;
+use otel_instrumentation::http_client::{HttpClientLayer, UrlTemplate};
+use otel_instrumentation::recipes::{Cache, Database, GenAi};
 use otel_instrumentation::tasks::{Jobs, Lifecycle, ServiceState, WorkerMetrics};
 use tokio::sync::watch;
+use tower::ServiceExt;
 
 const TASK_TYPES: [&str; 3] = ["resize_image", "send_email", "charge_card"];
 
@@ -29,11 +36,14 @@ impl Dice {
 #[derive(Debug)]
 struct CleanupError;
 
-pub(crate) async fn run(api: String, metrics: Metrics, lifecycle: Lifecycle, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(api: String, metrics: Metrics, meter: Meter, lifecycle: Lifecycle, mut stop: watch::Receiver<bool>) {
     let worker = WorkerMetrics::new(&metrics);
     let jobs = Jobs::new(&metrics);
+    let (cache, db, llm) = (Cache::new(&metrics, "embeddings"), Database::new(&metrics, "main"), GenAi::new(&metrics));
     lifecycle.set_state("worker", ServiceState::Active);
-    let client = reqwest::Client::new();
+    let client = tower::ServiceBuilder::new()
+        .layer(HttpClientLayer::new(&meter))
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>());
     let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()));
     let mut queued = 0i64;
     let mut ticker = tokio::time::interval(Duration::from_millis(50));
@@ -63,22 +73,34 @@ pub(crate) async fn run(api: String, metrics: Metrics, lifecycle: Lifecycle, mut
         if queued > 5 {
             worker.queue_full(task_type);
         }
-        let cache = [KeyValue::new("cache_name", "embeddings"), KeyValue::new("operation", "get")];
-        let outcome = if dice.below(4) == 0 { "cache_misses" } else { "cache_hits" };
-        metrics.increment_counter(outcome, 1, &cache);
+        cache.lookup("get", dice.below(4) != 0);
+        cache.size(1_000_000 + dice.below(100_000));
+        {
+            let _connection = db.connection();
+            let _query = db.query("select", "orders");
+            tokio::time::sleep(Duration::from_millis(dice.below(3))).await;
+        }
+        if tick % 10 == 0 {
+            let error = (dice.below(10) == 0).then_some("rate_limited");
+            llm.call("claude-3", "chat", 0.2 + dice.below(2000) as f64 / 1000.0, error, 50 + dice.below(500), 20 + dice.below(2000));
+        }
 
-        // Call the API, sometimes on a templated route.
-        let (method, uri, request) = match dice.below(4) {
-            0 => ("POST", "/api/orders", client.post(format!("{api}/api/orders"))),
-            1 => ("GET", "/api/orders/{id}", client.get(format!("{api}/api/orders/{}", 1 + dice.below(50)))),
-            _ => ("GET", "/api/orders", client.get(format!("{api}/api/orders"))),
+        // Call the API through the instrumented client, sometimes on a templated route.
+        let (method, template, path) = match dice.below(4) {
+            0 => ("POST", "/api/orders", "/api/orders".to_owned()),
+            1 => ("GET", "/api/orders/{id}", format!("/api/orders/{}", 1 + dice.below(50))),
+            _ => ("GET", "/api/orders", "/api/orders".to_owned()),
         };
+        let request = http::Request::builder().method(method).uri(format!("{api}{path}")).extension(UrlTemplate(template)).body(Empty::new());
         let started = Instant::now();
-        let status = match request.send().await {
-            Ok(response) => response.status().as_u16().to_string(),
+        let status = match request {
+            Ok(request) => match client.clone().oneshot(request).await {
+                Ok(response) => response.status().as_u16().to_string(),
+                Err(_) => "error".to_owned(),
+            },
             Err(_) => "error".to_owned(),
         };
-        worker.api_request(method, uri, &status, started.elapsed().as_secs_f64());
+        worker.api_request(method, template, &status, started.elapsed().as_secs_f64());
 
         // A scheduled cleanup job every 20 ticks (about once a second), failing now and then.
         if tick % 20 == 0 {

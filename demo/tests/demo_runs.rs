@@ -55,6 +55,12 @@ fn demo_shows_every_module_in_one_valid_scrape_and_stops_after_its_duration() {
             "tokio_runtime_worker_busy_time_seconds_total{",
             "queue_size{",
             "cache_hits_total{",
+            "cache_size_bytes{",
+            "db_client_operation_duration_seconds_bucket{",
+            "db_client_connections_active{",
+            "gen_ai_client_token_usage_bucket{",
+            "http_client_request_duration_seconds_count{",
+            "url_template=\"/api/orders/{id}\"",
         ]
         .iter()
         .all(|name| body.contains(name));

@@ -7,10 +7,11 @@
 //! | feature | what |
 //! |---|---|
 //! | `macros` (default) | `#[track_duration]` and `#[track_errors]` |
-//! | `http` (default) | [`http::HttpServerLayer`], a tower layer for axum, hyper and tonic servers |
+//! | `http` (default) | [`http::HttpServerLayer`] for axum, hyper and tonic servers; [`http_client::HttpClientLayer`] for tower HTTP clients |
 //! | `axum` (default) | route templates from axum's `MatchedPath` |
 //! | `tasks` (default) | [`tasks::WorkerMetrics`] (the seed's `task_*` metrics), [`tasks::Jobs`], [`tasks::Lifecycle`] |
 //! | `runtime` (default) | [`runtime::register_process_metrics`], [`runtime::register_tokio_metrics`] |
+//! | `recipes` (default) | [`recipes::Cache`], [`recipes::Database`], [`recipes::GenAi`] |
 //!
 //! ## Attribute macros
 //!
@@ -44,6 +45,10 @@
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http")]
+pub mod http_client;
+#[cfg(feature = "recipes")]
+pub mod recipes;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 pub mod semconv;

@@ -144,3 +144,71 @@ fn the_seed_task_worker_names_and_labels_reach_prometheus() {
     let average = prometheus.value(r#"sum(task_poll_time_seconds_sum{taskType="myTask"}) / sum(task_poll_time_seconds_count{taskType="myTask"})"#);
     assert!((average - 0.0495).abs() < 1e-9, "average = {average}");
 }
+
+#[test]
+fn an_http_client_is_measured_by_url_template_and_status() {
+    use http_body_util::Empty;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use otel_instrumentation::http_client::{HttpClientLayer, UrlTemplate};
+
+    let (telemetry, scraper) = pipeline(Catalog::new());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let app = Router::new().route("/tasks/poll/batch/{task}", get(|| async { "[]" })).route("/boom", get(|| async { (StatusCode::BAD_GATEWAY, "no") }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = tower::ServiceBuilder::new()
+            .layer(HttpClientLayer::new(&telemetry.meter("client")))
+            .service(Client::builder(TokioExecutor::new()).build_http::<Empty<axum::body::Bytes>>());
+        for task in ["a", "b", "c"] {
+            let mut request = Request::get(format!("http://{addr}/tasks/poll/batch/{task}")).body(Empty::new()).expect("request");
+            request.extensions_mut().insert(UrlTemplate("/tasks/poll/batch/{taskType}"));
+            assert_eq!(client.clone().oneshot(request).await.expect("response").status(), 200);
+        }
+        let response = client.clone().oneshot(Request::get(format!("http://{addr}/boom")).body(Empty::new()).expect("request")).await.expect("response");
+        assert_eq!(response.status(), 502);
+        let closed = format!("http://127.0.0.1:{}/x", otel_tests::free_port());
+        assert!(client.clone().oneshot(Request::get(closed).body(Empty::new()).expect("request")).await.is_err());
+    });
+    let text = scraper.scrape_text().expect("scrape");
+    let counts: Vec<&str> = text.lines().filter(|l| l.starts_with("http_client_request_duration_seconds_count{")).collect();
+    let find = |parts: &[&str]| counts.iter().find(|l| parts.iter().all(|p| l.contains(p))).copied();
+    let ok = find(&[r#"url_template="/tasks/poll/batch/{taskType}""#, r#"http_response_status_code="200""#, r#"server_address="127.0.0.1""#]);
+    assert!(ok.is_some_and(|l| l.ends_with(" 3")), "{counts:#?}");
+    assert!(find(&[r#"http_response_status_code="502""#, r#"error_type="502""#]).is_some_and(|l| !l.contains("url_template")), "{counts:#?}");
+    assert!(find(&[r#"error_type="Error""#]).is_some_and(|l| !l.contains("status_code")), "{counts:#?}");
+    assert!(!text.contains("/tasks/poll/batch/a"), "a raw path leaked");
+}
+
+#[test]
+fn recipes_record_cache_database_and_genai_metrics() {
+    use otel_instrumentation::recipes::{Cache, Database, GenAi};
+
+    let catalog = Catalog::new().with(Cache::definitions().into_iter().chain(Database::definitions()).chain(GenAi::definitions())).expect("catalog");
+    let (telemetry, scraper) = pipeline(catalog);
+    let metrics = telemetry.metrics();
+    let cache = Cache::new(&metrics, "embeddings");
+    cache.lookup("get", false);
+    cache.lookup("get", true);
+    cache.lookup("get", true);
+    cache.size(2048);
+    let db = Database::new(&metrics, "main");
+    {
+        let _conn = db.connection();
+        let _query = db.query("select", "users");
+        assert_eq!(telemetry.snapshot().value("db.client.connections.active", &[("db.client.connection.pool.name", "main")]), Some(1.0));
+    }
+    GenAi::new(&metrics).call("claude-3", "chat", 1.2, None, 120, 480);
+    let s = telemetry.snapshot();
+    assert_eq!(s.value("cache.hits", &[("cache_name", "embeddings"), ("operation", "get")]), Some(2.0));
+    assert_eq!(s.value("db.client.connections.active", &[("db.client.connection.pool.name", "main")]), Some(0.0));
+    assert_eq!(s.histogram("db.client.operation.duration", &[("db.operation.name", "select"), ("db.collection.name", "users")]).map(|h| h.count), Some(1));
+    let output = [("gen_ai.request.model", "claude-3"), ("gen_ai.token.type", "output"), ("gen_ai.operation.name", "chat")];
+    assert_eq!(s.histogram("gen_ai.client.token.usage", &output).map(|h| h.sum), Some(480.0));
+    let text = scraper.scrape_text().expect("scrape");
+    for name in ["cache_hits_total{", "cache_misses_total{", "cache_size_bytes{", "db_client_operation_duration_seconds_bucket{", "gen_ai_client_token_usage_bucket{", "gen_ai_client_operation_duration_seconds_count{"] {
+        assert!(text.contains(name), "missing {name}:\n{text}");
+    }
+}

@@ -11,6 +11,7 @@
 //! | `axum` (default) | route templates from axum's `MatchedPath` |
 //! | `tasks` (default) | [`tasks::WorkerMetrics`] (the seed's `task_*` metrics), [`tasks::Jobs`], [`tasks::Lifecycle`] |
 //! | `runtime` (default) | [`runtime::register_process_metrics`], [`runtime::register_tokio_metrics`] |
+//! | `grpc` (default) | [`grpc::GrpcLayer`] for tonic servers and channels (`rpc.*` metrics) |
 //! | `recipes` (default) | [`recipes::Cache`], [`recipes::Database`], [`recipes::GenAi`] |
 //!
 //! ## Attribute macros
@@ -43,6 +44,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "http")]

@@ -10,6 +10,7 @@
 
 mod api;
 mod args;
+mod grpc;
 mod worker;
 
 use std::process::ExitCode;
@@ -95,6 +96,10 @@ async fn run(args: args::Args) -> Result<(), String> {
     register_process_metrics(&runtime_meter);
     register_tokio_metrics(&runtime_meter, &tokio::runtime::Handle::current());
     let lifecycle = Lifecycle::new(&telemetry.metrics(), &telemetry.meter("otel-demo.lifecycle"));
+    let grpc_meter = telemetry.meter("otel-demo.grpc");
+    let grpc_addr = grpc::start(&grpc_meter, stop.clone()).await?;
+    let health = tokio::spawn(grpc::check(grpc_addr, grpc_meter, stop.clone()));
+    println!("otel-demo: gRPC health at {grpc_addr}");
     let client_meter = telemetry.meter("otel-demo.client");
     let worker = tokio::spawn(worker::run(format!("http://{}", api.addr), telemetry.metrics(), client_meter, lifecycle, stop));
 
@@ -109,6 +114,7 @@ async fn run(args: args::Args) -> Result<(), String> {
     println!("otel-demo: stopping");
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    let _ = health.await;
     let _ = api.server.await;
     telemetry.shutdown().map_err(|e| format!("flushing metrics on the way out failed: {e}"))?;
     println!("otel-demo: stopped, metrics flushed");

@@ -60,6 +60,9 @@ fn demo_shows_every_module_in_one_valid_scrape_and_stops_after_its_duration() {
             "db_client_connections_active{",
             "gen_ai_client_token_usage_bucket{",
             "http_client_request_duration_seconds_count{",
+            "rpc_server_duration_seconds_count{",
+            "rpc_client_duration_seconds_count{",
+            "rpc_service=\"grpc.health.v1.Health\"",
             "url_template=\"/api/orders/{id}\"",
         ]
         .iter()

@@ -8,6 +8,7 @@
 //! | feature | exporter | what it does |
 //! |---|---|---|
 //! | `prometheus` | [`PrometheusExporter`] | pull endpoint, text format 0.0.4, names identical to Prometheus' own OTLP translation |
+//! | `prometheus-tls` | [`PrometheusExporter`] `tls(cert, key)` | HTTPS for the endpoint (rustls, ring provider) |
 //! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, gzip, headers, retries |
 //!
 //! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`.

@@ -56,10 +56,9 @@ struct Inner {
     operations: crate::snapshot::Operations,
 }
 
-/// An instrument and the signature of the last label-key set that passed the catalog check.
+/// An instrument and, for counters, its bound label sets.
 struct Entry {
     instrument: Instrument,
-    validated: AtomicU64,
     /// Counters: label sets seen before, each bound once (checked against the catalog on first
     /// use), so a repeated call is a lookup and an atomic add.
     bound: RwLock<HashMap<Vec<KeyValue>, Arc<PendingCounter>, foldhash::fast::RandomState>>,
@@ -136,7 +135,7 @@ impl Metrics {
                     Instrument::Timer(def.clone())
                 }
             };
-            instruments.insert(def.name.clone().into_boxed_str(), Entry { instrument, validated: AtomicU64::new(0), bound: RwLock::default() });
+            instruments.insert(def.name.clone().into_boxed_str(), Entry { instrument, bound: RwLock::default() });
         }
         let pending = PendingRegistry::default();
         pending.register_flush(meter);
@@ -228,36 +227,38 @@ impl Metrics {
     /// Sets a gauge.
     #[inline]
     pub fn set_gauge(&self, name: &str, value: f64, labels: &[KeyValue]) {
-        self.gauge(name, labels, value, |_, v| v);
+        if self.is_enabled() {
+            self.gauge(name, labels, value, false);
+        }
     }
 
     /// Adds `by` to a gauge (or an up-down counter).
     #[inline]
     pub fn increment_gauge(&self, name: &str, by: f64, labels: &[KeyValue]) {
-        self.gauge(name, labels, by, |old, by| old + by);
+        if self.is_enabled() {
+            self.gauge(name, labels, by, true);
+        }
     }
 
     /// Subtracts `by` from a gauge (or an up-down counter).
     #[inline]
     pub fn decrement_gauge(&self, name: &str, by: f64, labels: &[KeyValue]) {
-        self.gauge(name, labels, -by, |old, by| old + by);
-    }
-
-    #[inline]
-    fn gauge(&self, name: &str, labels: &[KeyValue], value: f64, apply: impl FnOnce(f64, f64) -> f64) {
         if self.is_enabled() {
-            self.move_gauge(name, labels, value, apply);
+            self.gauge(name, labels, -by, true);
         }
     }
 
-    fn move_gauge(&self, name: &str, labels: &[KeyValue], value: f64, apply: impl FnOnce(f64, f64) -> f64) {
+    /// Sets (`relative == false`) or moves a gauge; an up-down counter can only be moved.
+    fn gauge(&self, name: &str, labels: &[KeyValue], value: f64, relative: bool) {
         if !value.is_finite() {
             return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
         }
         match self.checked(name, labels) {
-            Some(Instrument::Gauge(_, cells)) => cells.update(labels, value, apply),
-            // An up-down counter can be moved but not set: a set becomes the difference to 0.
-            Some(Instrument::UpDown(_, c)) => c.add(apply(0.0, value) as i64, labels),
+            Some(Instrument::Gauge(_, cells)) => cells.update(labels, |old| if relative { old + value } else { value }),
+            Some(Instrument::UpDown(_, c)) if relative => c.add(value as i64, labels),
+            Some(Instrument::UpDown(..)) => {
+                self.drop_recording(Dropped::WrongKind, name, "set_gauge on an up-down counter, which can only be incremented or decremented")
+            }
             Some(_) => self.drop_recording(Dropped::WrongKind, name, "a gauge operation on a metric that is not a gauge"),
             None => {}
         }
@@ -269,19 +270,12 @@ impl Metrics {
             self.drop_recording(Dropped::Undeclared, name, "the metric is not declared in the catalog");
             return None;
         };
-        // Call sites pass the same static keys every time: once a key set passed, its
-        // signature (the keys' addresses and lengths) lets later calls skip the check.
-        let signature = key_signature(labels);
-        if entry.validated.load(Ordering::Relaxed) == signature {
-            return Some(&entry.instrument);
-        }
         let def = entry.instrument.def();
         if let Some(bad) = labels.iter().find(|kv| !def.allows(kv.key.as_str())) {
             let why = format!("label key {:?} is not among the declared {:?}", bad.key.as_str(), def.labels);
             self.drop_recording(Dropped::Label, name, &why);
             return None;
         }
-        entry.validated.store(signature, Ordering::Relaxed);
         Some(&entry.instrument)
     }
 
@@ -469,17 +463,6 @@ impl PendingRegistry {
     }
 }
 
-/// A cheap fingerprint of the label keys: their addresses, lengths and count.
-#[inline]
-fn key_signature(labels: &[KeyValue]) -> u64 {
-    let mut signature = 0x9E37_79B9_7F4A_7C15u64 ^ labels.len() as u64;
-    for kv in labels {
-        let key = kv.key.as_str();
-        signature = (signature.rotate_left(17) ^ key.as_ptr() as u64).wrapping_mul(0x100_0000_01B3) ^ key.len() as u64;
-    }
-    signature | 1
-}
-
 /// A declared histogram.
 #[derive(Clone)]
 pub struct HistogramHandle {
@@ -559,10 +542,10 @@ impl GaugeCells {
         cells
     }
 
-    fn update(&self, labels: &[KeyValue], value: f64, apply: impl FnOnce(f64, f64) -> f64) {
+    fn update(&self, labels: &[KeyValue], apply: impl FnOnce(f64) -> f64) {
         if let Ok(mut values) = self.values.lock() {
             let cell = values.entry(series_key(labels)).or_insert(0.0);
-            *cell = apply(*cell, value);
+            *cell = apply(*cell);
         }
     }
 }

@@ -246,6 +246,9 @@ fn snapshots_work_without_exporters_serialise_and_reset() {
     let labels = [kv("endpoint", "/q"), kv("method", "POST"), kv("status", "200")];
     metrics.increment_counter("request_count", 5, &labels);
     metrics.increment_gauge("queue_size", 3.0, &[kv("queue_name", "q")]);
+    // An up-down counter can be moved, not set: the set is dropped, the value stays.
+    metrics.set_gauge("queue_size", 100.0, &[kv("queue_name", "q")]);
+    assert_eq!(telemetry.snapshot().value("queue_size", &[("queue_name", "q")]), Some(3.0));
     let json: serde_json::Value = serde_json::from_str(&telemetry.snapshot().to_json()).expect("valid JSON");
     assert!(json["uptime_seconds"].as_f64().expect("uptime") >= 0.0);
     assert!(json["series"].as_array().expect("series").iter().any(|s| s["name"] == "request_count" && s["value"] == 5.0), "{json}");

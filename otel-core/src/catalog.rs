@@ -177,17 +177,28 @@ impl MetricDef {
         self.allow_other_labels || self.labels.iter().any(|k| k == key)
     }
 
+    /// A label the metric's exported series set themselves: a quantile timer's `quantile`, a
+    /// histogram's `le` (after translation, so `le` in any spelling Prometheus would map to it).
+    fn own_label(&self, label: &str) -> bool {
+        match self.kind {
+            Kind::QuantileTimer { .. } => label == crate::quantile::QUANTILE_LABEL,
+            Kind::Histogram => label == "le",
+            _ => false,
+        }
+    }
+
     fn same_shape(&self, other: &MetricDef) -> bool {
         self == other
     }
 }
 
-/// Declaring a name twice with different shapes.
+/// A declaration the catalog cannot take: the same name with another shape, or a label the
+/// metric's own series already use.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("metric {name:?} is already declared differently ({existing}); declare it once, or give the new one another name")]
+#[error("metric {name:?} {problem}")]
 pub struct CatalogError {
     name: String,
-    existing: String,
+    problem: String,
 }
 
 /// The declared metrics. Cheap to clone (shared).
@@ -212,7 +223,16 @@ impl Catalog {
             }
             return Err(CatalogError {
                 name: def.name.clone(),
-                existing: format!("{:?}, unit {:?}, labels {:?}", existing.kind, existing.unit, existing.labels),
+                problem: format!(
+                    "is already declared differently ({:?}, unit {:?}, labels {:?}); declare it once, or give the new one another name",
+                    existing.kind, existing.unit, existing.labels
+                ),
+            });
+        }
+        if let Some(label) = def.labels.iter().find(|l| def.own_label(l)) {
+            return Err(CatalogError {
+                name: def.name.clone(),
+                problem: format!("cannot declare label {label:?}: its own series already carry it; rename the label"),
             });
         }
         let def = Arc::new(def);
@@ -248,7 +268,12 @@ impl Catalog {
             stream = stream.with_aggregation(Aggregation::Base2ExponentialHistogram { max_size, max_scale: 20, record_min_max: true });
             changed = true;
         }
-        if let Some(limit) = def.cardinality_limit {
+        if let Kind::QuantileTimer { .. } = def.kind {
+            // Each label set is one series per quantile.
+            let limit = def.cardinality_limit.unwrap_or(crate::metrics::DEFAULT_CARDINALITY_LIMIT);
+            stream = stream.with_cardinality_limit(limit.saturating_mul(crate::quantile::QUANTILES.len()));
+            changed = true;
+        } else if let Some(limit) = def.cardinality_limit {
             stream = stream.with_cardinality_limit(limit);
             changed = true;
         }

@@ -12,7 +12,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, MeterProviderBuilder, PeriodicReader, Pipeline, Temporality};
 use opentelemetry_sdk::Resource;
 
-use crate::{BuildError, Env};
+use crate::{BuildError, Env, Health};
 
 /// Something that takes the pipeline's metrics somewhere: a push exporter behind a periodic
 /// reader, or a pull reader serving scrapes.
@@ -81,6 +81,7 @@ pub struct Plug {
     resource: Resource,
     export_interval: Duration,
     endpoints: Vec<String>,
+    health: Health,
 }
 
 impl fmt::Debug for Plug {
@@ -93,8 +94,14 @@ impl fmt::Debug for Plug {
 }
 
 impl Plug {
-    pub(crate) fn new(builder: MeterProviderBuilder, env: Env, resource: Resource, export_interval: Duration) -> Self {
-        Plug { builder: Some(builder), pull_reader: None, env, resource, export_interval, endpoints: Vec::new() }
+    pub(crate) fn new(builder: MeterProviderBuilder, env: Env, resource: Resource, export_interval: Duration, health: Health) -> Self {
+        Plug { builder: Some(builder), pull_reader: None, env, resource, export_interval, endpoints: Vec::new(), health }
+    }
+
+    /// The pipeline's problem counters: report data the exporter had to leave out here, so it is
+    /// logged a bounded number of times and counted in the pipeline's self-metrics.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The builder with every reader added, the announced endpoints, and a pull reader that
@@ -156,8 +163,9 @@ impl Plug {
 
     /// Records an address where this pipeline's metrics can be found, for
     /// [`Telemetry::endpoints`](crate::Telemetry::endpoints).
-    pub fn announce(&mut self, endpoint: impl Into<String>) {
-        self.endpoints.push(endpoint.into());
+    /// Credentials in a URL are redacted.
+    pub fn announce(&mut self, endpoint: impl AsRef<str>) {
+        self.endpoints.push(crate::redact::redact_urls(endpoint.as_ref()));
     }
 
     fn map(&mut self, f: impl FnOnce(MeterProviderBuilder) -> MeterProviderBuilder) {

@@ -21,7 +21,7 @@ pub fn metrics() -> Metrics {
     }
     DISABLED
         .get_or_init(|| {
-            let m = Metrics::new(&opentelemetry::global::meter("otel-pipeline.disabled"), &crate::Catalog::new());
+            let m = Metrics::new(&opentelemetry::global::meter("otel-pipeline.disabled"), &crate::Catalog::new(), crate::Health::default());
             m.set_enabled(false);
             m
         })

@@ -37,13 +37,16 @@
 
 pub mod buckets;
 mod catalog;
+mod cells;
 mod env;
 mod error;
 mod exporter;
 pub mod global;
 mod guards;
+mod health;
 mod metrics;
 mod quantile;
+mod redact;
 mod snapshot;
 mod telemetry;
 
@@ -52,6 +55,8 @@ pub use env::{Env, ExporterKind};
 pub use error::{BuildError, RuntimeError};
 pub use exporter::{Exporter, Plug};
 pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};
+pub use health::{Health, Problem};
+pub use redact::redact_urls;
 pub use metrics::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError, Metrics};
 pub use quantile::QUANTILES;
 pub use snapshot::{HistogramValue, OperationStats, OperationsView, SeriesValue, Snapshot};

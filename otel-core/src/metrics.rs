@@ -1,17 +1,19 @@
 //! The metrics facade: record by name with label sets checked against the catalog, typed
 //! handles for hot paths, and the gauge that can be set, incremented and decremented.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter, UpDownCounter};
+use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
 use opentelemetry::KeyValue;
 
 use crate::catalog::{Catalog, Kind, MetricDef};
-use crate::quantile::Timers;
+use crate::cells::{Cells, CounterCell, GaugeCell, GaugeChange, UpDownCell};
+use crate::health::{Health, Problem};
+use crate::quantile::Timer;
 
 type NameMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 
@@ -20,7 +22,9 @@ type NameMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 ///
 /// The recording methods never panic and never return errors: an undeclared name, a label key
 /// the catalog does not allow, or a value of the wrong kind is dropped, warned about once, and
-/// counted in `otel_pipeline.recording.dropped{reason}`.
+/// counted in `otel_pipeline.recording.dropped{reason}`. Every metric keeps at most its
+/// cardinality limit of label sets in memory; later label sets share the overflow series
+/// `otel.metric.overflow="true"`.
 ///
 /// ```
 /// use opentelemetry::KeyValue;
@@ -46,42 +50,30 @@ pub struct Metrics {
 
 struct Inner {
     instruments: NameMap<Entry>,
-    /// Bound counters' pending increments, folded into the SDK before each collection.
-    pending: PendingRegistry,
     enabled: Arc<AtomicBool>,
-    dropped: Counter<u64>,
-    warned: Mutex<HashSet<String>>,
-    timers: Timers,
+    health: Health,
     started: Instant,
     operations: crate::snapshot::Operations,
 }
 
-/// An instrument and, for counters, its bound label sets.
+/// A declared metric and where its recordings go.
 struct Entry {
-    instrument: Instrument,
-    /// Counters: label sets seen before, each bound once (checked against the catalog on first
-    /// use), so a repeated call is a lookup and an atomic add.
-    bound: RwLock<HashMap<Vec<KeyValue>, Arc<PendingCounter>, foldhash::fast::RandomState>>,
+    def: Arc<MetricDef>,
+    recorder: Recorder,
 }
 
-/// Label sets kept bound per counter when the catalog sets no cardinality limit (the SDK's
-/// default limit); past it, adds go to the SDK unbound and its overflow series applies.
-const DEFAULT_BOUND_SETS: usize = 2000;
+/// Label sets kept per metric when the catalog sets no cardinality limit: the SDK's default.
+pub(crate) const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
 
-enum Instrument {
-    Counter(Arc<MetricDef>, Counter<u64>),
-    UpDown(Arc<MetricDef>, UpDownCounter<i64>),
-    Gauge(Arc<MetricDef>, Arc<GaugeCells>),
-    Histogram(Arc<MetricDef>, Histogram<f64>),
-    Timer(Arc<MetricDef>),
-}
-
-impl Instrument {
-    fn def(&self) -> &MetricDef {
-        match self {
-            Instrument::Counter(d, _) | Instrument::UpDown(d, _) | Instrument::Gauge(d, _) | Instrument::Histogram(d, _) | Instrument::Timer(d) => d,
-        }
-    }
+/// Counters, up-down counters, gauges and quantile timers keep their series in [`Cells`]
+/// (bounded by the cardinality limit, reported by observable instruments at each collection);
+/// histograms record into the SDK, whose own limit bounds them.
+enum Recorder {
+    Counter(Arc<Cells<CounterCell>>),
+    UpDown(Arc<Cells<UpDownCell>>),
+    Gauge(Arc<Cells<GaugeCell>>),
+    Histogram(Histogram<f64>),
+    Timer(Arc<Timer>),
 }
 
 impl fmt::Debug for Metrics {
@@ -113,44 +105,68 @@ impl Dropped {
     }
 }
 
+fn report_saturated(health: &Health, name: &str) {
+    health.report(Problem::Saturated, "counter_overflow", name, 1, || {
+        format!("metric {name:?}: a counter reached the largest value it can hold and stays there instead of wrapping around")
+    });
+}
+
 impl Metrics {
-    pub(crate) fn new(meter: &Meter, catalog: &Catalog) -> Self {
+    pub(crate) fn new(meter: &Meter, catalog: &Catalog, health: Health) -> Self {
         let mut instruments = NameMap::default();
-        let timers = Timers::default();
         for def in catalog.definitions() {
             let name = def.name.clone();
-            let instrument = match def.kind {
-                Kind::Counter => Instrument::Counter(def.clone(), meter.u64_counter(name).with_unit(def.unit.clone()).with_description(def.description.clone()).build()),
-                Kind::UpDownCounter => Instrument::UpDown(def.clone(), meter.i64_up_down_counter(name).with_unit(def.unit.clone()).with_description(def.description.clone()).build()),
-                Kind::Gauge => Instrument::Gauge(def.clone(), GaugeCells::register(meter, &def)),
+            let limit = def.cardinality_limit.unwrap_or(DEFAULT_CARDINALITY_LIMIT);
+            let recorder = match def.kind {
+                Kind::Counter => {
+                    let cells = Arc::new(Cells::<CounterCell>::new(limit));
+                    let observed = cells.clone();
+                    let _counter = meter
+                        .u64_observable_counter(name)
+                        .with_unit(def.unit.clone())
+                        .with_description(def.description.clone())
+                        .with_callback(move |o| observed.for_each(|labels, c| o.observe(c.get(), labels), |c| c.get() > 0))
+                        .build();
+                    Recorder::Counter(cells)
+                }
+                Kind::UpDownCounter => {
+                    let cells = Arc::new(Cells::<UpDownCell>::new(limit));
+                    let observed = cells.clone();
+                    let _counter = meter
+                        .i64_observable_up_down_counter(name)
+                        .with_unit(def.unit.clone())
+                        .with_description(def.description.clone())
+                        .with_callback(move |o| observed.for_each(|labels, c| o.observe(c.get(), labels), UpDownCell::used))
+                        .build();
+                    Recorder::UpDown(cells)
+                }
+                Kind::Gauge => {
+                    let cells = Arc::new(Cells::<GaugeCell>::new(limit));
+                    let observed = cells.clone();
+                    let _gauge = meter
+                        .f64_observable_gauge(name)
+                        .with_unit(def.unit.clone())
+                        .with_description(def.description.clone())
+                        .with_callback(move |o| observed.for_each(|labels, c| o.observe(c.get(), labels), GaugeCell::used))
+                        .build();
+                    Recorder::Gauge(cells)
+                }
                 Kind::Histogram => {
                     let mut builder = meter.f64_histogram(name).with_unit(def.unit.clone()).with_description(def.description.clone());
                     if let Some(bounds) = def.bucket_bounds() {
                         builder = builder.with_boundaries(bounds);
                     }
-                    Instrument::Histogram(def.clone(), builder.build())
+                    Recorder::Histogram(builder.build())
                 }
-                Kind::QuantileTimer { window } => {
-                    timers.register(meter, &def, window);
-                    Instrument::Timer(def.clone())
-                }
+                Kind::QuantileTimer { window } => Recorder::Timer(Timer::register(meter, &def, window, limit)),
             };
-            instruments.insert(def.name.clone().into_boxed_str(), Entry { instrument, bound: RwLock::default() });
+            instruments.insert(def.name.clone().into_boxed_str(), Entry { def, recorder });
         }
-        let pending = PendingRegistry::default();
-        pending.register_flush(meter);
-        let dropped = meter
-            .u64_counter("otel_pipeline.recording.dropped")
-            .with_description("Recordings the metrics facade dropped, by reason (see the log for the first of each)")
-            .build();
         Metrics {
             inner: Arc::new(Inner {
                 instruments,
-                pending,
                 enabled: Arc::new(AtomicBool::new(true)),
-                dropped,
-                warned: Mutex::new(HashSet::new()),
-                timers,
+                health,
                 started: Instant::now(),
                 operations: crate::snapshot::Operations::default(),
             }),
@@ -169,7 +185,8 @@ impl Metrics {
         self.inner.enabled.load(Ordering::Relaxed)
     }
 
-    /// Adds `value` to a counter.
+    /// Adds `value` to a counter (or an up-down counter). A total that would pass the largest
+    /// value stays there (counted in `otel_pipeline.recording.saturated`).
     #[inline]
     pub fn increment_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
         if self.is_enabled() {
@@ -178,27 +195,17 @@ impl Metrics {
     }
 
     fn add_to_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
-        if let Some(entry) = self.inner.instruments.get(name) {
-            if let Some(pending) = entry.bound.read().ok().and_then(|b| b.get(labels).cloned()) {
-                pending.delta.fetch_add(value, Ordering::Relaxed);
-                return;
-            }
-        }
         match self.checked(name, labels) {
-            Some(Instrument::Counter(def, c)) => {
-                if let Some(entry) = self.inner.instruments.get(name) {
-                    if let Ok(mut bound) = entry.bound.write() {
-                        if bound.len() < def.cardinality_limit.unwrap_or(DEFAULT_BOUND_SETS) {
-                            let pending = Arc::new(PendingCounter { delta: AtomicU64::new(value), bound: c.bind(labels) });
-                            self.inner.pending.add(&pending);
-                            bound.insert(labels.to_vec(), pending);
-                            return;
-                        }
-                    }
+            Some(Recorder::Counter(cells)) => {
+                if !cells.slot(labels).cell().add(value) {
+                    report_saturated(&self.inner.health, name);
                 }
-                c.add(value, labels);
             }
-            Some(Instrument::UpDown(_, c)) => c.add(i64::try_from(value).unwrap_or(i64::MAX), labels),
+            Some(Recorder::UpDown(cells)) => {
+                if !cells.slot(labels).cell().add(i64::try_from(value).unwrap_or(i64::MAX)) {
+                    report_saturated(&self.inner.health, name);
+                }
+            }
             Some(_) => self.drop_recording(Dropped::WrongKind, name, "increment_counter on a metric that is not a counter"),
             None => {}
         }
@@ -217,8 +224,8 @@ impl Metrics {
             return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
         }
         match self.checked(name, labels) {
-            Some(Instrument::Histogram(_, h)) => h.record(value, labels),
-            Some(Instrument::Timer(_)) => self.inner.timers.observe(name, value, labels),
+            Some(Recorder::Histogram(h)) => h.record(value, labels),
+            Some(Recorder::Timer(t)) => t.observe(value, labels),
             Some(_) => self.drop_recording(Dropped::WrongKind, name, "record_histogram on a metric that is not a histogram"),
             None => {}
         }
@@ -228,7 +235,7 @@ impl Metrics {
     #[inline]
     pub fn set_gauge(&self, name: &str, value: f64, labels: &[KeyValue]) {
         if self.is_enabled() {
-            self.gauge(name, labels, value, false);
+            self.change_gauge(name, labels, GaugeChange::To(value));
         }
     }
 
@@ -236,7 +243,7 @@ impl Metrics {
     #[inline]
     pub fn increment_gauge(&self, name: &str, by: f64, labels: &[KeyValue]) {
         if self.is_enabled() {
-            self.gauge(name, labels, by, true);
+            self.change_gauge(name, labels, GaugeChange::By(by));
         }
     }
 
@@ -244,82 +251,85 @@ impl Metrics {
     #[inline]
     pub fn decrement_gauge(&self, name: &str, by: f64, labels: &[KeyValue]) {
         if self.is_enabled() {
-            self.gauge(name, labels, -by, true);
+            self.change_gauge(name, labels, GaugeChange::By(-by));
         }
     }
 
-    /// Sets (`relative == false`) or moves a gauge; an up-down counter can only be moved.
-    fn gauge(&self, name: &str, labels: &[KeyValue], value: f64, relative: bool) {
+    /// Sets or moves a gauge; an up-down counter can only be moved.
+    fn change_gauge(&self, name: &str, labels: &[KeyValue], change: GaugeChange) {
+        let (GaugeChange::To(value) | GaugeChange::By(value)) = change;
         if !value.is_finite() {
             return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
         }
-        match self.checked(name, labels) {
-            Some(Instrument::Gauge(_, cells)) => cells.update(labels, |old| if relative { old + value } else { value }),
-            Some(Instrument::UpDown(_, c)) if relative => c.add(value as i64, labels),
-            Some(Instrument::UpDown(..)) => {
+        match (self.checked(name, labels), change) {
+            (Some(Recorder::Gauge(cells)), _) => cells.slot(labels).cell().apply(change),
+            (Some(Recorder::UpDown(cells)), GaugeChange::By(by)) => {
+                // Saturating float-to-int conversion: out-of-range moves clamp.
+                if !cells.slot(labels).cell().add(by as i64) {
+                    report_saturated(&self.inner.health, name);
+                }
+            }
+            (Some(Recorder::UpDown(_)), GaugeChange::To(_)) => {
                 self.drop_recording(Dropped::WrongKind, name, "set_gauge on an up-down counter, which can only be incremented or decremented")
             }
-            Some(_) => self.drop_recording(Dropped::WrongKind, name, "a gauge operation on a metric that is not a gauge"),
-            None => {}
+            (Some(_), _) => self.drop_recording(Dropped::WrongKind, name, "a gauge operation on a metric that is not a gauge"),
+            (None, _) => {}
         }
     }
 
-    /// The instrument for `name` if it is declared and every label key is allowed.
-    fn checked(&self, name: &str, labels: &[KeyValue]) -> Option<&Instrument> {
+    /// The recorder for `name` if it is declared and every label key is allowed.
+    fn checked(&self, name: &str, labels: &[KeyValue]) -> Option<&Recorder> {
         let Some(entry) = self.inner.instruments.get(name) else {
             self.drop_recording(Dropped::Undeclared, name, "the metric is not declared in the catalog");
             return None;
         };
-        let def = entry.instrument.def();
-        if let Some(bad) = labels.iter().find(|kv| !def.allows(kv.key.as_str())) {
-            let why = format!("label key {:?} is not among the declared {:?}", bad.key.as_str(), def.labels);
+        if let Some(bad) = labels.iter().find(|kv| !entry.def.allows(kv.key.as_str())) {
+            let why = format!("label key {:?} is not among the declared {:?}", bad.key.as_str(), entry.def.labels);
             self.drop_recording(Dropped::Label, name, &why);
             return None;
         }
-        Some(&entry.instrument)
+        Some(&entry.recorder)
     }
 
     #[cold]
     fn drop_recording(&self, why: Dropped, name: &str, detail: &str) {
-        self.inner.dropped.add(1, &[KeyValue::new("reason", why.reason())]);
-        let key = format!("{}:{name}", why.reason());
-        let first = self.inner.warned.lock().map(|mut w| w.insert(key)).unwrap_or(false);
-        if first {
-            tracing::warn!(target: "otel_pipeline::metrics", metric = name, "dropped a recording: {detail} (declare it, or fix the call; reported once)");
-        }
+        self.inner.health.report(Problem::Recording, why.reason(), name, 1, || {
+            format!("metric {name:?}: dropped a recording: {detail} (declare it, or fix the call)")
+        });
     }
 
-    fn def_of(&self, name: &str, kind: Kind) -> Result<&Instrument, HandleError> {
-        let instrument = self
+    fn entry(&self, name: &str, kind: Kind) -> Result<&Entry, HandleError> {
+        let entry = self
             .inner
             .instruments
             .get(name)
-            .map(|e| &e.instrument)
             .ok_or_else(|| HandleError { name: name.to_owned(), problem: "is not declared in the catalog" })?;
-        if instrument.def().kind != kind {
+        if entry.def.kind != kind {
             return Err(HandleError { name: name.to_owned(), problem: "is declared with another kind" });
         }
-        Ok(instrument)
+        Ok(entry)
     }
 
     /// A counter handle, for hot paths.
     pub fn counter(&self, name: &str) -> Result<CounterHandle, HandleError> {
-        match self.def_of(name, Kind::Counter)? {
-            Instrument::Counter(def, c) => Ok(CounterHandle {
-                def: def.clone(),
-                counter: c.clone(),
+        let entry = self.entry(name, Kind::Counter)?;
+        match &entry.recorder {
+            Recorder::Counter(cells) => Ok(CounterHandle {
+                def: entry.def.clone(),
+                cells: cells.clone(),
                 enabled: self.inner.enabled.clone(),
-                pending: self.inner.pending.clone(),
+                health: self.inner.health.clone(),
             }),
-            _ => unreachable!("kind checked"),
+            _ => Err(HandleError { name: name.to_owned(), problem: "is declared with another kind" }),
         }
     }
 
     /// A histogram handle, for hot paths.
     pub fn histogram(&self, name: &str) -> Result<HistogramHandle, HandleError> {
-        match self.def_of(name, Kind::Histogram)? {
-            Instrument::Histogram(def, h) => Ok(HistogramHandle { def: def.clone(), histogram: h.clone(), enabled: self.inner.enabled.clone() }),
-            _ => unreachable!("kind checked"),
+        let entry = self.entry(name, Kind::Histogram)?;
+        match &entry.recorder {
+            Recorder::Histogram(h) => Ok(HistogramHandle { def: entry.def.clone(), histogram: h.clone(), enabled: self.inner.enabled.clone() }),
+            _ => Err(HandleError { name: name.to_owned(), problem: "is declared with another kind" }),
         }
     }
 
@@ -360,9 +370,9 @@ fn check_labels(def: &MetricDef, labels: &[KeyValue]) -> Result<(), LabelError> 
 #[derive(Clone)]
 pub struct CounterHandle {
     def: Arc<MetricDef>,
-    counter: Counter<u64>,
+    cells: Arc<Cells<CounterCell>>,
     enabled: Arc<AtomicBool>,
-    pending: PendingRegistry,
+    health: Health,
 }
 
 impl fmt::Debug for CounterHandle {
@@ -375,31 +385,30 @@ impl CounterHandle {
     /// Adds `value` with these labels (not checked against the catalog: bind to check once).
     #[inline]
     pub fn add(&self, value: u64, labels: &[KeyValue]) {
-        if self.enabled.load(Ordering::Relaxed) {
-            self.counter.add(value, labels);
+        if self.enabled.load(Ordering::Relaxed) && !self.cells.slot(labels).cell().add(value) {
+            report_saturated(&self.health, &self.def.name);
         }
     }
 
-    /// Resolves a label set once; adds then cost one atomic add (the sum reaches the SDK
-    /// before every collection, and when the last clone of the handle drops).
+    /// Resolves a label set once; adds then cost one atomic add. Past the cardinality limit
+    /// the handle adds to the overflow series.
     pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundCounterHandle, LabelError> {
         check_labels(&self.def, labels)?;
-        let pending = Arc::new(PendingCounter { delta: AtomicU64::new(0), bound: self.counter.bind(labels) });
-        self.pending.add(&pending);
-        Ok(BoundCounterHandle { pending, enabled: self.enabled.clone() })
+        Ok(BoundCounterHandle { cell: self.cells.slot(labels).cell().clone(), enabled: self.enabled.clone(), handle: self.clone() })
     }
 }
 
 /// A counter with its labels resolved.
 #[derive(Clone)]
 pub struct BoundCounterHandle {
-    pending: Arc<PendingCounter>,
+    cell: Arc<CounterCell>,
     enabled: Arc<AtomicBool>,
+    handle: CounterHandle,
 }
 
 impl fmt::Debug for BoundCounterHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoundCounterHandle").field("pending", &self.pending.delta.load(Ordering::Relaxed)).finish()
+        f.debug_struct("BoundCounterHandle").field("name", &self.handle.def.name).field("total", &self.cell.get()).finish()
     }
 }
 
@@ -407,59 +416,9 @@ impl BoundCounterHandle {
     /// Adds `value`.
     #[inline]
     pub fn add(&self, value: u64) {
-        if self.enabled.load(Ordering::Relaxed) {
-            self.pending.delta.fetch_add(value, Ordering::Relaxed);
+        if self.enabled.load(Ordering::Relaxed) && !self.cell.add(value) {
+            report_saturated(&self.handle.health, &self.handle.def.name);
         }
-    }
-}
-
-/// Increments of one bound counter not yet handed to the SDK.
-struct PendingCounter {
-    delta: AtomicU64,
-    bound: BoundCounter<u64>,
-}
-
-impl PendingCounter {
-    fn flush(&self) {
-        let delta = self.delta.swap(0, Ordering::AcqRel);
-        if delta > 0 {
-            self.bound.add(delta);
-        }
-    }
-}
-
-impl Drop for PendingCounter {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
-/// Every live bound counter of a facade.
-#[derive(Clone, Default)]
-struct PendingRegistry {
-    counters: Arc<Mutex<Vec<Weak<PendingCounter>>>>,
-}
-
-impl PendingRegistry {
-    fn add(&self, counter: &Arc<PendingCounter>) {
-        if let Ok(mut counters) = self.counters.lock() {
-            counters.retain(|c| c.strong_count() > 0);
-            counters.push(Arc::downgrade(counter));
-        }
-    }
-
-    /// Collections run observable callbacks first, so a callback that records nothing itself
-    /// hands every pending increment to the SDK just before the data is read.
-    fn register_flush(&self, meter: &Meter) {
-        let counters = self.counters.clone();
-        let _flush = meter
-            .u64_observable_gauge("otel_pipeline.internal.flush")
-            .with_callback(move |_| {
-                if let Ok(counters) = counters.lock() {
-                    counters.iter().filter_map(Weak::upgrade).for_each(|c| c.flush());
-                }
-            })
-            .build();
     }
 }
 
@@ -514,45 +473,4 @@ impl BoundHistogramHandle {
             self.bound.record(value);
         }
     }
-}
-
-/// Current values of a set/increment/decrement gauge, reported at each collection.
-#[derive(Default)]
-pub(crate) struct GaugeCells {
-    values: Mutex<HashMap<Vec<KeyValue>, f64>>,
-}
-
-impl GaugeCells {
-    fn register(meter: &Meter, def: &MetricDef) -> Arc<Self> {
-        let cells = Arc::new(GaugeCells::default());
-        let reported = cells.clone();
-        // The gauge is observed: its callback reports every series' current value.
-        let _gauge = meter
-            .f64_observable_gauge(def.name.clone())
-            .with_unit(def.unit.clone())
-            .with_description(def.description.clone())
-            .with_callback(move |observer| {
-                if let Ok(values) = reported.values.lock() {
-                    for (labels, value) in values.iter() {
-                        observer.observe(*value, labels);
-                    }
-                }
-            })
-            .build();
-        cells
-    }
-
-    fn update(&self, labels: &[KeyValue], apply: impl FnOnce(f64) -> f64) {
-        if let Ok(mut values) = self.values.lock() {
-            let cell = values.entry(series_key(labels)).or_insert(0.0);
-            *cell = apply(*cell);
-        }
-    }
-}
-
-/// A label set as a map key: the same labels in any order make the same series.
-pub(crate) fn series_key(labels: &[KeyValue]) -> Vec<KeyValue> {
-    let mut key = labels.to_vec();
-    key.sort_by(|a, b| a.key.cmp(&b.key));
-    key
 }

@@ -1,13 +1,17 @@
 //! Quantile timers: p50–p99 over a sliding window of recent observations per series, reported
 //! as a gauge family with a `quantile` label plus `_count` and `_sum` gauges.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 
 use crate::catalog::MetricDef;
+use crate::cells::Cells;
+
+/// The label a quantile timer adds to its quantile series; a timer cannot declare it itself.
+pub(crate) const QUANTILE_LABEL: &str = "quantile";
 
 /// The quantiles reported, with their label values.
 pub const QUANTILES: [(f64, &str); 5] = [(0.5, "0.5"), (0.75, "0.75"), (0.9, "0.9"), (0.95, "0.95"), (0.99, "0.99")];
@@ -15,18 +19,17 @@ pub const QUANTILES: [(f64, &str); 5] = [(0.5, "0.5"), (0.75, "0.75"), (0.9, "0.
 /// The same quantiles as percentile names, as snapshots show them.
 pub(crate) const PERCENTILES: [&str; 5] = ["p50", "p75", "p90", "p95", "p99"];
 
-/// One series' window.
-#[derive(Debug, Clone)]
-struct Window {
+/// One series' window of recent observations, plus its all-time count and sum.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Window {
     recent: VecDeque<f64>,
-    capacity: usize,
     count: u64,
     sum: f64,
 }
 
 impl Window {
-    fn push(&mut self, value: f64) {
-        if self.recent.len() == self.capacity {
+    fn push(&mut self, value: f64, capacity: usize) {
+        if self.recent.len() >= capacity {
             self.recent.pop_front();
         }
         self.recent.push_back(value);
@@ -35,14 +38,10 @@ impl Window {
     }
 }
 
-type Series = HashMap<Vec<KeyValue>, Window>;
-/// A timer's window size and its series.
-type Registered = (usize, Arc<Mutex<Series>>);
-
-/// Every quantile timer of a facade.
-#[derive(Default)]
-pub(crate) struct Timers {
-    by_name: Mutex<HashMap<String, Registered>>,
+/// A quantile timer: one window per label set, at most the metric's cardinality limit of them.
+pub(crate) struct Timer {
+    capacity: usize,
+    windows: Cells<Mutex<Window>>,
 }
 
 /// The `_count` / `_sum` instrument name for a timer: after translation it is the timer's own
@@ -57,59 +56,56 @@ fn companion(def: &MetricDef, suffix: &str) -> String {
     format!("{}{unit_word}.{suffix}", def.name)
 }
 
-impl Timers {
-    pub(crate) fn register(&self, meter: &Meter, def: &MetricDef, window: usize) {
-        let series: Arc<Mutex<Series>> = Arc::default();
-        if let Ok(mut by_name) = self.by_name.lock() {
-            by_name.insert(def.name.clone(), (window, series.clone()));
-        }
-        let windows = series.clone();
+fn used(window: &Mutex<Window>) -> bool {
+    window.lock().is_ok_and(|w| w.count > 0)
+}
+
+impl Timer {
+    /// Registers the timer's three observable families and returns the timer.
+    pub(crate) fn register(meter: &Meter, def: &MetricDef, capacity: usize, limit: usize) -> Arc<Self> {
+        let timer = Arc::new(Timer { capacity, windows: Cells::new(limit) });
+        let t = timer.clone();
         let _quantiles = meter
             .f64_observable_gauge(def.name.clone())
             .with_unit(def.unit.clone())
             .with_description(def.description.clone())
             .with_callback(move |observer| {
-                let Ok(series) = windows.lock() else { return };
-                for (labels, window) in series.iter() {
-                    for ((_, label), value) in QUANTILES.iter().zip(quantiles(&window.recent)) {
-                        let mut with_quantile = labels.clone();
-                        with_quantile.push(KeyValue::new("quantile", *label));
-                        observer.observe(value, &with_quantile);
-                    }
-                }
+                t.windows.for_each(
+                    |labels, window| {
+                        let Ok(window) = window.lock() else { return };
+                        for ((_, label), value) in QUANTILES.iter().zip(quantiles(&window.recent)) {
+                            let mut with_quantile = labels.to_vec();
+                            with_quantile.push(KeyValue::new(QUANTILE_LABEL, *label));
+                            observer.observe(value, &with_quantile);
+                        }
+                    },
+                    used,
+                );
             })
             .build();
-        let windows = series.clone();
+        let t = timer.clone();
         let _count = meter
             .u64_observable_gauge(companion(def, "count"))
             .with_description(format!("Observations of {}", def.name))
             .with_callback(move |observer| {
-                let Ok(series) = windows.lock() else { return };
-                for (labels, window) in series.iter() {
-                    observer.observe(window.count, labels);
-                }
+                t.windows.for_each(|labels, w| observer.observe(w.lock().map(|w| w.count).unwrap_or(0), labels), used);
             })
             .build();
-        let windows = series;
+        let t = timer.clone();
         let _sum = meter
             .f64_observable_gauge(companion(def, "sum"))
             .with_description(format!("Sum of the observations of {}", def.name))
             .with_callback(move |observer| {
-                let Ok(series) = windows.lock() else { return };
-                for (labels, window) in series.iter() {
-                    observer.observe(window.sum, labels);
-                }
+                t.windows.for_each(|labels, w| observer.observe(w.lock().map(|w| w.sum).unwrap_or(0.0), labels), used);
             })
             .build();
+        timer
     }
 
-    pub(crate) fn observe(&self, name: &str, value: f64, labels: &[KeyValue]) {
-        let Some((capacity, series)) = self.by_name.lock().ok().and_then(|m| m.get(name).cloned()) else { return };
-        let Ok(mut windows) = series.lock() else { return };
-        windows
-            .entry(crate::metrics::series_key(labels))
-            .or_insert_with(|| Window { recent: VecDeque::with_capacity(capacity.min(4096)), capacity, count: 0, sum: 0.0 })
-            .push(value);
+    pub(crate) fn observe(&self, value: f64, labels: &[KeyValue]) {
+        if let Ok(mut window) = self.windows.slot(labels).cell().lock() {
+            window.push(value, self.capacity);
+        }
     }
 }
 
@@ -141,9 +137,9 @@ mod tests {
 
     #[test]
     fn the_window_keeps_only_the_last_observations_but_counts_all() {
-        let mut w = Window { recent: VecDeque::new(), capacity: 3, count: 0, sum: 0.0 };
+        let mut w = Window::default();
         for v in [100.0, 1.0, 2.0, 3.0] {
-            w.push(v);
+            w.push(v, 3);
         }
         assert_eq!(w.recent, [1.0, 2.0, 3.0]);
         assert_eq!((w.count, w.sum), (4, 106.0));

@@ -115,6 +115,12 @@ pub(crate) struct Operations {
 impl Operations {
     pub(crate) fn record(&self, name: &str, seconds: f64, success: bool) {
         let Ok(mut stats) = self.stats.lock() else { return };
+        // Operation names are bounded like label sets: past the limit they share one entry.
+        let name = if stats.contains_key(name) || stats.len() < crate::metrics::DEFAULT_CARDINALITY_LIMIT {
+            name
+        } else {
+            crate::cells::OVERFLOW_KEY
+        };
         let s = stats.entry(name.to_owned()).or_default();
         if s.executions == 0 {
             s.min_duration = seconds;

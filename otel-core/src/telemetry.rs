@@ -16,10 +16,12 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 
 use crate::snapshot::{self, Baseline, Snapshot};
-use crate::{BuildError, Catalog, Env, Exporter, Metrics, Plug, RuntimeError};
+use crate::{BuildError, Catalog, Env, Exporter, Health, Metrics, Plug, RuntimeError};
 
 const DEFAULT_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The instrumentation scope of the pipeline's own metrics.
+const SELF_SCOPE: &str = "otel-pipeline";
 
 type View = Box<dyn Fn(&Instrument) -> Option<Stream> + Send + Sync>;
 
@@ -139,13 +141,15 @@ impl TelemetryBuilder {
         for view in self.views {
             provider = provider.with_view(view);
         }
-        let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval);
+        let health = Health::default();
+        let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval, health.clone());
         for exporter in self.exporters {
             plug.attach(exporter)?;
         }
         let (provider, endpoints, pull_reader) = plug.finish();
         let provider = provider.build();
-        let metrics = Metrics::new(&provider.meter_with_scope(InstrumentationScope::builder(self.scope).build()), &catalog);
+        health.register(&provider.meter_with_scope(InstrumentationScope::builder(SELF_SCOPE).build()));
+        let metrics = Metrics::new(&provider.meter_with_scope(InstrumentationScope::builder(self.scope).build()), &catalog, health);
         Ok(Telemetry {
             provider,
             resource,

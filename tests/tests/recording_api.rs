@@ -163,7 +163,7 @@ fn undeclared_names_bad_labels_and_nan_are_dropped_counted_and_never_panic() {
     metrics.set_gauge("request_count", 1.0, &[]);
     let text = scraper.scrape_text().expect("scrape");
     for reason in ["undeclared_metric", "label_not_allowed", "not_finite", "wrong_kind"] {
-        let dropped = sample(&text, "otel_pipeline_recording_dropped_total", &[("otel_scope_name", "app"), ("reason", reason)]);
+        let dropped = sample(&text, "otel_pipeline_recording_dropped_total", &[("otel_scope_name", "otel-pipeline"), ("reason", reason)]);
         assert_eq!(dropped, Some(1.0), "{reason}:\n{text}");
     }
     assert!(!text.contains("user_id"), "{text}");

@@ -11,18 +11,17 @@ mod text;
 #[cfg(feature = "prometheus-tls")]
 mod tls;
 
-use std::collections::HashSet;
 use std::fmt;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
-use otel_core::{BuildError, Exporter, Plug};
+use otel_core::{BuildError, Exporter, Health, Plug, Problem};
 use tokio::sync::watch;
 
 pub use naming::{LabelNamer, MetricNamer, MetricType, TranslationStrategy};
@@ -223,6 +222,7 @@ impl Exporter for PrometheusExporter {
         if !self.path.starts_with('/') {
             return Err(BuildError::InvalidSetting { setting: "path", reason: format!("{:?} must start with `/`", self.path) });
         }
+        let _ = self.scraper.shared.health.set(plug.health().clone());
         plug.add_pull_reader(self.scraper.clone());
         if !self.serve {
             return Ok(());
@@ -278,7 +278,8 @@ struct Shared {
     escaped: Option<EncodeOptions>,
     /// One collection at a time: concurrent scrapes wait instead of collecting in parallel.
     collect: Mutex<ResourceMetrics>,
-    reported: Mutex<HashSet<String>>,
+    /// The pipeline's problem counters, known once the exporter is attached.
+    health: OnceLock<Health>,
     last_size: AtomicUsize,
     stopped: watch::Sender<bool>,
 }
@@ -299,7 +300,7 @@ impl Scraper {
                 escaped: options.escaped(),
                 options,
                 collect: Mutex::new(ResourceMetrics::default()),
-                reported: Mutex::new(HashSet::new()),
+                health: OnceLock::new(),
                 last_size: AtomicUsize::new(0),
                 stopped,
             }),
@@ -319,7 +320,7 @@ impl Scraper {
         };
         // Start at the last scrape's size so the buffer rarely grows (and copies) mid-encode.
         let mut out = Vec::with_capacity(self.shared.last_size.load(Ordering::Relaxed).max(4096) + 4096);
-        let mut problems = Vec::new();
+        let mut issues = model::Issues::default();
         {
             let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
             self.shared.reader.collect(&mut metrics).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
@@ -328,10 +329,10 @@ impl Scraper {
                 Format::OpenMetrics => Box::new(text::TextWriter::new(&mut out, true, negotiated.utf8_names)),
                 Format::Protobuf => Box::new(proto::ProtoWriter::new(&mut out)),
             };
-            model::walk(&metrics, options, writer.as_mut(), &mut problems);
+            model::walk(&metrics, options, writer.as_mut(), &mut issues);
         }
         self.shared.last_size.store(out.len(), Ordering::Relaxed);
-        self.report(problems);
+        self.report(issues);
         Ok(out)
     }
 
@@ -341,16 +342,12 @@ impl Scraper {
         Ok(String::from_utf8_lossy(&self.scrape(Format::Text)?).into_owned())
     }
 
-    /// Logs each distinct problem once per scraper, however many scrapes hit it.
-    fn report(&self, problems: Vec<String>) {
-        if problems.is_empty() {
-            return;
-        }
-        let mut reported = self.shared.reported.lock().unwrap_or_else(|p| p.into_inner());
-        for problem in problems {
-            if reported.insert(problem.clone()) {
-                tracing::warn!(target: "otel_pipeline::prometheus", "{problem}");
-            }
+    /// Counts what the scrape left out in the pipeline's self-metrics
+    /// (`otel_pipeline_exposition_dropped_total{reason}`), logging a bounded number of them.
+    fn report(&self, issues: model::Issues) {
+        let health = self.shared.health.get().cloned().unwrap_or_default();
+        for (reason, subject, n, message) in issues.drain() {
+            health.report(Problem::Exposition, reason, &subject, n, || message);
         }
     }
 

@@ -96,37 +96,46 @@ pub(crate) trait Writer {
     fn finish(&mut self);
 }
 
-/// Walks `metrics`, feeding `writer`. Problems (data left out so the output stays valid) are
-/// appended to `problems`.
-pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &mut dyn Writer, problems: &mut Vec<String>) {
+/// Walks `metrics`, feeding `writer`. Data left out so the output stays valid is noted in
+/// `issues`.
+pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &mut dyn Writer, issues: &mut Issues) {
     let scopes: Vec<&ScopeMetrics> = metrics.scope_metrics().collect();
-    let mut labels = LabelBuilder { options, metric: "", reserved: None, problems, cache: HashMap::new() };
+    let mut labels = LabelBuilder { options, metric: "", reserved: None, issues, cache: HashMap::new() };
+    let no_fixed = FixedLabels::default();
 
     let resource_pairs: Vec<KeyValue> = metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
-    let copied: Vec<(String, String)> = resource_pairs
-        .iter()
-        .filter(|kv| options.resource_labels.iter().any(|k| k == kv.key.as_str()))
-        .filter_map(|kv| labels.translate(kv.key.as_str()).map(|l| (l.into_owned(), value_text(&kv.value).into_owned())))
-        .collect();
-    let fixed_per_scope: Vec<Vec<(String, String)>> = scopes
+    let copied = labels.build(
+        &no_fixed,
+        resource_pairs.iter().filter(|kv| options.resource_labels.iter().any(|k| k == kv.key.as_str())),
+    );
+    let copied: Vec<(String, String)> = copied.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let fixed_per_scope: Vec<FixedLabels> = scopes
         .iter()
         .map(|scope| {
-            let mut fixed = copied.clone();
-            if options.scope_labels {
-                fixed.extend(scope_labels(scope, &mut labels));
-            }
-            fixed
+            let over = if options.scope_labels { scope_labels(scope, &mut labels) } else { Vec::new() };
+            let mut under = copied.clone();
+            under.retain(|(name, _)| {
+                let clash = over.iter().any(|(o, _)| o == name);
+                if clash {
+                    labels.issues.note("duplicate_label", name, || {
+                        format!("resource label {name:?} is also a scope label; the scope's value is kept (copy another resource attribute)")
+                    });
+                }
+                !clash
+            });
+            FixedLabels { under, over }
         })
         .collect();
 
     if options.target_info && !resource_pairs.is_empty() {
         let head = Head { name: "target_info", help: "Target metadata", unit: "", kind: Kind::Info };
         writer.family(&head);
-        let pairs = labels.build(&[], resource_pairs.iter());
+        labels.metric = "target_info";
+        let pairs = labels.build(&no_fixed, resource_pairs.iter());
         writer.number(&head, &pairs, Number::U64(1));
     }
 
-    for family in group(&scopes, options, labels.problems) {
+    for family in group(&scopes, options, labels.issues) {
         let head = Head { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
         writer.family(&head);
         // A histogram's `le` label is its bucket bound; an attribute cannot take it.
@@ -137,6 +146,40 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
         }
     }
     writer.finish();
+}
+
+/// Labels every point of a scope carries besides its attributes.
+#[derive(Default)]
+struct FixedLabels {
+    /// Copied resource attributes: a point's attribute with the same label wins over them.
+    under: Vec<(String, String)>,
+    /// Scope labels: they win over a point's attribute with the same label, as in Prometheus'
+    /// own OTLP ingestion.
+    over: Vec<(String, String)>,
+}
+
+/// What a walk left out, by reason and subject, each counted, with the message for the log.
+#[derive(Default)]
+pub(crate) struct Issues {
+    found: HashMap<&'static str, HashMap<String, (u64, String)>>,
+}
+
+impl Issues {
+    /// Notes one occurrence; `message` is built only the first time per reason and subject.
+    pub(crate) fn note(&mut self, reason: &'static str, subject: &str, message: impl FnOnce() -> String) {
+        let by_subject = self.found.entry(reason).or_default();
+        match by_subject.get_mut(subject) {
+            Some((n, _)) => *n += 1,
+            None => {
+                by_subject.insert(subject.to_owned(), (1, message()));
+            }
+        }
+    }
+
+    /// Every noted issue: reason, subject, count, message.
+    pub(crate) fn drain(self) -> impl Iterator<Item = (&'static str, String, u64, String)> {
+        self.found.into_iter().flat_map(|(reason, by_subject)| by_subject.into_iter().map(move |(subject, (n, message))| (reason, subject, n, message)))
+    }
 }
 
 struct Family<'m> {
@@ -150,55 +193,62 @@ struct Family<'m> {
 
 /// Translates names and groups metrics that share a name, keeping the first descriptor and
 /// leaving out later metrics whose type or unit conflicts with it.
-fn group<'m>(scopes: &[&'m ScopeMetrics], options: &EncodeOptions, problems: &mut Vec<String>) -> Vec<Family<'m>> {
+fn group<'m>(scopes: &[&'m ScopeMetrics], options: &EncodeOptions, issues: &mut Issues) -> Vec<Family<'m>> {
     let mut families: Vec<Family<'m>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut claimed: HashMap<String, usize> = ["target", "target_info"].map(|n| (n.to_owned(), usize::MAX)).into();
-    for (scope_index, scope) in scopes.iter().enumerate() {
-        for metric in scope.metrics() {
-            let Some((kind, metric_type)) = kind_of(metric) else {
-                problems.push(format!(
-                    "metric {:?} uses delta temporality, which a pull endpoint cannot expose; it is left out",
-                    metric.name()
-                ));
+    // A fixed order (OTel name, then scope name and version) makes the winner of a name clash
+    // the same in every run: the metric whose OTel name sorts first.
+    let mut ordered: Vec<(usize, &'m Metric)> =
+        scopes.iter().enumerate().flat_map(|(i, scope)| scope.metrics().map(move |m| (i, m))).collect();
+    ordered.sort_by(|(a_scope, a), (b_scope, b)| {
+        let scope_key = |i: usize| (scopes[i].scope().name(), scopes[i].scope().version());
+        (a.name(), scope_key(*a_scope)).cmp(&(b.name(), scope_key(*b_scope)))
+    });
+    for (scope_index, metric) in ordered {
+        let Some((kind, metric_type)) = kind_of(metric) else {
+            issues.note("delta_temporality", metric.name(), || {
+                format!("metric {:?} uses delta temporality, which a pull endpoint cannot expose; it is left out", metric.name())
+            });
+            continue;
+        };
+        let name = match options.metric_namer.build(metric.name(), metric.unit(), metric_type) {
+            Ok(name) => name,
+            Err(e) => {
+                issues.note("invalid_name", metric.name(), || format!("{e}; the metric is left out"));
                 continue;
-            };
-            let name = match options.metric_namer.build(metric.name(), metric.unit(), metric_type) {
-                Ok(name) => name,
-                Err(e) => {
-                    problems.push(format!("{e}; the metric is left out"));
-                    continue;
-                }
-            };
-            if let Some(&i) = index.get(&name) {
-                if families[i].kind == kind && families[i].unit == metric.unit() {
-                    families[i].members.push((scope_index, metric));
-                    continue;
-                }
             }
-            // Every sample and family name this family would write, in any format.
-            let claims = claimed_names(&name, kind);
-            if let Some(i) = claims.iter().find_map(|c| claimed.get(c).copied()) {
-                let other = families.get(i).map_or_else(
-                    || "target_info (the resource)".to_owned(),
-                    |f| format!("{:?} ({}, unit {:?})", f.name, f.kind.text(), f.unit),
-                );
-                problems.push(format!(
+        };
+        if let Some(&i) = index.get(&name) {
+            if families[i].kind == kind && families[i].unit == metric.unit() {
+                families[i].members.push((scope_index, metric));
+                continue;
+            }
+        }
+        // Every sample and family name this family would write, in any format.
+        let claims = claimed_names(&name, kind);
+        if let Some(i) = claims.iter().find_map(|c| claimed.get(c).copied()) {
+            let other = families.get(i).map_or_else(
+                || "target_info (the resource)".to_owned(),
+                |f| format!("{:?} ({}, unit {:?})", f.name, f.kind.text(), f.unit),
+            );
+            issues.note("name_clash", metric.name(), || {
+                format!(
                     "metric {:?} ({}, unit {:?}) maps to {name:?}, which clashes with {other}; it is left out (rename one of them)",
                     metric.name(),
                     kind.text(),
                     metric.unit(),
-                ));
-                continue;
-            }
-            let help = if metric.description().is_empty() { metric.name() } else { metric.description() };
-            let unit_word = unit_name(metric.unit(), !options.metric_namer.strategy.escapes());
-            for claim in claims {
-                claimed.insert(claim, families.len());
-            }
-            index.insert(name.clone(), families.len());
-            families.push(Family { name, help: help.to_owned(), unit: metric.unit(), unit_word, kind, members: vec![(scope_index, metric)] });
+                )
+            });
+            continue;
         }
+        let help = if metric.description().is_empty() { metric.name() } else { metric.description() };
+        let unit_word = unit_name(metric.unit(), !options.metric_namer.strategy.escapes());
+        for claim in claims {
+            claimed.insert(claim, families.len());
+        }
+        index.insert(name.clone(), families.len());
+        families.push(Family { name, help: help.to_owned(), unit: metric.unit(), unit_word, kind, members: vec![(scope_index, metric)] });
     }
     families
 }
@@ -257,7 +307,7 @@ impl ToNumber for i64 {
     }
 }
 
-fn write_metric(writer: &mut dyn Writer, head: &Head<'_>, metric: &Metric, fixed: &[(String, String)], labels: &mut LabelBuilder<'_, '_>) {
+fn write_metric(writer: &mut dyn Writer, head: &Head<'_>, metric: &Metric, fixed: &FixedLabels, labels: &mut LabelBuilder<'_, '_>) {
     match metric.data() {
         AggregatedMetrics::F64(d) => write_data(writer, head, d, fixed, labels),
         AggregatedMetrics::U64(d) => write_data(writer, head, d, fixed, labels),
@@ -265,7 +315,7 @@ fn write_metric(writer: &mut dyn Writer, head: &Head<'_>, metric: &Metric, fixed
     }
 }
 
-fn write_data<T: ToNumber>(writer: &mut dyn Writer, head: &Head<'_>, data: &MetricData<T>, fixed: &[(String, String)], labels: &mut LabelBuilder<'_, '_>) {
+fn write_data<T: ToNumber>(writer: &mut dyn Writer, head: &Head<'_>, data: &MetricData<T>, fixed: &FixedLabels, labels: &mut LabelBuilder<'_, '_>) {
     match data {
         MetricData::Gauge(g) => {
             for p in g.data_points() {
@@ -341,19 +391,27 @@ pub(crate) fn classic_from_exponential(e: &Exponential<'_>) -> (Vec<f64>, Vec<u6
     (bounds, counts)
 }
 
-/// Builds each point's label set: fixed labels (scope, copied resource attributes) plus the
-/// point's attributes, translated, with colliding names merged (`;`-joined values in the order
-/// of the original keys).
+/// Builds each point's label set so that every label name appears once, whatever the
+/// attributes: copied resource labels, then scope labels, then the point's attributes,
+/// translated. Precedence, as in Prometheus' own OTLP ingestion: distinct keys that translate
+/// to one label are merged (`;`-joined values in the order of the original keys); the same key
+/// twice keeps the value given last (the OpenTelemetry rule); scope labels win over attributes;
+/// attributes win over copied resource labels; the format's own labels (`le`) and names
+/// reserved for Prometheus (leading `__`) are never taken by an attribute.
 struct LabelBuilder<'o, 'p> {
     options: &'o EncodeOptions,
     /// The OTel name of the metric being written, for problem reports.
     metric: &'o str,
     /// A label name the current family writes itself (`le` for histograms).
     reserved: Option<&'static str>,
-    problems: &'p mut Vec<String>,
+    issues: &'p mut Issues,
     /// Translations of keys that are not already valid label names.
     cache: HashMap<String, Option<String>>,
 }
+
+/// An attribute on its way to becoming a label: label name, original key, value.
+type Attribute<'a> = (Cow<'a, str>, &'a str, Cow<'a, str>);
+type Attributes<'a> = smallvec::SmallVec<[Attribute<'a>; 8]>;
 
 impl LabelBuilder<'_, '_> {
     fn translate<'k>(&mut self, key: &'k str) -> Option<Cow<'k, str>> {
@@ -366,75 +424,115 @@ impl LabelBuilder<'_, '_> {
         let translated = match self.options.label_namer.build(key) {
             // Names starting with `__` are reserved for Prometheus itself; parsers reject them.
             Ok(label) if label.starts_with("__") => {
-                self.problems.push(format!(
-                    "attribute key {key:?} becomes {label:?}, a label name reserved for Prometheus (leading `__`); \
-                     the label is left out (rename the attribute)"
-                ));
+                self.issues.note("reserved_label", key, || {
+                    format!(
+                        "attribute key {key:?} becomes {label:?}, a label name reserved for Prometheus (leading `__`); \
+                         the label is left out (rename the attribute)"
+                    )
+                });
                 None
             }
             Ok(label) => Some(label),
             Err(e) => {
-                self.problems.push(format!("{e}; the label is left out"));
+                self.issues.note("invalid_label", key, || format!("{e}; the label is left out"));
                 None
             }
         };
-        self.cache.insert(key.to_owned(), translated.clone());
+        // Hostile input can bring any number of distinct keys: the cache stays bounded.
+        if self.cache.len() < 4096 {
+            self.cache.insert(key.to_owned(), translated.clone());
+        }
         translated.map(Cow::Owned)
     }
 
-    fn build<'a>(&mut self, fixed: &'a [(String, String)], attributes: impl Iterator<Item = &'a KeyValue>) -> LabelSet<'a> {
-        let mut pairs = LabelSet::new();
-        pairs.extend(fixed.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
-        let first = pairs.len();
-        // Original keys, kept only once a key was renamed (then labels may collide).
-        let mut originals: Option<Vec<&'a str>> = None;
+    fn build<'a>(&mut self, fixed: &'a FixedLabels, attributes: impl Iterator<Item = &'a KeyValue>) -> LabelSet<'a> {
+        let mut attrs = Attributes::new();
         for kv in attributes {
             let key = kv.key.as_str();
             if key == OVERFLOW_KEY {
-                self.problems.push(format!(
-                    "metric {:?} reached its cardinality limit: further label sets are folded into the series \
-                     otel_metric_overflow=\"true\" (raise the limit in the catalog, or drop a high-cardinality label)",
-                    self.metric
-                ));
+                let metric = self.metric;
+                self.issues.note("cardinality_overflow", metric, || {
+                    format!(
+                        "metric {metric:?} reached its cardinality limit: further label sets are folded into the series \
+                         otel_metric_overflow=\"true\" (raise the limit in the catalog, or drop a high-cardinality label)"
+                    )
+                });
             }
             let Some(label) = self.translate(key) else { continue };
             if self.reserved == Some(label.as_ref()) {
-                self.problems.push(format!(
-                    "metric {:?} has an attribute {key:?}, which would become the histogram's own `le` label; it is left out",
-                    self.metric
-                ));
+                let metric = self.metric;
+                self.issues.note("histogram_le", metric, || {
+                    format!("metric {metric:?} has an attribute {key:?}, which would become the histogram's own `le` label; it is left out")
+                });
                 continue;
             }
-            if originals.is_none() && label != key {
-                // Every label so far kept its key, so the labels are the keys.
-                let so_far = pairs[first..].iter().map(|(l, _)| match l {
-                    Cow::Borrowed(k) => *k,
-                    Cow::Owned(_) => "",
-                });
-                originals = Some(so_far.collect());
-            }
-            if let Some(o) = originals.as_mut() {
-                o.push(key);
-            }
-            pairs.push((label, value_text(&kv.value)));
+            attrs.push((label, key, value_text(&kv.value)));
         }
-        if let Some(originals) = originals {
-            merge_collisions(&mut pairs, first, &originals);
+        let repeated = attrs.iter().enumerate().any(|(i, (label, _, _))| attrs[i + 1..].iter().any(|(other, _, _)| other == label));
+        let shadowed = attrs.iter().any(|(label, _, _)| fixed.under.iter().chain(&fixed.over).any(|(name, _)| name == label));
+        if repeated {
+            self.resolve_repeats(&mut attrs);
         }
+        if shadowed {
+            self.resolve_shadowed(&mut attrs, fixed);
+        }
+        let mut pairs = LabelSet::new();
+        let kept_under = fixed.under.iter().filter(|(name, _)| !(shadowed && attrs.iter().any(|(label, _, _)| label == name)));
+        pairs.extend(kept_under.chain(&fixed.over).map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
+        pairs.extend(attrs.into_iter().map(|(label, _, value)| (label, value)));
         pairs
     }
-}
 
-/// Orders the attribute labels from `first` on by (label, original key) and merges labels that
-/// collide, joining their values with `;`.
-fn merge_collisions<'a>(pairs: &mut LabelSet<'a>, first: usize, originals: &[&'a str]) {
-    let mut attributes: Vec<(Cow<'a, str>, &'a str, Cow<'a, str>)> =
-        pairs.drain(first..).zip(originals).map(|((label, value), key)| (label, *key, value)).collect();
-    attributes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    for (label, _, value) in attributes {
-        match pairs[first..].last_mut() {
-            Some((last, existing)) if *last == label => *existing = Cow::Owned(format!("{existing};{value}")),
-            _ => pairs.push((label, value)),
+    /// Makes every attribute label unique: the same key twice keeps the later value; distinct
+    /// keys that became one label are merged in the order of their keys.
+    fn resolve_repeats<'a>(&mut self, attrs: &mut Attributes<'a>) {
+        let metric = self.metric;
+        let mut i = 0;
+        while i < attrs.len() {
+            let key = attrs[i].1;
+            if attrs[i + 1..].iter().any(|(_, later, _)| *later == key) {
+                self.issues.note("duplicate_label", metric, || {
+                    format!("metric {metric:?} was given attribute {key:?} more than once; the value given last is kept")
+                });
+                attrs.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        attrs.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut merged = Attributes::new();
+        for (label, key, value) in attrs.drain(..) {
+            match merged.last_mut() {
+                Some((last, _, existing)) if *last == label => *existing = Cow::Owned(format!("{existing};{value}")),
+                _ => merged.push((label, key, value)),
+            }
+        }
+        *attrs = merged;
+    }
+
+    /// Drops attributes that a scope label shadows, and notes resource labels an attribute
+    /// shadows (the caller leaves those out).
+    fn resolve_shadowed(&mut self, attrs: &mut Attributes<'_>, fixed: &FixedLabels) {
+        let metric = self.metric;
+        let issues = &mut *self.issues;
+        attrs.retain(|(label, key, _)| {
+            let scope_wins = fixed.over.iter().any(|(name, _)| name == label);
+            if scope_wins {
+                issues.note("duplicate_label", metric, || {
+                    format!(
+                        "metric {metric:?} has an attribute {key:?}, which becomes the scope label {label:?}; \
+                         the scope's value is kept (rename the attribute)"
+                    )
+                });
+            }
+            !scope_wins
+        });
+        for (name, _) in &fixed.under {
+            if attrs.iter().any(|(label, _, _)| label == name) {
+                issues.note("duplicate_label", metric, || {
+                    format!("metric {metric:?} has an attribute that is also the copied resource label {name:?}; the attribute's value is kept")
+                });
+            }
         }
     }
 }
@@ -453,19 +551,26 @@ fn is_plain_label(key: &str) -> bool {
         && bytes.iter().any(|b| *b != b'_')
 }
 
+/// A scope's labels: `otel_scope_<attribute>`, then `otel_scope_name`, `_version` and
+/// `_schema_url`, which win over an attribute of the same name.
 fn scope_labels(scope: &ScopeMetrics, labels: &mut LabelBuilder<'_, '_>) -> Vec<(String, String)> {
     let s = scope.scope();
-    let mut out = vec![("otel_scope_name".to_owned(), s.name().to_owned())];
-    if let Some(v) = s.version().filter(|v| !v.is_empty()) {
-        out.push(("otel_scope_version".to_owned(), v.to_owned()));
-    }
-    if let Some(u) = s.schema_url().filter(|u| !u.is_empty()) {
-        out.push(("otel_scope_schema_url".to_owned(), u.to_owned()));
-    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut set = |name: String, value: String| match out.iter_mut().find(|(n, _)| *n == name) {
+        Some(existing) => existing.1 = value,
+        None => out.push((name, value)),
+    };
     for kv in s.attributes() {
         if let Some(label) = labels.translate(&format!("otel_scope_{}", kv.key.as_str())) {
-            out.push((label.into_owned(), value_text(&kv.value).into_owned()));
+            set(label.into_owned(), value_text(&kv.value).into_owned());
         }
+    }
+    set("otel_scope_name".to_owned(), s.name().to_owned());
+    if let Some(v) = s.version().filter(|v| !v.is_empty()) {
+        set("otel_scope_version".to_owned(), v.to_owned());
+    }
+    if let Some(u) = s.schema_url().filter(|u| !u.is_empty()) {
+        set("otel_scope_schema_url".to_owned(), u.to_owned());
     }
     out
 }
@@ -480,10 +585,10 @@ mod tests {
 
     fn label_set(keys: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
         let options = EncodeOptions::default();
-        let mut problems = Vec::new();
-        let mut builder = LabelBuilder { options: &options, metric: "m", reserved: None, problems: &mut problems, cache: HashMap::new() };
+        let mut issues = Issues::default();
+        let mut builder = LabelBuilder { options: &options, metric: "m", reserved: None, issues: &mut issues, cache: HashMap::new() };
         let attributes: Vec<KeyValue> = keys.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
-        let fixed = vec![("otel_scope_name".to_owned(), "s".to_owned())];
+        let fixed = FixedLabels { under: pairs(&[("service_name", "svc")]), over: pairs(&[("otel_scope_name", "s")]) };
         builder.build(&fixed, attributes.iter()).into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
     }
 
@@ -491,20 +596,38 @@ mod tests {
         p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
+    /// The fixed labels every case starts from, as they come out.
+    const FIXED: [(&str, &str); 2] = [("service_name", "svc"), ("otel_scope_name", "s")];
+
+    fn with_fixed(rest: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs(&FIXED.iter().chain(rest).copied().collect::<Vec<_>>())
+    }
+
     #[test]
     fn reserved_label_names_are_left_out() {
-        assert_eq!(label_set(&[("__le__", "x"), ("a", "1")]), pairs(&[("otel_scope_name", "s"), ("a", "1")]));
+        assert_eq!(label_set(&[("__le__", "x"), ("a", "1")]), with_fixed(&[("a", "1")]));
     }
 
     #[test]
     fn plain_keys_pass_through_in_order() {
-        assert_eq!(label_set(&[("b", "1"), ("a", "2")]), pairs(&[("otel_scope_name", "s"), ("b", "1"), ("a", "2")]));
+        assert_eq!(label_set(&[("b", "1"), ("a", "2")]), with_fixed(&[("b", "1"), ("a", "2")]));
     }
 
     #[test]
     fn colliding_keys_merge_in_the_order_of_the_original_keys() {
         let got = label_set(&[("z", "0"), ("foo_bar", "plain"), ("foo.bar", "dotted"), ("foo-bar", "dashed")]);
         // Original keys sort as foo-bar < foo.bar < foo_bar.
-        assert_eq!(got, pairs(&[("otel_scope_name", "s"), ("foo_bar", "dashed;dotted;plain"), ("z", "0")]));
+        assert_eq!(got, with_fixed(&[("foo_bar", "dashed;dotted;plain"), ("z", "0")]));
+    }
+
+    #[test]
+    fn the_same_key_twice_keeps_the_value_given_last() {
+        assert_eq!(label_set(&[("a", "first"), ("b", "1"), ("a", "last")]), with_fixed(&[("a", "last"), ("b", "1")]));
+    }
+
+    #[test]
+    fn scope_labels_win_over_attributes_and_attributes_over_resource_labels() {
+        let got = label_set(&[("otel_scope_name", "x"), ("otel.scope.name", "y"), ("service_name", "attr"), ("a", "1")]);
+        assert_eq!(got, pairs(&[("otel_scope_name", "s"), ("a", "1"), ("service_name", "attr")]));
     }
 }

@@ -1,0 +1,232 @@
+//! The facade's per-series state: one cell per label set, never more than the metric's
+//! cardinality limit. Past the limit every new label set shares one overflow cell, labelled
+//! `otel.metric.overflow="true"` as the SDK labels its own overflow series, so memory is
+//! proportional to the limit and not to the number of distinct inputs ever seen.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use opentelemetry::KeyValue;
+
+type Map<C> = HashMap<Vec<KeyValue>, Arc<C>, foldhash::fast::RandomState>;
+
+/// The attribute the SDK (and this facade) puts on the series that collects label sets past the
+/// cardinality limit.
+pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
+
+/// Label sets seen by one metric and their cells.
+pub(crate) struct Cells<C> {
+    /// Cells by normalized label set (keys sorted, each key once).
+    series: RwLock<Map<C>>,
+    /// The same cells under the label order a caller used, so a repeated call is one lookup.
+    aliases: RwLock<Map<C>>,
+    /// Label sets kept apart; the overflow cell is one more.
+    limit: usize,
+    overflow: Arc<C>,
+}
+
+/// Where a label set's recording went.
+pub(crate) enum Slot<C> {
+    /// Its own series.
+    Own(Arc<C>),
+    /// The overflow series: the metric is at its cardinality limit.
+    Overflow(Arc<C>),
+}
+
+impl<C: Default> Cells<C> {
+    /// Cells for a metric that keeps `limit` label sets apart (plus the overflow series, as
+    /// the SDK counts its cardinality limit).
+    pub(crate) fn new(limit: usize) -> Self {
+        Cells { series: RwLock::default(), aliases: RwLock::default(), limit: limit.max(1), overflow: Arc::default() }
+    }
+
+    /// The cell that records `labels`.
+    pub(crate) fn slot(&self, labels: &[KeyValue]) -> Slot<C> {
+        if let Some(cell) = self.aliases.read().ok().and_then(|a| a.get(labels).cloned()) {
+            return Slot::Own(cell);
+        }
+        let key = series_key(labels);
+        let cell = {
+            let Ok(mut series) = self.series.write() else { return Slot::Overflow(self.overflow.clone()) };
+            match series.get(&key) {
+                Some(cell) => cell.clone(),
+                None if series.len() < self.limit => series.entry(key.clone()).or_default().clone(),
+                None => return Slot::Overflow(self.overflow.clone()),
+            }
+        };
+        if let Ok(mut aliases) = self.aliases.write() {
+            // Orders beyond a few per series are looked up the slow way, so this map stays bounded too.
+            if aliases.len() < self.limit.saturating_mul(2) {
+                aliases.insert(labels.to_vec(), cell.clone());
+            }
+        }
+        Slot::Own(cell)
+    }
+
+    /// Every series with its labels, the overflow series last (when it recorded anything).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[KeyValue], &C), overflow_used: impl Fn(&C) -> bool) {
+        if let Ok(series) = self.series.read() {
+            for (labels, cell) in series.iter() {
+                f(labels, cell);
+            }
+        }
+        if overflow_used(&self.overflow) {
+            f(&[KeyValue::new(OVERFLOW_KEY, true)], &self.overflow);
+        }
+    }
+}
+
+impl<C> Slot<C> {
+    pub(crate) fn cell(&self) -> &Arc<C> {
+        match self {
+            Slot::Own(c) | Slot::Overflow(c) => c,
+        }
+    }
+}
+
+/// A label set as a map key: keys sorted, each key once with the value given last (the
+/// OpenTelemetry rule for attribute sets), so the same labels in any order make one series.
+pub(crate) fn series_key(labels: &[KeyValue]) -> Vec<KeyValue> {
+    let mut key: Vec<KeyValue> = Vec::with_capacity(labels.len());
+    for kv in labels {
+        match key.iter_mut().find(|k| k.key == kv.key) {
+            Some(existing) => *existing = kv.clone(),
+            None => key.push(kv.clone()),
+        }
+    }
+    key.sort_by(|a, b| a.key.cmp(&b.key));
+    key
+}
+
+/// A counter's running total; it stops at `u64::MAX` instead of wrapping around.
+#[derive(Default)]
+pub(crate) struct CounterCell(AtomicU64);
+
+impl CounterCell {
+    /// Adds `value`; returns false when the total saturated.
+    #[inline]
+    pub(crate) fn add(&self, value: u64) -> bool {
+        let old = self.0.fetch_add(value, Ordering::Relaxed);
+        if old.checked_add(value).is_some() {
+            return true;
+        }
+        self.0.store(u64::MAX, Ordering::Relaxed);
+        false
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// An up-down counter's running total, clamped to the `i64` range.
+#[derive(Default)]
+pub(crate) struct UpDownCell(AtomicI64);
+
+impl UpDownCell {
+    /// Adds `value`; returns false when the total saturated.
+    pub(crate) fn add(&self, value: i64) -> bool {
+        let mut saturated = false;
+        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+            saturated = old.checked_add(value).is_none();
+            Some(old.saturating_add(value))
+        });
+        !saturated
+    }
+
+    pub(crate) fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn used(&self) -> bool {
+        self.get() != 0
+    }
+}
+
+/// A gauge's current value (an `f64` in an atomic), and whether it was ever set.
+pub(crate) struct GaugeCell {
+    bits: AtomicU64,
+    set: std::sync::atomic::AtomicBool,
+}
+
+impl Default for GaugeCell {
+    fn default() -> Self {
+        GaugeCell { bits: AtomicU64::new(0f64.to_bits()), set: std::sync::atomic::AtomicBool::new(false) }
+    }
+}
+
+impl GaugeCell {
+    /// Sets (`Move::To`) or moves (`Move::By`) the value.
+    pub(crate) fn apply(&self, change: GaugeChange) {
+        self.set.store(true, Ordering::Relaxed);
+        match change {
+            GaugeChange::To(v) => self.bits.store(v.to_bits(), Ordering::Relaxed),
+            GaugeChange::By(d) => {
+                let _ = self.bits.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| Some((f64::from_bits(b) + d).to_bits()));
+            }
+        }
+    }
+
+    pub(crate) fn get(&self) -> f64 {
+        f64::from_bits(self.bits.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn used(&self) -> bool {
+        self.set.load(Ordering::Relaxed)
+    }
+}
+
+/// What a gauge operation does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GaugeChange {
+    /// `set_gauge`.
+    To(f64),
+    /// `increment_gauge` / `decrement_gauge`.
+    By(f64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_sets_past_the_limit_share_the_overflow_cell() {
+        let cells: Cells<CounterCell> = Cells::new(10);
+        for i in 0..1000 {
+            cells.slot(&[KeyValue::new("user", i)]).cell().add(1);
+        }
+        let mut seen = Vec::new();
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), |c| c.get() > 0);
+        assert_eq!(seen.len(), 11);
+        assert_eq!(seen.iter().map(|(_, n)| n).sum::<u64>(), 1000);
+        assert_eq!(seen.last().unwrap().0, vec![KeyValue::new(OVERFLOW_KEY, true)]);
+        assert_eq!(seen.last().unwrap().1, 990);
+    }
+
+    #[test]
+    fn the_same_labels_in_any_order_or_repeated_make_one_series() {
+        let cells: Cells<CounterCell> = Cells::new(10);
+        cells.slot(&[KeyValue::new("a", 1), KeyValue::new("b", 2)]).cell().add(1);
+        cells.slot(&[KeyValue::new("b", 2), KeyValue::new("a", 1)]).cell().add(1);
+        cells.slot(&[KeyValue::new("b", 9), KeyValue::new("a", 1), KeyValue::new("b", 2)]).cell().add(1);
+        let mut seen = Vec::new();
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), |c| c.get() > 0);
+        assert_eq!(seen, vec![(vec![KeyValue::new("a", 1), KeyValue::new("b", 2)], 3)]);
+    }
+
+    #[test]
+    fn totals_saturate_instead_of_wrapping() {
+        let c = CounterCell::default();
+        assert!(c.add(u64::MAX));
+        assert!(!c.add(u64::MAX));
+        assert_eq!(c.get(), u64::MAX);
+        let u = UpDownCell::default();
+        assert!(u.add(i64::MAX));
+        assert!(!u.add(i64::MAX));
+        assert_eq!(u.get(), i64::MAX);
+        assert!(u.add(i64::MIN));
+        assert!(!u.add(i64::MIN));
+        assert_eq!(u.get(), i64::MIN);
+    }
+}

@@ -1,0 +1,135 @@
+//! The pipeline's own health: data it had to leave out, counted by reason, and warned about a
+//! bounded number of times however hostile the input.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use opentelemetry::metrics::Meter;
+use opentelemetry::KeyValue;
+
+/// A self-metric that counts problems by `reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The metrics facade dropped a recording
+    /// (`otel_pipeline_recording_dropped_total{reason}`).
+    Recording,
+    /// An exporter left a label, a series or a metric out of its output so the output stays
+    /// valid (`otel_pipeline_exposition_dropped_total{reason}`).
+    Exposition,
+    /// A value was clamped instead of wrapping around (`otel_pipeline_recording_saturated_total{reason}`).
+    Saturated,
+}
+
+impl Problem {
+    const ALL: [Problem; 3] = [Problem::Recording, Problem::Exposition, Problem::Saturated];
+
+    /// The OTel name of the counter.
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Problem::Recording => "otel_pipeline.recording.dropped",
+            Problem::Exposition => "otel_pipeline.exposition.dropped",
+            Problem::Saturated => "otel_pipeline.recording.saturated",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Problem::Recording => "Recordings the metrics facade dropped, by reason (the log shows the first of each)",
+            Problem::Exposition => "Labels, series or metrics an exporter left out so its output stays valid, by reason",
+            Problem::Saturated => "Recordings clamped at the largest representable value instead of wrapping, by reason",
+        }
+    }
+}
+
+/// How many distinct subjects (metric names, attribute keys) are warned about per reason before
+/// further ones are only counted.
+const WARNED_SUBJECTS_PER_REASON: usize = 32;
+
+/// Problem counters and the memory of what was already logged. Cheap to clone; exporters get it
+/// from [`Plug::health`](crate::Plug::health).
+#[derive(Clone, Default)]
+pub struct Health {
+    inner: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    counts: BTreeMap<(Problem, &'static str), u64>,
+    warned: HashSet<(Problem, &'static str, String)>,
+    subjects: BTreeMap<(Problem, &'static str), usize>,
+}
+
+impl fmt::Debug for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let counts = self.inner.lock().map(|s| s.counts.clone()).unwrap_or_default();
+        f.debug_struct("Health").field("counts", &counts).finish()
+    }
+}
+
+impl Health {
+    /// Counts `n` occurrences of `problem` for `reason`; logs `message()` the first time this
+    /// `(reason, subject)` is seen, for at most a few dozen subjects per reason (then once more
+    /// to say that further ones are only counted). Memory stays bounded whatever the input.
+    pub fn report(&self, problem: Problem, reason: &'static str, subject: &str, n: u64, message: impl FnOnce() -> String) {
+        let Ok(mut state) = self.inner.lock() else { return };
+        *state.counts.entry((problem, reason)).or_insert(0) += n;
+        let seen = state.subjects.get(&(problem, reason)).copied().unwrap_or(0);
+        if seen > WARNED_SUBJECTS_PER_REASON || state.warned.contains(&(problem, reason, subject.to_owned())) {
+            return;
+        }
+        state.subjects.insert((problem, reason), seen + 1);
+        let metric = problem.metric_name().replace('.', "_");
+        if seen == WARNED_SUBJECTS_PER_REASON {
+            drop(state);
+            tracing::warn!(target: "otel_pipeline", reason,
+                "more than {WARNED_SUBJECTS_PER_REASON} distinct problems of this kind; further ones are only counted in {metric}_total{{reason={reason:?}}}");
+            return;
+        }
+        state.warned.insert((problem, reason, subject.to_owned()));
+        drop(state);
+        tracing::warn!(target: "otel_pipeline", reason, "{} (reported once; counted in {metric}_total{{reason={reason:?}}})", message());
+    }
+
+    /// How many `problem`s were counted for `reason` so far.
+    pub fn count(&self, problem: Problem, reason: &str) -> u64 {
+        let Ok(state) = self.inner.lock() else { return 0 };
+        state.counts.iter().filter(|((p, r), _)| *p == problem && *r == reason).map(|(_, n)| *n).sum()
+    }
+
+    /// Observable counters for every problem kind, reported at each collection.
+    pub(crate) fn register(&self, meter: &Meter) {
+        for problem in Problem::ALL {
+            let state = self.inner.clone();
+            let _counter = meter
+                .u64_observable_counter(problem.metric_name())
+                .with_description(problem.description())
+                .with_callback(move |observer| {
+                    let Ok(state) = state.lock() else { return };
+                    for ((p, reason), n) in state.counts.iter() {
+                        if *p == problem {
+                            observer.observe(*n, &[KeyValue::new("reason", *reason)]);
+                        }
+                    }
+                })
+                .build();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_every_report_but_remembers_a_bounded_number_of_subjects() {
+        let health = Health::default();
+        for i in 0..10_000 {
+            health.report(Problem::Recording, "undeclared_metric", &format!("m{i}"), 1, || format!("metric m{i}"));
+        }
+        assert_eq!(health.count(Problem::Recording, "undeclared_metric"), 10_000);
+        let state = health.inner.lock().unwrap();
+        assert_eq!(state.warned.len(), WARNED_SUBJECTS_PER_REASON);
+    }
+}

@@ -34,7 +34,12 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
     };
     let mut contenders: Vec<Contender<'_>> = vec![("without-layer", Box::new(serve(plain))), ("otel-pipeline", Box::new(serve(measured)))];
     let results = interleaved(1, rounds, &mut contenders);
-    let per_request = |name: &str| results.iter().find(|(n, _)| *n == name).map(|(_, d)| d.as_secs_f64() * 1e6 / requests as f64).unwrap_or(0.0);
+    let per_request =
+        |name: &str| results.iter().find(|(n, _)| *n == name).map(|(_, d)| d.as_secs_f64() * 1e6 / requests as f64).unwrap_or(0.0);
     let (without, with) = (per_request("without-layer"), per_request("otel-pipeline"));
-    report.add("http_middleware_overhead", "µs/request", vec![("otel-pipeline", with - without), ("without-layer", without), ("with-layer", with)]);
+    report.add(
+        "http_middleware_overhead",
+        "µs/request",
+        vec![("otel-pipeline", with - without), ("without-layer", without), ("with-layer", with)],
+    );
 }

@@ -32,11 +32,14 @@ fn attributes() -> [KeyValue; 3] {
 /// One round of `calls` calls of `f`, as a contender; the loop is compiled per closure, so no
 /// dynamic dispatch is counted in the per-call time.
 fn looped<'f>(name: &'static str, calls: u64, mut f: impl FnMut(u64) + 'f) -> Contender<'f> {
-    (name, Box::new(move || {
-        for i in 0..calls {
-            f(i);
-        }
-    }))
+    (
+        name,
+        Box::new(move || {
+            for i in 0..calls {
+                f(i);
+            }
+        }),
+    )
 }
 
 /// Nanoseconds per call for each contender (rounds interleaved).
@@ -69,8 +72,10 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
     // `metrics` records through its global recorder, as applications use it.
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let _ = metrics::set_global_recorder(recorder);
-    let m_counter = metrics::counter!("bench_requests", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status);
-    let m_histogram = metrics::histogram!("bench_latency", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status);
+    let m_counter =
+        metrics::counter!("bench_requests", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status);
+    let m_histogram =
+        metrics::histogram!("bench_latency", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status);
 
     // Static labels: resolved once, then only the add.
     let bound = metrics.counter("bench.requests").expect("declared").bind(&attrs).expect("labels");
@@ -106,7 +111,8 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
                 pc_counters.get_or_create(black_box(&LABELS)).inc();
             }),
             looped("metrics", dynamic, |_| {
-                metrics::counter!("bench_requests", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status).increment(1);
+                metrics::counter!("bench_requests", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status)
+                    .increment(1);
             }),
         ],
     );

@@ -201,10 +201,7 @@ fn prometheus_client(shape: Shape) -> Scrape {
 }
 
 fn metrics_exporter(shape: Shape) -> Scrape {
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets(&BOUNDS)
-        .expect("buckets")
-        .build_recorder();
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().set_buckets(&BOUNDS).expect("buckets").build_recorder();
     let handle = recorder.handle();
     metrics::with_local_recorder(&recorder, || {
         for i in 0..shape.counters {

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use otel_core::{Catalog, Env, ExporterKind, MetricDef, Telemetry};
 use otel_exporters::{OtlpExporter, PrometheusExporter};
-use otel_instrumentation::runtime::{register_process_metrics, register_tokio_metrics};
 use otel_instrumentation::recipes::{Cache, Database, GenAi};
+use otel_instrumentation::runtime::{register_process_metrics, register_tokio_metrics};
 use otel_instrumentation::tasks::{Jobs, Lifecycle, WorkerMetrics};
 use tokio::sync::watch;
 

@@ -91,7 +91,8 @@ pub(crate) async fn run(api: String, metrics: Metrics, meter: Meter, lifecycle: 
             1 => ("GET", "/api/orders/{id}", format!("/api/orders/{}", 1 + dice.below(50))),
             _ => ("GET", "/api/orders", "/api/orders".to_owned()),
         };
-        let request = http::Request::builder().method(method).uri(format!("{api}{path}")).extension(UrlTemplate(template)).body(Empty::new());
+        let request =
+            http::Request::builder().method(method).uri(format!("{api}{path}")).extension(UrlTemplate(template)).body(Empty::new());
         let started = Instant::now();
         let status = match request {
             Ok(request) => match client.clone().oneshot(request).await {

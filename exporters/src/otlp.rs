@@ -314,7 +314,8 @@ mod tests {
         assert_eq!(s.endpoint, "http://c:4318/v1/metrics");
         let s = resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap();
         assert_eq!(s.endpoint, "http://c:4317");
-        let s = resolve(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://c:9/custom"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1")]).unwrap();
+        let s = resolve(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://c:9/custom"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1")])
+            .unwrap();
         assert_eq!(s.endpoint, "http://c:9/custom");
     }
 

@@ -238,9 +238,10 @@ where
         let scheme = if parts.uri.scheme_str() == Some("https") { "https" } else { "http" };
         let route = (self.layer.route)(&parts);
         // Requests without a body record no request size.
-        let request_size = body.size_hint().exact().or_else(|| {
-            parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
-        });
+        let request_size = body
+            .size_hint()
+            .exact()
+            .or_else(|| parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()));
         let request_size = request_size.filter(|size| *size > 0);
         let recording = Recording::start(self.layer.instruments.clone(), method, scheme, route, request_size);
         ResponseFuture { inner: self.inner.call(Request::from_parts(parts, body)), recording: Some(recording) }
@@ -379,9 +380,26 @@ impl fmt::Debug for Recording {
 }
 
 impl Recording {
-    fn start(instruments: Arc<Instruments>, method: &'static str, scheme: &'static str, route: Option<String>, request_size: Option<u64>) -> Self {
+    fn start(
+        instruments: Arc<Instruments>,
+        method: &'static str,
+        scheme: &'static str,
+        route: Option<String>,
+        request_size: Option<u64>,
+    ) -> Self {
         instruments.active(method, scheme, 1);
-        Recording { instruments, started: Instant::now(), method, scheme, route, status: None, error_type: None, request_size, response_size: None, finished: false }
+        Recording {
+            instruments,
+            started: Instant::now(),
+            method,
+            scheme,
+            route,
+            status: None,
+            error_type: None,
+            request_size,
+            response_size: None,
+            finished: false,
+        }
     }
 }
 

@@ -111,7 +111,8 @@ impl GenAi {
 
     /// One call to `model`: its duration, outcome and token counts.
     pub fn call(&self, model: &str, operation: &str, seconds: f64, error_type: Option<&str>, input_tokens: u64, output_tokens: u64) {
-        let mut labels = vec![KeyValue::new("gen_ai.request.model", model.to_owned()), KeyValue::new("gen_ai.operation.name", operation.to_owned())];
+        let mut labels =
+            vec![KeyValue::new("gen_ai.request.model", model.to_owned()), KeyValue::new("gen_ai.operation.name", operation.to_owned())];
         for (kind, tokens) in [("input", input_tokens), ("output", output_tokens)] {
             let mut with_type = labels.clone();
             with_type.push(KeyValue::new("gen_ai.token.type", kind));

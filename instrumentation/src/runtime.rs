@@ -42,13 +42,7 @@ mod linux {
     fn start_time_unix() -> Option<f64> {
         // Field 22 of stat (index 19 after the name) is the start time in ticks since boot.
         let ticks: f64 = stat_fields()?.get(19)?.parse().ok()?;
-        let boot: f64 = std::fs::read_to_string("/proc/stat")
-            .ok()?
-            .lines()
-            .find_map(|l| l.strip_prefix("btime "))?
-            .trim()
-            .parse()
-            .ok()?;
+        let boot: f64 = std::fs::read_to_string("/proc/stat").ok()?.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
         Some(boot + ticks / TICKS_PER_SECOND)
     }
 

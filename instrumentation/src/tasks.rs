@@ -35,18 +35,26 @@ impl WorkerMetrics {
             MetricDef::gauge("task_poll_time").description("Most recent poll duration (legacy)").labels(["taskType"]),
             MetricDef::quantile_timer("task.poll.time").description("Task poll latency distribution").labels(["taskType", "status"]),
             MetricDef::gauge("task_execute_time").description("Most recent execution duration (legacy)").labels(["taskType"]),
-            MetricDef::quantile_timer("task.execute.time").description("Task execution latency distribution").labels(["taskType", "status"]),
+            MetricDef::quantile_timer("task.execute.time")
+                .description("Task execution latency distribution")
+                .labels(["taskType", "status"]),
             MetricDef::counter("task.execute.error").description("Number of task execution errors").labels(["taskType", "exception"]),
             MetricDef::quantile_timer("task.update.time").description("Task update latency distribution").labels(["taskType", "status"]),
             MetricDef::counter("task.update.error").description("Number of task update errors").labels(["taskType", "exception"]),
             MetricDef::gauge("task.result.size").description("Size of task result payload (bytes)").labels(["taskType"]),
             MetricDef::counter("task.execution.queue.full").description("Number of times execution queue was full").labels(["taskType"]),
             MetricDef::counter("task.paused").description("Number of polls while worker paused").labels(["taskType"]),
-            MetricDef::counter("worker.restart").description("Number of times TaskHandler restarted a worker subprocess").labels(["taskType"]),
-            MetricDef::counter("external.payload.used").description("External payload storage usage count").labels(["taskType", "payloadType"]),
+            MetricDef::counter("worker.restart")
+                .description("Number of times TaskHandler restarted a worker subprocess")
+                .labels(["taskType"]),
+            MetricDef::counter("external.payload.used")
+                .description("External payload storage usage count")
+                .labels(["taskType", "payloadType"]),
             MetricDef::gauge("workflow.input.size").description("Workflow input payload size (bytes)").labels(["workflowType", "version"]),
             MetricDef::counter("workflow.start.error").description("Workflow start error count").labels(["workflowType", "exception"]),
-            MetricDef::quantile_timer("api.request.time").description("API request latency to the server").labels(["method", "uri", "status"]),
+            MetricDef::quantile_timer("api.request.time")
+                .description("API request latency to the server")
+                .labels(["method", "uri", "status"]),
         ]
     }
 
@@ -132,11 +140,8 @@ impl WorkerMetrics {
 
     /// One API request to the server (`status`: the HTTP code, or `error`).
     pub fn api_request(&self, method: &str, uri: &str, status: &str, seconds: f64) {
-        let labels = [
-            KeyValue::new("method", method.to_owned()),
-            KeyValue::new("uri", uri.to_owned()),
-            KeyValue::new("status", status.to_owned()),
-        ];
+        let labels =
+            [KeyValue::new("method", method.to_owned()), KeyValue::new("uri", uri.to_owned()), KeyValue::new("status", status.to_owned())];
         self.metrics.record_histogram("api.request.time", seconds, &labels);
     }
 }
@@ -153,7 +158,11 @@ impl Jobs {
     pub fn definitions() -> Vec<MetricDef> {
         vec![
             MetricDef::counter("job.executions").description("Job executions").labels(["job", "status"]),
-            MetricDef::histogram("job.duration").unit("s").description("Job duration").labels(["job", "status"]).buckets(&[0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0]),
+            MetricDef::histogram("job.duration")
+                .unit("s")
+                .description("Job duration")
+                .labels(["job", "status"])
+                .buckets(&[0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0]),
             MetricDef::counter("job.errors").description("Job errors by type").labels(["job", "error_type"]),
             MetricDef::counter("job.retries").description("Job retry attempts").labels(["job"]),
             MetricDef::counter("job.timeouts").description("Job runs that timed out").labels(["job"]),

@@ -82,13 +82,7 @@ impl Env {
                 "prometheus" => ExporterKind::Prometheus,
                 "otlp" => ExporterKind::Otlp,
                 "none" => continue,
-                _ => {
-                    return Err(BuildError::invalid_env(
-                        VAR,
-                        &value,
-                        "a comma list of prometheus, otlp, none (e.g. `prometheus,otlp`)",
-                    ))
-                }
+                _ => return Err(BuildError::invalid_env(VAR, &value, "a comma list of prometheus, otlp, none (e.g. `prometheus,otlp`)")),
             };
             if !kinds.contains(&kind) {
                 kinds.push(kind);

@@ -86,10 +86,7 @@ pub struct Plug {
 
 impl fmt::Debug for Plug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plug")
-            .field("export_interval", &self.export_interval)
-            .field("endpoints", &self.endpoints)
-            .finish_non_exhaustive()
+        f.debug_struct("Plug").field("export_interval", &self.export_interval).field("endpoints", &self.endpoints).finish_non_exhaustive()
     }
 }
 

@@ -56,9 +56,9 @@ pub use error::{BuildError, RuntimeError};
 pub use exporter::{Exporter, Plug};
 pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};
 pub use health::{Health, Problem};
-pub use redact::redact_urls;
 pub use metrics::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError, Metrics};
 pub use quantile::QUANTILES;
+pub use redact::redact_urls;
 pub use snapshot::{HistogramValue, OperationStats, OperationsView, SeriesValue, Snapshot};
 pub use telemetry::{Telemetry, TelemetryBuilder};
 

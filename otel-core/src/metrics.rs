@@ -269,9 +269,11 @@ impl Metrics {
                     report_saturated(&self.inner.health, name);
                 }
             }
-            (Some(Recorder::UpDown(_)), GaugeChange::To(_)) => {
-                self.drop_recording(Dropped::WrongKind, name, "set_gauge on an up-down counter, which can only be incremented or decremented")
-            }
+            (Some(Recorder::UpDown(_)), GaugeChange::To(_)) => self.drop_recording(
+                Dropped::WrongKind,
+                name,
+                "set_gauge on an up-down counter, which can only be incremented or decremented",
+            ),
             (Some(_), _) => self.drop_recording(Dropped::WrongKind, name, "a gauge operation on a metric that is not a gauge"),
             (None, _) => {}
         }
@@ -328,7 +330,9 @@ impl Metrics {
     pub fn histogram(&self, name: &str) -> Result<HistogramHandle, HandleError> {
         let entry = self.entry(name, Kind::Histogram)?;
         match &entry.recorder {
-            Recorder::Histogram(h) => Ok(HistogramHandle { def: entry.def.clone(), histogram: h.clone(), enabled: self.inner.enabled.clone() }),
+            Recorder::Histogram(h) => {
+                Ok(HistogramHandle { def: entry.def.clone(), histogram: h.clone(), enabled: self.inner.enabled.clone() })
+            }
             _ => Err(HandleError { name: name.to_owned(), problem: "is declared with another kind" }),
         }
     }

@@ -258,7 +258,8 @@ pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<Ser
                                 let bounds: Vec<f64> = p.bounds().collect();
                                 let (count, sum): (u64, f64) = (p.count(), $as_f64(p.sum()));
                                 let b = base.get(&key).cloned().unwrap_or_default();
-                                let since: Vec<u64> = counts.iter().enumerate().map(|(i, c)| c - b.buckets.get(i).copied().unwrap_or(0)).collect();
+                                let since: Vec<u64> =
+                                    counts.iter().enumerate().map(|(i, c)| c - b.buckets.get(i).copied().unwrap_or(0)).collect();
                                 let fresh = base.get(&key).is_none();
                                 let value = HistogramValue {
                                     count: count - b.count,

@@ -119,22 +119,20 @@ impl TelemetryBuilder {
         let resource = self.resource()?;
         let export_interval = match self.export_interval {
             Some(d) if d.is_zero() => {
-                return Err(BuildError::InvalidSetting {
-                    setting: "export_interval",
-                    reason: "must be longer than zero".into(),
-                })
+                return Err(BuildError::InvalidSetting { setting: "export_interval", reason: "must be longer than zero".into() })
             }
             Some(d) => d,
             None => self.env.millis(&["OTEL_METRIC_EXPORT_INTERVAL"])?.unwrap_or(DEFAULT_EXPORT_INTERVAL),
         };
         let catalog = self.catalog;
-        catalog.declare(
-            crate::MetricDef::histogram(crate::OPERATION_DURATION)
-                .unit("s")
-                .description("Duration of operations run under an operation guard")
-                .labels(["operation", "status", "error.type"]),
-        )
-        .map_err(|e| BuildError::InvalidSetting { setting: "catalog", reason: e.to_string() })?;
+        catalog
+            .declare(
+                crate::MetricDef::histogram(crate::OPERATION_DURATION)
+                    .unit("s")
+                    .description("Duration of operations run under an operation guard")
+                    .labels(["operation", "status", "error.type"]),
+            )
+            .map_err(|e| BuildError::InvalidSetting { setting: "catalog", reason: e.to_string() })?;
         let mut provider = SdkMeterProvider::builder().with_resource(resource.clone());
         let for_views = catalog.clone();
         provider = provider.with_view(move |i: &Instrument| for_views.view(i));
@@ -180,13 +178,11 @@ impl TelemetryBuilder {
             .or_else(|| self.env.get("OTEL_SERVICE_NAME"))
             .or_else(|| env_value("service.name"))
             .unwrap_or_else(|| "unknown_service".to_owned());
-        let instance_id = self
-            .instance_id
-            .clone()
-            .or_else(|| env_value("service.instance.id"))
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let instance_id =
+            self.instance_id.clone().or_else(|| env_value("service.instance.id")).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
-        let mut attributes: Vec<KeyValue> = TelemetryResourceDetector.detect().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+        let mut attributes: Vec<KeyValue> =
+            TelemetryResourceDetector.detect().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
         attributes.extend(from_env.into_iter().map(|(k, v)| KeyValue::new(k, v)));
         attributes.push(KeyValue::new("service.instance.id", instance_id));
         if let Some(version) = &self.service_version {
@@ -277,7 +273,12 @@ impl Telemetry {
     pub fn snapshot(&self) -> Snapshot {
         let uptime = snapshot::uptime(self.metrics.started());
         let (series, _) = self.collect_series();
-        Snapshot { taken_at_unix_ms: snapshot::now_ms(), uptime_seconds: uptime, series, operations: self.metrics.inner_operations().view(uptime) }
+        Snapshot {
+            taken_at_unix_ms: snapshot::now_ms(),
+            uptime_seconds: uptime,
+            series,
+            operations: self.metrics.inner_operations().view(uptime),
+        }
     }
 
     /// Zeroes the snapshot: counters and histograms count from now, operation statistics start

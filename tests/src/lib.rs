@@ -25,11 +25,7 @@ pub fn free_port() -> u16 {
 /// A fresh directory for one component's files.
 pub fn scratch_dir(name: &str) -> PathBuf {
     static SEQ: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "otel-pipeline-{name}-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
+    let dir = std::env::temp_dir().join(format!("otel-pipeline-{name}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create scratch dir");
     dir
@@ -191,13 +187,8 @@ impl Prometheus {
     /// Prometheus' metadata for a metric family name: `(type, unit)`, once it has some.
     pub fn metadata(&self, family: &str) -> Option<(String, String)> {
         let client = reqwest::blocking::Client::new();
-        let body: serde_json::Value = client
-            .get(format!("{}/api/v1/metadata", self.base))
-            .query(&[("metric", family)])
-            .send()
-            .ok()?
-            .json()
-            .ok()?;
+        let body: serde_json::Value =
+            client.get(format!("{}/api/v1/metadata", self.base)).query(&[("metric", family)]).send().ok()?.json().ok()?;
         let entry = body["data"][family].get(0)?;
         Some((entry["type"].as_str()?.to_owned(), entry["unit"].as_str().unwrap_or("").to_owned()))
     }
@@ -211,7 +202,10 @@ impl Prometheus {
 /// promtool lints that the OTel naming rules or the seed documents force, with the reason; see
 /// docs/exposition.md. Anything else promtool reports is a real problem.
 pub const FORCED_LINTS: [(&str, &str); 4] = [
-    ("label names should be written in 'snake_case' not 'camelCase'", "the seed's task-worker labels (taskType, payloadType, workflowType)"),
+    (
+        "label names should be written in 'snake_case' not 'camelCase'",
+        "the seed's task-worker labels (taskType, payloadType, workflowType)",
+    ),
     ("non-summary metrics should not have \"quantile\" label", "the seed's quantile timers are gauges with a quantile label"),
     ("non-histogram and non-summary metrics should not have \"_count\" suffix", "quantile timers' _count gauges and semconv *.count names"),
     ("non-histogram and non-summary metrics should not have \"_sum\" suffix", "quantile timers' _sum gauges"),
@@ -316,11 +310,7 @@ impl Rotel {
         let marker = format!("-> Name: {name}\n");
         let start = log.rfind(&marker)?;
         let rest = &log[start..];
-        let end = ["\nMetric #", "\nResourceMetrics #", "\nScopeMetrics #"]
-            .iter()
-            .filter_map(|m| rest.find(m))
-            .min()
-            .unwrap_or(rest.len());
+        let end = ["\nMetric #", "\nResourceMetrics #", "\nScopeMetrics #"].iter().filter_map(|m| rest.find(m)).min().unwrap_or(rest.len());
         let resource_start = log[..start].rfind("ResourceMetrics #")?;
         let resource_end = log[resource_start..].find("ScopeMetrics #").map_or(start, |i| resource_start + i);
         Some(ReceivedMetric { block: rest[..end].to_owned(), resource: log[resource_start..resource_end].to_owned() })

@@ -12,7 +12,13 @@ fn shipped_prometheus_configs_pass_promtool() {
         let path = entry.expect("dir entry").path();
         if path.extension().is_some_and(|e| e == "yml") {
             let out = Command::new(program("promtool")).args(["check", "config"]).arg(&path).output().expect("run promtool");
-            assert!(out.status.success(), "{}: {}{}", path.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}: {}{}",
+                path.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
             checked += 1;
         }
     }

@@ -130,7 +130,19 @@ fn prometheus_scrapes_over_tls_with_a_bearer_token() {
     let dir = otel_tests::scratch_dir("tls");
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -144,7 +156,8 @@ fn prometheus_scrapes_over_tls_with_a_bearer_token() {
     // Plain HTTP to a TLS port gets nowhere.
     assert!(!matches!(http_get(&endpoint.replace("https://", "http://")), Ok((200, _))));
 
-    let job = format!("    scheme: https\n    authorization:\n      credentials: t0ken\n    tls_config:\n      ca_file: {}\n", cert.display());
+    let job =
+        format!("    scheme: https\n    authorization:\n      credentials: t0ken\n    tls_config:\n      ca_file: {}\n", cert.display());
     let target = endpoint.trim_start_matches("https://").trim_end_matches("/metrics").to_owned();
     let prometheus = Prometheus::start_with(&[&target], "/metrics", &job, &[]);
     assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);

@@ -77,7 +77,8 @@ impl tower::Service<http::Request<tonic::body::Body>> for Greeter {
 #[test]
 fn tonic_server_and_client_calls_are_measured_with_rpc_attributes() {
     let exporter = PrometheusExporter::new().listen("127.0.0.1:0");
-    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(Catalog::new()).exporter(exporter).build().expect("build");
+    let telemetry =
+        Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(Catalog::new()).exporter(exporter).build().expect("build");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -91,12 +92,18 @@ fn tonic_server_and_client_calls_are_measured_with_rpc_attributes() {
         for (name, ok) in [("ada", true), ("bob", true), ("nobody", false)] {
             client.ready().await.expect("ready");
             let path = PathAndQuery::from_static("/test.Greeter/SayHello");
-            let reply = client.unary(Request::new(HelloRequest { name: name.to_owned() }), path, ProstCodec::<HelloRequest, HelloReply>::default()).await;
+            let reply = client
+                .unary(Request::new(HelloRequest { name: name.to_owned() }), path, ProstCodec::<HelloRequest, HelloReply>::default())
+                .await;
             assert_eq!(reply.is_ok(), ok, "{name}: {reply:?}");
         }
         client.ready().await.expect("ready");
         let missing = client
-            .unary(Request::new(HelloRequest { name: "x".into() }), PathAndQuery::from_static("/test.Greeter/Missing"), ProstCodec::<HelloRequest, HelloReply>::default())
+            .unary(
+                Request::new(HelloRequest { name: "x".into() }),
+                PathAndQuery::from_static("/test.Greeter/Missing"),
+                ProstCodec::<HelloRequest, HelloReply>::default(),
+            )
             .await;
         assert_eq!(missing.expect_err("unimplemented").code(), tonic::Code::Unimplemented);
     });

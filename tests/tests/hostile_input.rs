@@ -11,7 +11,8 @@ use proptest::prelude::*;
 /// Strings made of the characters that break naive encoders.
 fn hostile() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
-        "a", "Z", "9", "_", ".", "-", " ", "\"", "\\", "\n", "\r", "\t", "\0", "{", "}", "=", ",", "#", "é", "字", "😀", "le", "total", "__",
+        "a", "Z", "9", "_", ".", "-", " ", "\"", "\\", "\n", "\r", "\t", "\0", "{", "}", "=", ",", "#", "é", "字", "😀", "le", "total",
+        "__",
     ]);
     prop::collection::vec(pieces, 0..12).prop_map(|p| p.concat())
 }
@@ -27,8 +28,22 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (hostile(), prop::sample::select(vec!["", "s", "ms", "By", "1", "{req}", "By/s", "%", "\"", "a b"]), hostile(), hostile(), hostile(), 0u8..4)
-        .prop_map(|(name, unit, description, key, value, kind)| Case { name: format!("m{name}"), unit: unit.to_owned(), description, key, value, kind })
+    (
+        hostile(),
+        prop::sample::select(vec!["", "s", "ms", "By", "1", "{req}", "By/s", "%", "\"", "a b"]),
+        hostile(),
+        hostile(),
+        hostile(),
+        0u8..4,
+    )
+        .prop_map(|(name, unit, description, key, value, kind)| Case {
+            name: format!("m{name}"),
+            unit: unit.to_owned(),
+            description,
+            key,
+            value,
+            kind,
+        })
 }
 
 fn exposition_survives(cases: &[Case]) -> Result<(), TestCaseError> {

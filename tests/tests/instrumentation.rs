@@ -68,7 +68,10 @@ fn a_real_axum_server_is_measured_by_route_and_status() {
     let p90 = prometheus.value("histogram_quantile(0.9, sum by (le) (http_server_request_duration_seconds_bucket))");
     assert!(p90 > 0.0 && p90 <= 0.005, "p90 = {p90}");
     assert_eq!(prometheus.value("sum(http_server_active_requests)"), 0.0);
-    assert_eq!(prometheus.value("sum(http_server_response_body_size_bytes_sum{http_route=\"/items/{id}\",http_request_method=\"GET\"})"), 30.0 * 4.0);
+    assert_eq!(
+        prometheus.value("sum(http_server_response_body_size_bytes_sum{http_route=\"/items/{id}\",http_request_method=\"GET\"})"),
+        30.0 * 4.0
+    );
 }
 
 #[test]
@@ -78,11 +81,13 @@ fn ten_thousand_raw_urls_on_one_route_make_one_series_and_unmatched_urls_no_rout
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     runtime.block_on(async {
         for id in 0..10_000 {
-            let response = app.clone().oneshot(Request::get(format!("/items/{id}")).body(Body::empty()).expect("request")).await.expect("served");
+            let response =
+                app.clone().oneshot(Request::get(format!("/items/{id}")).body(Body::empty()).expect("request")).await.expect("served");
             assert_eq!(response.status(), 200);
         }
         for n in 0..1_000 {
-            let response = app.clone().oneshot(Request::get(format!("/raw/{n}")).body(Body::empty()).expect("request")).await.expect("served");
+            let response =
+                app.clone().oneshot(Request::get(format!("/raw/{n}")).body(Body::empty()).expect("request")).await.expect("served");
             assert_eq!(response.status(), 404);
         }
     });
@@ -141,7 +146,8 @@ fn the_seed_task_worker_names_and_labels_reach_prometheus() {
         assert!((got - expected).abs() < 1e-9, "{selector}: {got} != {expected}");
     }
     // The seed's average query works on the quantile timer's _sum and _count.
-    let average = prometheus.value(r#"sum(task_poll_time_seconds_sum{taskType="myTask"}) / sum(task_poll_time_seconds_count{taskType="myTask"})"#);
+    let average =
+        prometheus.value(r#"sum(task_poll_time_seconds_sum{taskType="myTask"}) / sum(task_poll_time_seconds_count{taskType="myTask"})"#);
     assert!((average - 0.0495).abs() < 1e-9, "average = {average}");
 }
 
@@ -155,7 +161,9 @@ fn an_http_client_is_measured_by_url_template_and_status() {
     let (telemetry, scraper) = pipeline(Catalog::new());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let app = Router::new().route("/tasks/poll/batch/{task}", get(|| async { "[]" })).route("/boom", get(|| async { (StatusCode::BAD_GATEWAY, "no") }));
+        let app = Router::new()
+            .route("/tasks/poll/batch/{task}", get(|| async { "[]" }))
+            .route("/boom", get(|| async { (StatusCode::BAD_GATEWAY, "no") }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -167,7 +175,11 @@ fn an_http_client_is_measured_by_url_template_and_status() {
             request.extensions_mut().insert(UrlTemplate("/tasks/poll/batch/{taskType}"));
             assert_eq!(client.clone().oneshot(request).await.expect("response").status(), 200);
         }
-        let response = client.clone().oneshot(Request::get(format!("http://{addr}/boom")).body(Empty::new()).expect("request")).await.expect("response");
+        let response = client
+            .clone()
+            .oneshot(Request::get(format!("http://{addr}/boom")).body(Empty::new()).expect("request"))
+            .await
+            .expect("response");
         assert_eq!(response.status(), 502);
         let closed = format!("http://127.0.0.1:{}/x", otel_tests::free_port());
         assert!(client.clone().oneshot(Request::get(closed).body(Empty::new()).expect("request")).await.is_err());
@@ -175,9 +187,13 @@ fn an_http_client_is_measured_by_url_template_and_status() {
     let text = scraper.scrape_text().expect("scrape");
     let counts: Vec<&str> = text.lines().filter(|l| l.starts_with("http_client_request_duration_seconds_count{")).collect();
     let find = |parts: &[&str]| counts.iter().find(|l| parts.iter().all(|p| l.contains(p))).copied();
-    let ok = find(&[r#"url_template="/tasks/poll/batch/{taskType}""#, r#"http_response_status_code="200""#, r#"server_address="127.0.0.1""#]);
+    let ok =
+        find(&[r#"url_template="/tasks/poll/batch/{taskType}""#, r#"http_response_status_code="200""#, r#"server_address="127.0.0.1""#]);
     assert!(ok.is_some_and(|l| l.ends_with(" 3")), "{counts:#?}");
-    assert!(find(&[r#"http_response_status_code="502""#, r#"error_type="502""#]).is_some_and(|l| !l.contains("url_template")), "{counts:#?}");
+    assert!(
+        find(&[r#"http_response_status_code="502""#, r#"error_type="502""#]).is_some_and(|l| !l.contains("url_template")),
+        "{counts:#?}"
+    );
     assert!(find(&[r#"error_type="Error""#]).is_some_and(|l| !l.contains("status_code")), "{counts:#?}");
     assert!(!text.contains("/tasks/poll/batch/a"), "a raw path leaked");
 }
@@ -186,7 +202,8 @@ fn an_http_client_is_measured_by_url_template_and_status() {
 fn recipes_record_cache_database_and_genai_metrics() {
     use otel_instrumentation::recipes::{Cache, Database, GenAi};
 
-    let catalog = Catalog::new().with(Cache::definitions().into_iter().chain(Database::definitions()).chain(GenAi::definitions())).expect("catalog");
+    let catalog =
+        Catalog::new().with(Cache::definitions().into_iter().chain(Database::definitions()).chain(GenAi::definitions())).expect("catalog");
     let (telemetry, scraper) = pipeline(catalog);
     let metrics = telemetry.metrics();
     let cache = Cache::new(&metrics, "embeddings");
@@ -204,11 +221,21 @@ fn recipes_record_cache_database_and_genai_metrics() {
     let s = telemetry.snapshot();
     assert_eq!(s.value("cache.hits", &[("cache_name", "embeddings"), ("operation", "get")]), Some(2.0));
     assert_eq!(s.value("db.client.connections.active", &[("db.client.connection.pool.name", "main")]), Some(0.0));
-    assert_eq!(s.histogram("db.client.operation.duration", &[("db.operation.name", "select"), ("db.collection.name", "users")]).map(|h| h.count), Some(1));
+    assert_eq!(
+        s.histogram("db.client.operation.duration", &[("db.operation.name", "select"), ("db.collection.name", "users")]).map(|h| h.count),
+        Some(1)
+    );
     let output = [("gen_ai.request.model", "claude-3"), ("gen_ai.token.type", "output"), ("gen_ai.operation.name", "chat")];
     assert_eq!(s.histogram("gen_ai.client.token.usage", &output).map(|h| h.sum), Some(480.0));
     let text = scraper.scrape_text().expect("scrape");
-    for name in ["cache_hits_total{", "cache_misses_total{", "cache_size_bytes{", "db_client_operation_duration_seconds_bucket{", "gen_ai_client_token_usage_bucket{", "gen_ai_client_operation_duration_seconds_count{"] {
+    for name in [
+        "cache_hits_total{",
+        "cache_misses_total{",
+        "cache_size_bytes{",
+        "db_client_operation_duration_seconds_bucket{",
+        "gen_ai_client_token_usage_bucket{",
+        "gen_ai_client_operation_duration_seconds_count{",
+    ] {
         assert!(text.contains(name), "missing {name}:\n{text}");
     }
 }

@@ -33,7 +33,8 @@ fn push_and_check(rotel: &Rotel, exporter: OtlpExporter, service: &str) {
     meter.f64_histogram("task.execute.time").with_unit("s").build().record(0.25, &[KeyValue::new("taskType", "t")]);
     telemetry.shutdown().expect("shutdown flushes");
 
-    let counter = rotel.wait_for_metric("orders.placed", &["IsMonotonic: true", "Value: 42", "-> route: Str(/orders)", "-> status: Str(200)"]);
+    let counter =
+        rotel.wait_for_metric("orders.placed", &["IsMonotonic: true", "Value: 42", "-> route: Str(/orders)", "-> status: Str(200)"]);
     assert!(counter.resource.contains(&format!("service.name: Str({service})")), "{}", counter.resource);
     assert!(counter.resource.contains("service.instance.id"), "{}", counter.resource);
     rotel.wait_for_metric("queue.depth", &["IsMonotonic: false", "Value: -3", "-> queue: Str(q1)"]);

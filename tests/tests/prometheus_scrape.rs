@@ -26,11 +26,7 @@ fn prometheus_scrapes_exact_counter_values_and_histogram_quantiles() {
     orders.add(40, &[KeyValue::new("payment", "card")]);
     orders.add(2, &[KeyValue::new("payment", "card")]);
     orders.add(5, &[KeyValue::new("payment", "cash")]);
-    let latency = meter
-        .f64_histogram("checkout.duration")
-        .with_unit("s")
-        .with_boundaries(vec![0.1, 0.2, 0.5, 1.0])
-        .build();
+    let latency = meter.f64_histogram("checkout.duration").with_unit("s").with_boundaries(vec![0.1, 0.2, 0.5, 1.0]).build();
     for _ in 0..50 {
         latency.record(0.15, &[]);
         latency.record(0.4, &[]);
@@ -93,10 +89,7 @@ fn endpoint_stops_when_the_pipeline_shuts_down() {
 fn a_port_in_use_is_a_clear_error_naming_the_address() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    let err = Telemetry::builder()
-        .exporter(PrometheusExporter::new().listen(addr.clone()))
-        .build()
-        .expect_err("the port is taken");
+    let err = Telemetry::builder().exporter(PrometheusExporter::new().listen(addr.clone())).build().expect_err("the port is taken");
     let message = err.to_string();
     assert!(message.contains(&addr) && message.contains("Prometheus endpoint"), "{message}");
 }

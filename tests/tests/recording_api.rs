@@ -14,8 +14,15 @@ fn catalog() -> Catalog {
         .with([
             MetricDef::counter("request_count").description("Total requests").labels(["endpoint", "method", "status"]),
             MetricDef::counter("error_count").description("Total errors").labels(["error_type", "endpoint", "function"]),
-            MetricDef::histogram("request_duration").unit("s").description("Request duration").labels(["endpoint", "method"]).buckets(&buckets::REQUEST_DURATION),
-            MetricDef::histogram("token_usage").description("Tokens per request").labels(["model_id", "token_type"]).buckets(&buckets::TOKEN_USAGE),
+            MetricDef::histogram("request_duration")
+                .unit("s")
+                .description("Request duration")
+                .labels(["endpoint", "method"])
+                .buckets(&buckets::REQUEST_DURATION),
+            MetricDef::histogram("token_usage")
+                .description("Tokens per request")
+                .labels(["model_id", "token_type"])
+                .buckets(&buckets::TOKEN_USAGE),
             MetricDef::histogram("db.query.duration").unit("s").description("DB query time").labels(["operation", "table"]),
             MetricDef::gauge("active_requests").description("Active requests").labels(["endpoint"]),
             MetricDef::up_down_counter("queue_size").description("Queue size").labels(["queue_name"]),
@@ -50,7 +57,8 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         if sample_name != name {
             return None;
         }
-        let mut found: Vec<String> = rest.trim_end_matches('}').split("\",").filter(|p| !p.is_empty()).map(|p| p.trim_end_matches('"').to_owned()).collect();
+        let mut found: Vec<String> =
+            rest.trim_end_matches('}').split("\",").filter(|p| !p.is_empty()).map(|p| p.trim_end_matches('"').to_owned()).collect();
         let mut wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}")).collect();
         found.sort();
         wanted.sort();
@@ -88,7 +96,8 @@ fn many_threads_through_every_path_give_exact_totals() {
     let durations = snapshot.histogram("request_duration", &[("endpoint", "/q"), ("method", "GET")]).expect("histogram");
     assert_eq!(durations.count, threads as u64 * per_thread);
     let text = scraper.scrape_text().expect("scrape");
-    let scraped = sample(&text, "request_count_total", &[("endpoint", "/q"), ("method", "GET"), ("otel_scope_name", "app"), ("status", "200")]);
+    let scraped =
+        sample(&text, "request_count_total", &[("endpoint", "/q"), ("method", "GET"), ("otel_scope_name", "app"), ("status", "200")]);
     assert_eq!(scraped, Some(expected), "{text}");
 }
 

@@ -174,7 +174,8 @@ impl PrometheusExporter {
     pub fn basic_auth(mut self, user: impl AsRef<str>, password: impl AsRef<str>) -> Self {
         use base64::Engine as _;
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", user.as_ref(), password.as_ref()));
-        self.access = server::Access::Header { expected: format!("Basic {credentials}").into_bytes(), challenge: "Basic realm=\"metrics\"" };
+        self.access =
+            server::Access::Header { expected: format!("Basic {credentials}").into_bytes(), challenge: "Basic realm=\"metrics\"" };
         self
     }
 
@@ -205,9 +206,9 @@ impl PrometheusExporter {
         let host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST").unwrap_or_else(|| DEFAULT_HOST.to_owned());
         let port = match env.get("OTEL_EXPORTER_PROMETHEUS_PORT") {
             None => DEFAULT_PORT,
-            Some(p) => p.parse::<u16>().map_err(|_| {
-                BuildError::invalid_env("OTEL_EXPORTER_PROMETHEUS_PORT", &p, "a port number from 0 to 65535")
-            })?,
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| BuildError::invalid_env("OTEL_EXPORTER_PROMETHEUS_PORT", &p, "a port number from 0 to 65535"))?,
         };
         Ok(if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") })
     }

@@ -5,9 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use opentelemetry::{KeyValue, Value};
-use opentelemetry_sdk::metrics::data::{
-    AggregatedMetrics, ExponentialBucket, Metric, MetricData, ResourceMetrics, ScopeMetrics,
-};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, ExponentialBucket, Metric, MetricData, ResourceMetrics, ScopeMetrics};
 use opentelemetry_sdk::metrics::Temporality;
 
 use super::naming::{unit_name, MetricType};
@@ -104,10 +102,7 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
     let no_fixed = FixedLabels::default();
 
     let resource_pairs: Vec<KeyValue> = metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
-    let copied = labels.build(
-        &no_fixed,
-        resource_pairs.iter().filter(|kv| options.resource_labels.iter().any(|k| k == kv.key.as_str())),
-    );
+    let copied = labels.build(&no_fixed, resource_pairs.iter().filter(|kv| options.resource_labels.iter().any(|k| k == kv.key.as_str())));
     let copied: Vec<(String, String)> = copied.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let fixed_per_scope: Vec<FixedLabels> = scopes
         .iter()
@@ -118,7 +113,9 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
                 let clash = over.iter().any(|(o, _)| o == name);
                 if clash {
                     labels.issues.note("duplicate_label", name, || {
-                        format!("resource label {name:?} is also a scope label; the scope's value is kept (copy another resource attribute)")
+                        format!(
+                            "resource label {name:?} is also a scope label; the scope's value is kept (copy another resource attribute)"
+                        )
                     });
                 }
                 !clash
@@ -178,7 +175,9 @@ impl Issues {
 
     /// Every noted issue: reason, subject, count, message.
     pub(crate) fn drain(self) -> impl Iterator<Item = (&'static str, String, u64, String)> {
-        self.found.into_iter().flat_map(|(reason, by_subject)| by_subject.into_iter().map(move |(subject, (n, message))| (reason, subject, n, message)))
+        self.found
+            .into_iter()
+            .flat_map(|(reason, by_subject)| by_subject.into_iter().map(move |(subject, (n, message))| (reason, subject, n, message)))
     }
 }
 
@@ -315,7 +314,13 @@ fn write_metric(writer: &mut dyn Writer, head: &Head<'_>, metric: &Metric, fixed
     }
 }
 
-fn write_data<T: ToNumber>(writer: &mut dyn Writer, head: &Head<'_>, data: &MetricData<T>, fixed: &FixedLabels, labels: &mut LabelBuilder<'_, '_>) {
+fn write_data<T: ToNumber>(
+    writer: &mut dyn Writer,
+    head: &Head<'_>,
+    data: &MetricData<T>,
+    fixed: &FixedLabels,
+    labels: &mut LabelBuilder<'_, '_>,
+) {
     match data {
         MetricData::Gauge(g) => {
             for p in g.data_points() {
@@ -337,7 +342,14 @@ fn write_data<T: ToNumber>(writer: &mut dyn Writer, head: &Head<'_>, data: &Metr
                 counts.clear();
                 counts.extend(p.bucket_counts());
                 let pairs = labels.build(fixed, p.attributes());
-                let point = HistogramPoint { count: p.count(), sum: p.sum().number().as_f64(), bounds: &bounds, le: &le, counts: &counts, exponential: None };
+                let point = HistogramPoint {
+                    count: p.count(),
+                    sum: p.sum().number().as_f64(),
+                    bounds: &bounds,
+                    le: &le,
+                    counts: &counts,
+                    exponential: None,
+                };
                 writer.histogram(head, &pairs, &point);
             }
         }
@@ -530,7 +542,9 @@ impl LabelBuilder<'_, '_> {
         for (name, _) in &fixed.under {
             if attrs.iter().any(|(label, _, _)| label == name) {
                 issues.note("duplicate_label", metric, || {
-                    format!("metric {metric:?} has an attribute that is also the copied resource label {name:?}; the attribute's value is kept")
+                    format!(
+                        "metric {metric:?} has an attribute that is also the copied resource label {name:?}; the attribute's value is kept"
+                    )
                 });
             }
         }

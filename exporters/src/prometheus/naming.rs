@@ -244,7 +244,11 @@ fn unit_tokens<'u>(tokens: &[&str], main: &'u str, per: &'u str) -> (&'u str, &'
         ""
     } else {
         let per = per.strip_suffix('_').unwrap_or(per);
-        if tokens.contains(&per) { "" } else { per }
+        if tokens.contains(&per) {
+            ""
+        } else {
+            per
+        }
     };
     if !per.is_empty() {
         main = main.strip_suffix('_').unwrap_or(main);
@@ -258,12 +262,7 @@ fn unit_suffixes(unit: &str) -> (String, String) {
     let mut parts = unit.splitn(2, '/');
     let usable = |s: &str| !s.is_empty() && !s.contains(['{', '}']);
     let main = parts.next().map(str::trim).filter(|s| usable(s)).map(|s| main_unit_word(s).to_owned()).unwrap_or_default();
-    let per = parts
-        .next()
-        .map(str::trim)
-        .filter(|s| usable(s))
-        .map(|s| format!("per_{}", per_unit_word(s)))
-        .unwrap_or_default();
+    let per = parts.next().map(str::trim).filter(|s| usable(s)).map(|s| format!("per_{}", per_unit_word(s))).unwrap_or_default();
     (main, per)
 }
 

@@ -31,7 +31,10 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 pub(super) enum Access {
     Open,
     /// The exact `Authorization` header value expected (`Bearer ...` or `Basic ...`).
-    Header { expected: Vec<u8>, challenge: &'static str },
+    Header {
+        expected: Vec<u8>,
+        challenge: &'static str,
+    },
 }
 
 impl std::fmt::Debug for Access {
@@ -151,7 +154,8 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
     }
     let header_text = |name| request.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let negotiated = negotiate(header_text(header::ACCEPT), &endpoint.formats);
-    let gzip = header_text(header::ACCEPT_ENCODING).is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip") && !e.contains("q=0")));
+    let gzip =
+        header_text(header::ACCEPT_ENCODING).is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip") && !e.contains("q=0")));
 
     let mut response = Response::new(Full::new(Bytes::new()));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(negotiated.format.content_type()));

@@ -21,8 +21,8 @@ pub(super) fn acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, Bu
     if chain.is_empty() {
         return Err(invalid(format!("{} holds no PEM certificate", certificate.display())));
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| invalid(format!("cannot read a PEM private key from {}: {e}", key.display())))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| invalid(format!("cannot read a PEM private key from {}: {e}", key.display())))?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid(e.to_string()))?

@@ -164,11 +164,7 @@ fn generate(tracker: Tracker, args: Args, mut function: ItemFn) -> syn::Result<T
         ReturnType::Default => quote!(()),
     };
     // Runs the original body and yields its value (async bodies are awaited in place).
-    let run = if signature.asyncness.is_some() {
-        quote!(async move #body.await)
-    } else {
-        quote!((move || -> #output #body)())
-    };
+    let run = if signature.asyncness.is_some() { quote!(async move #body.await) } else { quote!((move || -> #output #body)()) };
 
     let new_body = match (tracker, args.outcome) {
         (Tracker::Duration, false) => quote_spanned! {body.span()=> {

@@ -99,6 +99,17 @@ pub(crate) fn series_key(labels: &[KeyValue]) -> Vec<KeyValue> {
     key
 }
 
+/// `labels` with each key once, the value given last winning, for recording into the SDK
+/// (which would keep an arbitrary one); borrowed when no key repeats.
+pub(crate) fn last_wins(labels: &[KeyValue]) -> std::borrow::Cow<'_, [KeyValue]> {
+    let repeats = labels.iter().enumerate().any(|(i, kv)| labels[i + 1..].iter().any(|later| later.key == kv.key));
+    if repeats {
+        std::borrow::Cow::Owned(series_key(labels))
+    } else {
+        std::borrow::Cow::Borrowed(labels)
+    }
+}
+
 /// A counter's running total; it stops at `u64::MAX` instead of wrapping around.
 #[derive(Default)]
 pub(crate) struct CounterCell(AtomicU64);

@@ -11,7 +11,7 @@ use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
 use opentelemetry::KeyValue;
 
 use crate::catalog::{Catalog, Kind, MetricDef};
-use crate::cells::{Cells, CounterCell, GaugeCell, GaugeChange, UpDownCell};
+use crate::cells::{last_wins, Cells, CounterCell, GaugeCell, GaugeChange, UpDownCell};
 use crate::health::{Health, Problem};
 use crate::quantile::Timer;
 
@@ -224,7 +224,7 @@ impl Metrics {
             return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
         }
         match self.checked(name, labels) {
-            Some(Recorder::Histogram(h)) => h.record(value, labels),
+            Some(Recorder::Histogram(h)) => h.record(value, &last_wins(labels)),
             Some(Recorder::Timer(t)) => t.observe(value, labels),
             Some(_) => self.drop_recording(Dropped::WrongKind, name, "record_histogram on a metric that is not a histogram"),
             None => {}
@@ -445,14 +445,14 @@ impl HistogramHandle {
     #[inline]
     pub fn record(&self, value: f64, labels: &[KeyValue]) {
         if self.enabled.load(Ordering::Relaxed) {
-            self.histogram.record(value, labels);
+            self.histogram.record(value, &last_wins(labels));
         }
     }
 
     /// Resolves a label set once.
     pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundHistogramHandle, LabelError> {
         check_labels(&self.def, labels)?;
-        Ok(BoundHistogramHandle { bound: self.histogram.bind(labels), enabled: self.enabled.clone() })
+        Ok(BoundHistogramHandle { bound: self.histogram.bind(&last_wins(labels)), enabled: self.enabled.clone() })
     }
 }
 

@@ -347,3 +347,39 @@ pub struct ReceivedMetric {
     /// The resource attributes of the batch.
     pub resource: String,
 }
+
+/// Each sample line of a text exposition (0.0.4 or OpenMetrics) with its label names in order.
+pub fn sample_label_names(exposition: &str) -> Vec<(String, Vec<String>)> {
+    let mut samples = Vec::new();
+    for line in exposition.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let mut names = Vec::new();
+        if let Some(open) = line.find('{') {
+            let mut chars = line[open + 1..].chars();
+            let mut name = String::new();
+            while let Some(c) = chars.next() {
+                match c {
+                    '=' => {
+                        // The quoted value, with `\` escapes.
+                        chars.next();
+                        let mut escaped = false;
+                        for v in chars.by_ref() {
+                            if escaped {
+                                escaped = false;
+                            } else if v == '\\' {
+                                escaped = true;
+                            } else if v == '"' {
+                                break;
+                            }
+                        }
+                        names.push(std::mem::take(&mut name).trim_matches('"').to_owned());
+                    }
+                    ',' => {}
+                    '}' => break,
+                    c => name.push(c),
+                }
+            }
+        }
+        samples.push((line.to_owned(), names));
+    }
+    samples
+}

@@ -14,7 +14,7 @@ mod tls;
 use std::fmt;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -165,8 +165,8 @@ impl PrometheusExporter {
 
     /// Require `Authorization: Bearer <token>` (compared in constant time).
     pub fn bearer_token(mut self, token: impl AsRef<str>) -> Self {
-        let expected = format!("Bearer {}", token.as_ref()).into_bytes();
-        self.access = server::Access::Header { expected, challenge: "Bearer realm=\"metrics\"" };
+        let credentials = token.as_ref().as_bytes().to_vec();
+        self.access = server::Access::Header { scheme: "Bearer", credentials, challenge: "Bearer realm=\"metrics\"" };
         self
     }
 
@@ -175,7 +175,7 @@ impl PrometheusExporter {
         use base64::Engine as _;
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", user.as_ref(), password.as_ref()));
         self.access =
-            server::Access::Header { expected: format!("Basic {credentials}").into_bytes(), challenge: "Basic realm=\"metrics\"" };
+            server::Access::Header { scheme: "Basic", credentials: credentials.into_bytes(), challenge: "Basic realm=\"metrics\"" };
         self
     }
 
@@ -188,8 +188,8 @@ impl PrometheusExporter {
     }
 
     /// Naming and labelling options.
-    pub fn encode_options(mut self, options: EncodeOptions) -> Self {
-        self.scraper = Scraper::new(options);
+    pub fn encode_options(self, options: EncodeOptions) -> Self {
+        self.scraper.set_options(options);
         self
     }
 
@@ -265,6 +265,18 @@ pub enum ScrapeError {
     NotCollecting(String),
 }
 
+/// Encoding options, and the same for scrapers that cannot take UTF-8 names when they differ.
+struct Naming {
+    options: EncodeOptions,
+    escaped: Option<EncodeOptions>,
+}
+
+impl Naming {
+    fn new(options: EncodeOptions) -> Self {
+        Naming { escaped: options.escaped(), options }
+    }
+}
+
 /// Collects and encodes the pipeline's metrics on demand. Cheap to clone; it is also the
 /// pipeline's reader (cumulative temporality, as a pull endpoint requires).
 #[derive(Clone)]
@@ -274,9 +286,8 @@ pub struct Scraper {
 
 struct Shared {
     reader: ManualReader,
-    options: EncodeOptions,
-    /// `options` for scrapers that cannot take UTF-8 names, when they differ.
-    escaped: Option<EncodeOptions>,
+    /// Set before the pipeline is built; read at each scrape.
+    naming: RwLock<Arc<Naming>>,
     /// One collection at a time: concurrent scrapes wait instead of collecting in parallel.
     collect: Mutex<ResourceMetrics>,
     /// The pipeline's problem counters, known once the exporter is attached.
@@ -287,7 +298,7 @@ struct Shared {
 
 impl fmt::Debug for Scraper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scraper").field("options", &self.shared.options).finish_non_exhaustive()
+        f.debug_struct("Scraper").field("options", &self.naming().options).finish_non_exhaustive()
     }
 }
 
@@ -298,14 +309,21 @@ impl Scraper {
         Scraper {
             shared: Arc::new(Shared {
                 reader,
-                escaped: options.escaped(),
-                options,
+                naming: RwLock::new(Arc::new(Naming::new(options))),
                 collect: Mutex::new(ResourceMetrics::default()),
                 health: OnceLock::new(),
                 last_size: AtomicUsize::new(0),
                 stopped,
             }),
         }
+    }
+
+    fn naming(&self) -> Arc<Naming> {
+        self.shared.naming.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_options(&self, options: EncodeOptions) {
+        *self.shared.naming.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Naming::new(options));
     }
 
     /// The current metrics in `format`, with names escaped to the classic character set.
@@ -315,9 +333,10 @@ impl Scraper {
 
     /// The current metrics as negotiated with a scraper (see [`negotiate`]).
     pub fn scrape_negotiated(&self, negotiated: Negotiated) -> Result<Vec<u8>, ScrapeError> {
-        let options = match (&self.shared.escaped, negotiated.utf8_names) {
+        let naming = self.naming();
+        let options = match (&naming.escaped, negotiated.utf8_names) {
             (Some(escaped), false) => escaped,
-            _ => &self.shared.options,
+            _ => &naming.options,
         };
         // Start at the last scrape's size so the buffer rarely grows (and copies) mid-encode.
         let mut out = Vec::with_capacity(self.shared.last_size.load(Ordering::Relaxed).max(4096) + 4096);

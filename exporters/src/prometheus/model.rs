@@ -480,6 +480,15 @@ impl LabelBuilder<'_, '_> {
             }
             attrs.push((label, key, value_text(&kv.value)));
         }
+        let reserved = self.reserved;
+        let own_label = |name: &str| reserved == Some(name);
+        let fixed_reserved = fixed.under.iter().chain(&fixed.over).any(|(name, _)| own_label(name));
+        if fixed_reserved {
+            let metric = self.metric;
+            self.issues.note("histogram_le", metric, || {
+                format!("metric {metric:?} would get a copied resource or scope label `le`, the histogram's own label; it is left out")
+            });
+        }
         let repeated = attrs.iter().enumerate().any(|(i, (label, _, _))| attrs[i + 1..].iter().any(|(other, _, _)| other == label));
         let shadowed = attrs.iter().any(|(label, _, _)| fixed.under.iter().chain(&fixed.over).any(|(name, _)| name == label));
         if repeated {
@@ -490,7 +499,8 @@ impl LabelBuilder<'_, '_> {
         }
         let mut pairs = LabelSet::new();
         let kept_under = fixed.under.iter().filter(|(name, _)| !(shadowed && attrs.iter().any(|(label, _, _)| label == name)));
-        pairs.extend(kept_under.chain(&fixed.over).map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
+        let kept = kept_under.chain(&fixed.over).filter(|(name, _)| !(fixed_reserved && own_label(name)));
+        pairs.extend(kept.map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
         pairs.extend(attrs.into_iter().map(|(label, _, value)| (label, value)));
         pairs
     }

@@ -1,10 +1,12 @@
 //! The HTTP side of the pull endpoint: hyper HTTP/1.1 with bounded headers, read timeouts, a
 //! connection limit, optional authentication, content negotiation and gzip.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Write as _;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -14,12 +16,14 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use subtle::ConstantTimeEq;
 use tokio::runtime::Handle;
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 
 use super::negotiate::{negotiate, Format};
 use super::Scraper;
 
-/// Connections served at once; more wait in the accept queue.
+/// Connections held open at once. When all are taken, a new connection takes the slot of the
+/// one that has waited longest for its request head, so clients that trickle their headers (or
+/// sit idle) can never keep a scraper out.
 const MAX_CONNECTIONS: usize = 64;
 /// Time a client gets to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,11 +34,24 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 #[derive(Clone)]
 pub(super) enum Access {
     Open,
-    /// The exact `Authorization` header value expected (`Bearer ...` or `Basic ...`).
+    /// The credentials expected in `Authorization`, after the scheme (`Bearer`, `Basic`), which
+    /// is compared case-insensitively as HTTP requires.
     Header {
-        expected: Vec<u8>,
+        scheme: &'static str,
+        credentials: Vec<u8>,
         challenge: &'static str,
     },
+}
+
+impl Access {
+    fn allows(&self, authorization: Option<&HeaderValue>) -> bool {
+        let Access::Header { scheme, credentials, .. } = self else { return true };
+        let given = authorization.map(HeaderValue::as_bytes).unwrap_or_default();
+        let Some(space) = given.iter().position(|b| *b == b' ') else { return false };
+        let (given_scheme, rest) = given.split_at(space);
+        let given_credentials = rest.trim_ascii_start();
+        given_scheme.eq_ignore_ascii_case(scheme.as_bytes()) & bool::from(given_credentials.ct_eq(credentials))
+    }
 }
 
 impl std::fmt::Debug for Access {
@@ -55,6 +72,74 @@ pub(super) struct Endpoint {
     pub(super) scraper: Scraper,
 }
 
+/// The open connections. A connection is evictable while it waits for a request head (new or
+/// keep-alive); it is busy from a complete head until its response is written.
+#[derive(Default)]
+struct Slots {
+    open: Mutex<HashMap<u64, Slot>>,
+    next: AtomicU64,
+}
+
+struct Slot {
+    /// Since when the connection waits for a request head; `None` while a request is served.
+    waiting_since: Option<Instant>,
+    evict: Arc<Notify>,
+}
+
+impl Slots {
+    /// A slot for a new connection, evicting the longest-waiting connection when all are taken;
+    /// `None` when every connection is busy serving a request.
+    fn open(self: &Arc<Self>) -> Option<SlotGuard> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.len() >= MAX_CONNECTIONS {
+            let oldest = open.iter().filter_map(|(id, slot)| slot.waiting_since.map(|t| (t, *id))).min()?.1;
+            if let Some(evicted) = open.remove(&oldest) {
+                evicted.evict.notify_one();
+            }
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let evict = Arc::new(Notify::new());
+        open.insert(id, Slot { waiting_since: Some(Instant::now()), evict: evict.clone() });
+        Some(SlotGuard { slots: self.clone(), id, evict })
+    }
+
+    fn set_waiting(&self, id: u64, waiting: bool) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = open.get_mut(&id) {
+            slot.waiting_since = waiting.then(Instant::now);
+        }
+    }
+}
+
+/// A connection's slot, given back when the connection ends.
+struct SlotGuard {
+    slots: Arc<Slots>,
+    id: u64,
+    evict: Arc<Notify>,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.slots.open.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+    }
+}
+
+/// Marks a connection busy while one request is served.
+struct Busy<'a>(&'a SlotGuard);
+
+impl<'a> Busy<'a> {
+    fn start(slot: &'a SlotGuard) -> Self {
+        slot.slots.set_waiting(slot.id, false);
+        Busy(slot)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.slots.set_waiting(self.0.id, true);
+    }
+}
+
 /// Serves the endpoint on `listener` until the scraper's pipeline shuts down.
 pub(super) fn spawn(runtime: &Handle, listener: std::net::TcpListener, endpoint: Endpoint) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
@@ -64,10 +149,9 @@ pub(super) fn spawn(runtime: &Handle, listener: std::net::TcpListener, endpoint:
     };
     let endpoint = Arc::new(endpoint);
     let mut stopped = endpoint.scraper.stopped();
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Slots::default());
     runtime.spawn(async move {
         loop {
-            let Ok(permit) = permits.clone().acquire_owned().await else { return };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 () = until_stopped(&mut stopped) => return,
@@ -76,36 +160,54 @@ pub(super) fn spawn(runtime: &Handle, listener: std::net::TcpListener, endpoint:
                 Ok((stream, _)) => stream,
                 Err(e) => {
                     tracing::debug!(target: "otel_pipeline::prometheus", error = %e, "accept failed");
+                    // Out of file descriptors and the like: don't spin.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
             };
+            // Every slot busy serving: refuse (closing the connection) rather than queue.
+            let Some(slot) = slots.open() else { continue };
             let endpoint = endpoint.clone();
             tokio::spawn(async move {
-                let _permit = permit;
-                #[cfg(feature = "prometheus-tls")]
-                if let Some(acceptor) = endpoint.tls.clone() {
-                    // The handshake gets the same deadline as the request head.
-                    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => serve(TokioIo::new(tls), endpoint).await,
-                        Ok(Err(e)) => tracing::debug!(target: "otel_pipeline::prometheus", error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(target: "otel_pipeline::prometheus", "TLS handshake timed out"),
-                    }
-                    return;
+                let evicted = slot.evict.clone();
+                tokio::select! {
+                    () = connection(stream, endpoint, Arc::new(slot)) => {}
+                    () = evicted.notified() => {}
                 }
-                serve(TokioIo::new(stream), endpoint).await;
             });
         }
     });
     Ok(())
 }
 
+/// Serves one accepted connection (after a TLS handshake, when configured).
+async fn connection(stream: tokio::net::TcpStream, endpoint: Arc<Endpoint>, slot: Arc<SlotGuard>) {
+    #[cfg(feature = "prometheus-tls")]
+    if let Some(acceptor) = endpoint.tls.clone() {
+        // The handshake gets the same deadline as the request head.
+        match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => serve(TokioIo::new(tls), endpoint, slot).await,
+            Ok(Err(e)) => tracing::debug!(target: "otel_pipeline::prometheus", error = %e, "TLS handshake failed"),
+            Err(_) => tracing::debug!(target: "otel_pipeline::prometheus", "TLS handshake timed out"),
+        }
+        return;
+    }
+    serve(TokioIo::new(stream), endpoint, slot).await;
+}
+
 /// Serves one connection until the client leaves or the pipeline shuts down.
-async fn serve<IO>(io: IO, endpoint: Arc<Endpoint>)
+async fn serve<IO>(io: IO, endpoint: Arc<Endpoint>, slot: Arc<SlotGuard>)
 where
     IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let mut stopped = endpoint.scraper.stopped();
-    let service = hyper::service::service_fn(move |request| respond(endpoint.clone(), request));
+    let service = hyper::service::service_fn(move |request| {
+        let (endpoint, slot) = (endpoint.clone(), slot.clone());
+        async move {
+            let _busy = Busy::start(&slot);
+            respond(endpoint, request).await
+        }
+    });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
@@ -144,9 +246,8 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Ok(response);
     }
-    if let Access::Header { expected, challenge } = &endpoint.access {
-        let given = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes).unwrap_or_default();
-        if !bool::from(given.ct_eq(expected)) {
+    if let Access::Header { challenge, .. } = &endpoint.access {
+        if !endpoint.access.allows(request.headers().get(header::AUTHORIZATION)) {
             let mut response = reply(StatusCode::UNAUTHORIZED, "unauthorized\n");
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
             return Ok(response);

@@ -269,9 +269,9 @@ impl Catalog {
             changed = true;
         }
         if let Kind::QuantileTimer { .. } = def.kind {
-            // Each label set is one series per quantile.
+            // Each label set, the facade's overflow set included, is one series per quantile.
             let limit = def.cardinality_limit.unwrap_or(crate::metrics::DEFAULT_CARDINALITY_LIMIT);
-            stream = stream.with_cardinality_limit(limit.saturating_mul(crate::quantile::QUANTILES.len()));
+            stream = stream.with_cardinality_limit(limit.saturating_add(1).saturating_mul(crate::quantile::QUANTILES.len()));
             changed = true;
         } else if let Some(limit) = def.cardinality_limit {
             stream = stream.with_cardinality_limit(limit);

@@ -1,0 +1,81 @@
+//! Clients that trickle their request head (or sit idle) cannot keep a real scraper out: with
+//! 200 such connections held open, more than the endpoint's 64 slots, Prometheus 2.42 still
+//! scrapes every second, quickly.
+
+use std::io::Write as _;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use otel_core::{Env, Telemetry};
+use otel_exporters::PrometheusExporter;
+use otel_tests::{wait_for, Prometheus};
+
+const SLOW_CLIENTS: usize = 200;
+/// Longer than the endpoint's 10 s header timeout, so slots would not have freed up in time.
+const ATTACK: Duration = Duration::from_secs(14);
+
+/// Holds `SLOW_CLIENTS` connections open, each sending one byte of a never-ending request head
+/// per second; a connection the server closes is opened again. Stops at `deadline`.
+fn slowloris(addr: String, stop: Arc<AtomicBool>, reconnects: Arc<AtomicUsize>) {
+    let connect = || TcpStream::connect(&addr).ok();
+    let mut conns: Vec<Option<TcpStream>> = (0..SLOW_CLIENTS).map(|_| connect()).collect();
+    let head = b"GET /metrics HTTP/1.1\r\nHost: slow\r\nX-Slow: ";
+    let mut sent = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        let byte = [head.get(sent).copied().unwrap_or(b'a')];
+        for conn in conns.iter_mut() {
+            let alive = conn.as_mut().is_some_and(|c| c.write_all(&byte).is_ok());
+            if !alive {
+                reconnects.fetch_add(1, Ordering::Relaxed);
+                *conn = connect();
+            }
+        }
+        sent += 1;
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn a_real_scraper_gets_through_while_slow_clients_hold_every_slot() {
+    let telemetry = Telemetry::builder()
+        .env(Env::from_pairs::<&str, &str>([]))
+        .service_name("slow-clients")
+        .exporter(PrometheusExporter::new().listen("127.0.0.1:0"))
+        .build()
+        .expect("build");
+    telemetry.meter("t").u64_counter("work.done").build().add(1, &[]);
+    let target = telemetry.endpoints()[0].trim_start_matches("http://").replace("/metrics", "");
+    let prometheus = Prometheus::start(&[&target], "/metrics", &[]);
+    assert_eq!(prometheus.value("up"), 1.0);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let reconnects = Arc::new(AtomicUsize::new(0));
+    let attacker = {
+        let (addr, stop, reconnects) = (target.clone(), stop.clone(), reconnects.clone());
+        std::thread::spawn(move || slowloris(addr, stop, reconnects))
+    };
+    let started = Instant::now();
+    std::thread::sleep(ATTACK);
+    // Measured while the slow clients are still connected.
+    let window = format!("{}s", ATTACK.as_secs() - 2);
+    let scrapes = prometheus.value(&format!("count_over_time(up[{window}])"));
+    let failed = prometheus.value(&format!("count_over_time((up == 0)[{window}:1s])  or vector(0)"));
+    let slowest = prometheus.value(&format!("max_over_time(scrape_duration_seconds[{window}])"));
+    stop.store(true, Ordering::Relaxed);
+    attacker.join().expect("slow clients");
+    println!(
+        "{SLOW_CLIENTS} slow clients for {:?}: {scrapes} scrapes in the last {window}, {failed} failed, slowest {:.1} ms, {} slow connections closed by the endpoint",
+        started.elapsed(),
+        slowest * 1000.0,
+        reconnects.load(Ordering::Relaxed)
+    );
+    assert!(scrapes >= 8.0, "only {scrapes} scrapes in {window}: {}", prometheus.targets());
+    assert_eq!(failed, 0.0, "{}", prometheus.targets());
+    assert!(slowest < 0.5, "a scrape took {slowest} s");
+    // The endpoint evicted slow connections rather than waiting for their header timeout.
+    assert!(reconnects.load(Ordering::Relaxed) > 0);
+    let healthy = wait_for(Duration::from_secs(5), || (prometheus.value("up") == 1.0).then_some(()));
+    assert!(healthy.is_some());
+}

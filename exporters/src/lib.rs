@@ -31,6 +31,8 @@
 
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(any(feature = "prometheus-tls", feature = "otlp"))]
+mod pem;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 mod runtime;

@@ -20,10 +20,12 @@ pub enum Problem {
     Exposition,
     /// A value was clamped instead of wrapping around (`otel_pipeline_recording_saturated_total{reason}`).
     Saturated,
+    /// A push exporter's export failed after its retries (`otel_pipeline_export_failed_total{reason}`).
+    Export,
 }
 
 impl Problem {
-    const ALL: [Problem; 3] = [Problem::Recording, Problem::Exposition, Problem::Saturated];
+    const ALL: [Problem; 4] = [Problem::Recording, Problem::Exposition, Problem::Saturated, Problem::Export];
 
     /// The OTel name of the counter.
     pub fn metric_name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl Problem {
             Problem::Recording => "otel_pipeline.recording.dropped",
             Problem::Exposition => "otel_pipeline.exposition.dropped",
             Problem::Saturated => "otel_pipeline.recording.saturated",
+            Problem::Export => "otel_pipeline.export.failed",
         }
     }
 
@@ -39,6 +42,7 @@ impl Problem {
             Problem::Recording => "Recordings the metrics facade dropped, by reason (the log shows the first of each)",
             Problem::Exposition => "Labels, series or metrics an exporter left out so its output stays valid, by reason",
             Problem::Saturated => "Recordings clamped at the largest representable value instead of wrapping, by reason",
+            Problem::Export => "Exports that failed after their retries, by reason (their data is dropped)",
         }
     }
 }
@@ -90,6 +94,13 @@ impl Health {
         state.warned.insert((problem, reason, subject.to_owned()));
         drop(state);
         tracing::warn!(target: "otel_pipeline", reason, "{} (reported once; counted in {metric}_total{{reason={reason:?}}})", message());
+    }
+
+    /// Counts `n` occurrences without logging (for problems the caller logs itself).
+    pub fn add(&self, problem: Problem, reason: &'static str, n: u64) {
+        if let Ok(mut state) = self.inner.lock() {
+            *state.counts.entry((problem, reason)).or_insert(0) += n;
+        }
     }
 
     /// How many `problem`s were counted for `reason` so far.

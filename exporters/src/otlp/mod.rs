@@ -1,0 +1,485 @@
+//! OTLP push over gRPC or HTTP/protobuf.
+//!
+//! Every setting is resolved here, in one place, from the builder, then the metrics-specific
+//! variable, then the generic one, then the default; the transport itself reads no environment.
+
+mod transport;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use hyper::Uri;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+use otel_core::{redact_urls, BuildError, Env, Exporter, Health, Plug, Problem};
+use prost::Message as _;
+use tokio::runtime::Handle;
+use tokio_rustls::rustls::{self, crypto::ring, ClientConfig, RootCertStore};
+
+pub use transport::RetryPolicy;
+use transport::Transport;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OtlpProtocol {
+    /// gRPC (default port 4317).
+    Grpc,
+    /// HTTP with protobuf bodies (default port 4318; the OTel default protocol).
+    HttpProtobuf,
+}
+
+/// Pushes the pipeline's metrics to an OTLP collector at the pipeline's export interval.
+///
+/// Each setting comes from the builder, else from the metrics-specific variable, else from the
+/// generic one (`OTEL_EXPORTER_OTLP_METRICS_HEADERS` before `OTEL_EXPORTER_OTLP_HEADERS`), else
+/// the default: `_ENDPOINT`, `_PROTOCOL` (`grpc`, `http/protobuf`), `_HEADERS`, `_TIMEOUT` (ms),
+/// `_COMPRESSION` (`gzip`, `none`), `_CERTIFICATE` (a PEM CA file for `https` endpoints; the
+/// system roots otherwise), `_CLIENT_CERTIFICATE` and `_CLIENT_KEY` (mutual TLS), and
+/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (`cumulative`, `delta`, `lowmemory`).
+/// Headers merge by name: a header given to the builder replaces the same header from the
+/// environment. Variables are read through the pipeline's [`Env`], never behind its back.
+///
+/// A collector that is down never blocks or crashes the application: the failed export is
+/// retried with backoff, then logged once for that interval and counted in
+/// `otel_pipeline_export_failed_total{reason}`. Header values and URL credentials are never
+/// logged or shown in errors and `Debug` output.
+#[derive(Clone, Default)]
+pub struct OtlpExporter {
+    endpoint: Option<String>,
+    protocol: Option<OtlpProtocol>,
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    gzip: Option<bool>,
+    retry: Option<RetryPolicy>,
+    ca_certificate: Option<PathBuf>,
+    client_identity: Option<(PathBuf, PathBuf)>,
+    temporality: Option<Temporality>,
+}
+
+impl fmt::Debug for OtlpExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("OtlpExporter")
+            .field("endpoint", &self.endpoint.as_deref().map(redact_urls))
+            .field("protocol", &self.protocol)
+            .field("header_names", &header_names)
+            .field("timeout", &self.timeout)
+            .field("gzip", &self.gzip)
+            .field("ca_certificate", &self.ca_certificate)
+            .field("temporality", &self.temporality)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OtlpExporter {
+    /// An exporter configured entirely from the environment (and defaults).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The collector URL (`http://` or `https://`). For gRPC, `http://host:4317`; for HTTP, the
+    /// full URL including `/v1/metrics`. Credentials in the URL (`https://user:password@host`)
+    /// are sent as basic authentication and never printed.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The transport.
+    pub fn protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// A request header (gRPC metadata), e.g. an API key, sent exactly as given. Never logged.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The timeout of one export attempt (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Compress requests with gzip.
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.gzip = Some(on);
+        self
+    }
+
+    /// How failed exports are retried (default: 3 retries, exponential backoff from 100 ms).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Trust this PEM CA certificate (file) for `https` endpoints instead of the system roots.
+    pub fn ca_certificate(mut self, pem: impl Into<PathBuf>) -> Self {
+        self.ca_certificate = Some(pem.into());
+        self
+    }
+
+    /// Present this PEM certificate chain and private key to the collector (mutual TLS).
+    pub fn client_certificate(mut self, certificate_pem: impl Into<PathBuf>, key_pem: impl Into<PathBuf>) -> Self {
+        self.client_identity = Some((certificate_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// Cumulative (the default), delta, or low-memory (delta for synchronous counters and
+    /// histograms) temporality.
+    pub fn temporality(mut self, temporality: Temporality) -> Self {
+        self.temporality = Some(temporality);
+        self
+    }
+
+    fn resolve(&self, env: &Env) -> Result<Settings, BuildError> {
+        let protocol = match self.protocol {
+            Some(p) => p,
+            None => match env.choice(&vars::PROTOCOL, &["grpc", "http/protobuf"])?.as_deref() {
+                Some("grpc") => OtlpProtocol::Grpc,
+                _ => OtlpProtocol::HttpProtobuf,
+            },
+        };
+        let (endpoint, source) = match &self.endpoint {
+            Some(url) => (url.clone(), Source::Builder("endpoint")),
+            None => match env.first(&["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]) {
+                Some((var, url)) => (url, Source::Env(var)),
+                None => match env.first(&["OTEL_EXPORTER_OTLP_ENDPOINT"]) {
+                    Some((var, base)) => {
+                        let url = match protocol {
+                            OtlpProtocol::Grpc => base,
+                            OtlpProtocol::HttpProtobuf => format!("{}/v1/metrics", base.trim_end_matches('/')),
+                        };
+                        (url, Source::Env(var))
+                    }
+                    None => match protocol {
+                        OtlpProtocol::Grpc => ("http://localhost:4317".to_owned(), Source::Builder("endpoint")),
+                        OtlpProtocol::HttpProtobuf => ("http://localhost:4318/v1/metrics".to_owned(), Source::Builder("endpoint")),
+                    },
+                },
+            },
+        };
+        let target = Target::parse(&endpoint, protocol, &source)?;
+        let gzip = match self.gzip {
+            Some(on) => on,
+            None => env.choice(&vars::COMPRESSION, &["gzip", "none"])?.as_deref() == Some("gzip"),
+        };
+        let timeout = match self.timeout {
+            Some(t) if t.is_zero() => {
+                return Err(BuildError::InvalidSetting { setting: "timeout", reason: "must be longer than zero".into() })
+            }
+            Some(t) => t,
+            None => env.millis(&vars::TIMEOUT)?.unwrap_or(DEFAULT_TIMEOUT),
+        };
+        let temporality = match self.temporality {
+            Some(t) => t,
+            None => match env.choice(&vars::TEMPORALITY, &["cumulative", "delta", "lowmemory"])?.as_deref() {
+                Some("delta") => Temporality::Delta,
+                Some("lowmemory") => Temporality::LowMemory,
+                _ => Temporality::Cumulative,
+            },
+        };
+        let headers = self.headers(env, target.basic_auth.as_deref())?;
+        let ca = match &self.ca_certificate {
+            Some(path) => Some((path.clone(), Source::Builder("ca_certificate"))),
+            None => env.first(&vars::CERTIFICATE).map(|(var, path)| (PathBuf::from(path), Source::Env(var))),
+        };
+        let identity = match &self.client_identity {
+            Some((cert, key)) => Some((cert.clone(), key.clone(), Source::Builder("client_certificate"))),
+            None => match (env.first(&vars::CLIENT_CERTIFICATE), env.first(&vars::CLIENT_KEY)) {
+                (Some((var, cert)), Some((_, key))) => Some((PathBuf::from(cert), PathBuf::from(key), Source::Env(var))),
+                (Some((var, value)), None) => {
+                    return Err(BuildError::invalid_env(
+                        var,
+                        &value,
+                        "a client certificate together with OTEL_EXPORTER_OTLP_CLIENT_KEY (or its METRICS_ form): the key is not set",
+                    ))
+                }
+                (None, Some((var, value))) => return Err(BuildError::invalid_env(
+                    var,
+                    &value,
+                    "a client key together with OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE (or its METRICS_ form): the certificate is not set",
+                )),
+                (None, None) => None,
+            },
+        };
+        let tls = tls_config(ca.as_ref(), identity.as_ref(), target.https)?;
+        Ok(Settings { target, protocol, headers, timeout, gzip, retry: self.retry.clone().unwrap_or_default(), tls, temporality })
+    }
+
+    /// Environment headers, then builder headers replacing those of the same name; each name
+    /// and value checked, errors naming where it came from and the header, never the value.
+    fn headers(&self, env: &Env, basic_auth: Option<&str>) -> Result<HeaderMap, BuildError> {
+        let mut map = HeaderMap::new();
+        let mut add = |name: &str, value: &str, source: &Source| -> Result<(), BuildError> {
+            let header = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                source.error(&format!("header name {name:?} is not a valid HTTP header name (letters, digits, `-`, `_`, `.`)"))
+            })?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                source.error(&format!("the value of header {name:?} contains a control character (newline, NUL, ...); remove it"))
+            })?;
+            map.insert(header, value);
+            Ok(())
+        };
+        if let Some((var, _)) = env.first(&vars::HEADERS) {
+            for (name, value) in env.key_values(&[var], true)? {
+                add(&name, &value, &Source::Env(var))?;
+            }
+        }
+        for (name, value) in &self.headers {
+            add(name, value, &Source::Builder("header"))?;
+        }
+        if let Some(credentials) = basic_auth {
+            if !map.contains_key(AUTHORIZATION) {
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+                let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| BuildError::InvalidSetting {
+                    setting: "endpoint",
+                    reason: "the URL's credentials cannot be sent".into(),
+                })?;
+                value.set_sensitive(true);
+                map.insert(AUTHORIZATION, value);
+            }
+        }
+        for value in map.values_mut() {
+            value.set_sensitive(true);
+        }
+        Ok(map)
+    }
+}
+
+/// The variables behind each setting, the metrics-specific one first.
+mod vars {
+    pub(super) const PROTOCOL: [&str; 2] = ["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"];
+    pub(super) const COMPRESSION: [&str; 2] = ["OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"];
+    pub(super) const TIMEOUT: [&str; 2] = ["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"];
+    pub(super) const HEADERS: [&str; 2] = ["OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"];
+    pub(super) const CERTIFICATE: [&str; 2] = ["OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"];
+    pub(super) const CLIENT_CERTIFICATE: [&str; 2] =
+        ["OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"];
+    pub(super) const CLIENT_KEY: [&str; 2] = ["OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"];
+    pub(super) const TEMPORALITY: [&str; 1] = ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"];
+}
+
+/// Where a setting came from, for errors that name it.
+enum Source {
+    Builder(&'static str),
+    Env(&'static str),
+}
+
+impl Source {
+    /// An error about this setting; `what` must not contain a secret.
+    fn error(&self, what: &str) -> BuildError {
+        match self {
+            Source::Builder(setting) => BuildError::InvalidSetting { setting, reason: what.to_owned() },
+            Source::Env(var) => BuildError::invalid_env(var, "<redacted>", what),
+        }
+    }
+}
+
+/// A parsed endpoint: the URI requests go to (without credentials), its printable form, and
+/// the credentials it carried.
+struct Target {
+    uri: Uri,
+    shown: String,
+    https: bool,
+    basic_auth: Option<String>,
+}
+
+impl Target {
+    fn parse(url: &str, protocol: OtlpProtocol, source: &Source) -> Result<Target, BuildError> {
+        let shown = redact_urls(url);
+        let invalid = |why: &str| {
+            let expected = format!("an http:// or https:// URL such as http://localhost:4317 ({why})");
+            match source {
+                Source::Builder(setting) => BuildError::InvalidSetting { setting, reason: format!("{shown:?} is not {expected}") },
+                Source::Env(var) => BuildError::invalid_env(var, &shown, expected),
+            }
+        };
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("no scheme"))?;
+        let https = match scheme.to_ascii_lowercase().as_str() {
+            "http" => false,
+            "https" => true,
+            _ => return Err(invalid("the scheme must be http or https")),
+        };
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(authority_end);
+        let (userinfo, host) = match authority.rfind('@') {
+            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+            None => (None, authority),
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(invalid("no host"));
+        }
+        let path = match protocol {
+            OtlpProtocol::Grpc => GRPC_EXPORT_PATH,
+            OtlpProtocol::HttpProtobuf if path.is_empty() => "/",
+            OtlpProtocol::HttpProtobuf => path,
+        };
+        let uri: Uri =
+            format!("{}://{host}{path}", if https { "https" } else { "http" }).parse().map_err(|_| invalid("not a valid URL"))?;
+        let basic_auth = userinfo.map(|u| percent_encoding::percent_decode_str(u).decode_utf8_lossy().into_owned());
+        Ok(Target { uri, shown, https, basic_auth })
+    }
+}
+
+/// The gRPC method every export calls (any path in a gRPC endpoint URL is ignored).
+const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+/// The TLS client configuration: the CA file or the system roots, and an optional client
+/// certificate. Only built for `https` endpoints; a plain one gets an empty trust store.
+fn tls_config(
+    ca: Option<&(PathBuf, Source)>,
+    identity: Option<&(PathBuf, PathBuf, Source)>,
+    https: bool,
+) -> Result<ClientConfig, BuildError> {
+    let mut roots = RootCertStore::empty();
+    if https {
+        match ca {
+            Some((path, source)) => {
+                for cert in crate::pem::certificates(path).map_err(|e| source.error(&e))? {
+                    roots.add(cert).map_err(|e| source.error(&format!("{} is not a usable CA certificate: {e}", path.display())))?;
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(found.certs);
+                if roots.is_empty() {
+                    return Err(BuildError::Exporter {
+                        exporter: "otlp",
+                        reason: "no system root certificates were found for the https endpoint; install ca-certificates or set OTEL_EXPORTER_OTLP_CERTIFICATE to the collector's CA".into(),
+                    });
+                }
+            }
+        }
+    }
+    let builder = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| BuildError::Exporter { exporter: "otlp", reason: e.to_string() })?
+        .with_root_certificates(roots);
+    match identity {
+        Some((cert, key, source)) if https => {
+            let chain = crate::pem::certificates(cert).map_err(|e| source.error(&e))?;
+            let key = crate::pem::private_key(key).map_err(|e| source.error(&e))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| source.error(&format!("the client certificate and key do not work together: {e}")))
+        }
+        _ => Ok(builder.with_no_client_auth()),
+    }
+}
+
+struct Settings {
+    target: Target,
+    protocol: OtlpProtocol,
+    headers: HeaderMap,
+    timeout: Duration,
+    gzip: bool,
+    retry: RetryPolicy,
+    tls: rustls::ClientConfig,
+    temporality: Temporality,
+}
+
+impl Exporter for OtlpExporter {
+    fn name(&self) -> &'static str {
+        "otlp"
+    }
+
+    fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
+        let settings = self.resolve(plug.env())?;
+        let runtime = crate::runtime::handle("otlp")?;
+        let shown = settings.target.shown.clone();
+        let transport = {
+            // The pool's connections live on the I/O runtime.
+            let _context = runtime.enter();
+            Transport::new(
+                settings.tls,
+                settings.target.uri,
+                settings.protocol,
+                settings.headers,
+                settings.timeout,
+                settings.gzip,
+                settings.retry,
+            )
+        };
+        plug.announce(format!("otlp {} {shown}", protocol_name(settings.protocol)));
+        plug.add_push_exporter(OtlpPush {
+            transport,
+            runtime,
+            shown,
+            temporality: settings.temporality,
+            failing: AtomicBool::new(false),
+            health: plug.health().clone(),
+        });
+        Ok(())
+    }
+}
+
+fn protocol_name(p: OtlpProtocol) -> &'static str {
+    match p {
+        OtlpProtocol::Grpc => "grpc",
+        OtlpProtocol::HttpProtobuf => "http/protobuf",
+    }
+}
+
+/// The push side: encodes each collection and sends it on the pipeline's I/O runtime, whatever
+/// thread (and whatever runtime, if any) the periodic reader calls it from; failures are logged
+/// once per export and counted, never per data point.
+struct OtlpPush {
+    transport: Transport,
+    runtime: Handle,
+    /// The endpoint without credentials.
+    shown: String,
+    temporality: Temporality,
+    failing: AtomicBool,
+    health: Health,
+}
+
+impl PushMetricExporter for OtlpPush {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let message = ExportMetricsServiceRequest::from(metrics).encode_to_vec();
+        // The periodic reader calls this on its own thread, never inside a runtime.
+        match self.runtime.block_on(self.transport.export(message)) {
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(target: "otel_pipeline::otlp", endpoint = %self.shown, "OTLP export works again");
+                }
+                Ok(())
+            }
+            Err(failure) => {
+                self.failing.store(true, Ordering::Relaxed);
+                self.health.add(Problem::Export, failure.reason, 1);
+                tracing::warn!(target: "otel_pipeline::otlp", endpoint = %self.shown, reason = failure.reason, error = %failure.message,
+                    "OTLP export failed; this interval's data is dropped, the next export will try again");
+                Err(OTelSdkError::InternalFailure(format!("OTLP export to {} failed: {}", self.shown, failure.message)))
+            }
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.temporality
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -60,6 +60,8 @@ pub struct Health {
 
 #[derive(Default)]
 struct State {
+    /// The last failure an exporter reported, for the error `force_flush` / `shutdown` return.
+    last_failure: Option<String>,
     counts: BTreeMap<(Problem, &'static str), u64>,
     warned: HashSet<(Problem, &'static str, String)>,
     subjects: BTreeMap<(Problem, &'static str), usize>,
@@ -101,6 +103,19 @@ impl Health {
         if let Ok(mut state) = self.inner.lock() {
             *state.counts.entry((problem, reason)).or_insert(0) += n;
         }
+    }
+
+    /// Remembers why an export failed (a message without secrets), so that a `force_flush` or
+    /// `shutdown` that fails because of it says why.
+    pub fn export_failed(&self, message: String) {
+        if let Ok(mut state) = self.inner.lock() {
+            state.last_failure = Some(message);
+        }
+    }
+
+    /// The failure recorded since the last call, if any.
+    pub(crate) fn take_export_failure(&self) -> Option<String> {
+        self.inner.lock().ok().and_then(|mut state| state.last_failure.take())
     }
 
     /// How many `problem`s were counted for `reason` so far.

@@ -147,7 +147,7 @@ impl TelemetryBuilder {
         let (provider, endpoints, pull_reader) = plug.finish();
         let provider = provider.build();
         health.register(&provider.meter_with_scope(InstrumentationScope::builder(SELF_SCOPE).build()));
-        let metrics = Metrics::new(&provider.meter_with_scope(InstrumentationScope::builder(self.scope).build()), &catalog, health);
+        let metrics = Metrics::new(&provider.meter_with_scope(InstrumentationScope::builder(self.scope).build()), &catalog, health.clone());
         Ok(Telemetry {
             provider,
             resource,
@@ -157,6 +157,7 @@ impl TelemetryBuilder {
             pull_reader,
             baseline: Baseline::default(),
             shut_down: AtomicBool::new(false),
+            health,
         })
     }
 
@@ -206,6 +207,7 @@ pub struct Telemetry {
     pull_reader: Arc<dyn MetricReader>,
     baseline: Baseline,
     shut_down: AtomicBool,
+    health: Health,
 }
 
 impl fmt::Debug for Telemetry {
@@ -299,7 +301,16 @@ impl Telemetry {
 
     /// Exports everything recorded so far through every push exporter, now.
     pub fn force_flush(&self) -> Result<(), RuntimeError> {
-        Ok(self.provider.force_flush()?)
+        self.health.take_export_failure();
+        self.provider.force_flush().map_err(|e| self.explain(e))
+    }
+
+    /// The SDK reports a failed export as a bare "failed": say what the exporter saw.
+    fn explain(&self, e: opentelemetry_sdk::error::OTelSdkError) -> RuntimeError {
+        match self.health.take_export_failure() {
+            Some(why) => RuntimeError::Failed(why),
+            None => e.into(),
+        }
     }
 
     /// Flushes and stops every exporter. Data recorded before this call is exported.
@@ -307,7 +318,8 @@ impl Telemetry {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return Err(RuntimeError::AlreadyShutdown);
         }
-        Ok(self.provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)?)
+        self.health.take_export_failure();
+        self.provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT).map_err(|e| self.explain(e))
     }
 }
 

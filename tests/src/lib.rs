@@ -49,10 +49,9 @@ pub fn program(name: &str) -> PathBuf {
         });
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{name} is not installed: run scripts/test.sh (it runs `apt-get install -y prometheus`)"))
+    std::env::split_paths(&path).chain(["/usr/sbin".into(), "/sbin".into()]).map(|dir| dir.join(name)).find(|p| p.is_file()).unwrap_or_else(
+        || panic!("{name} is not installed: run scripts/test.sh (it apt-get installs prometheus, nginx and the other components)"),
+    )
 }
 
 /// Polls `check` until it returns `Some` or `timeout` passes.
@@ -382,4 +381,139 @@ pub fn sample_label_names(exposition: &str) -> Vec<(String, Vec<String>)> {
         samples.push((line.to_owned(), names));
     }
     samples
+}
+
+/// An nginx in front of other components, as a TLS terminator (one process, no daemon, killed
+/// by its PID), logging every request with the headers the tests look at.
+#[derive(Debug)]
+pub struct Nginx {
+    process: Process,
+    access_log: PathBuf,
+}
+
+impl Nginx {
+    /// Starts nginx with these `server { ... }` blocks (inside `http`); waits until every
+    /// `listen_ports` port accepts connections. The access log has one line per request:
+    /// `port=P uri=U x-k=... x-pct=... authorization=... client_verify=...`.
+    pub fn start(servers: &str, listen_ports: &[u16]) -> Nginx {
+        let dir = scratch_dir("nginx");
+        let d = dir.display();
+        let access_log = dir.join("access.log");
+        let config = format!(
+            "daemon off;\nmaster_process off;\nerror_log {d}/error.log info;\npid {d}/nginx.pid;\nevents {{}}\nhttp {{\n  \
+             log_format headers 'port=$server_port uri=$request_uri status=$status x-k=$http_x_k x-pct=$http_x_pct \
+             authorization=$http_authorization client_verify=$ssl_client_verify';\n  access_log {d}/access.log headers;\n  \
+             client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
+             uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{servers}\n}}\n"
+        );
+        fs::write(dir.join("nginx.conf"), config).expect("write nginx.conf");
+        let mut command = Command::new(program("nginx"));
+        command.arg("-p").arg(&dir).arg("-c").arg(dir.join("nginx.conf")).arg("-e").arg(dir.join("error.log"));
+        let mut process = Process::start("nginx", command, dir.join("nginx.out"));
+        let ready = wait_for(Duration::from_secs(20), || {
+            process.assert_running();
+            listen_ports.iter().all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_ok()).then_some(())
+        });
+        if ready.is_none() {
+            panic!(
+                "nginx did not listen on {listen_ports:?}:\n{}\n{}",
+                process.output(),
+                fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            );
+        }
+        Nginx { process, access_log }
+    }
+
+    /// The access log so far.
+    pub fn requests(&self) -> String {
+        fs::read_to_string(&self.access_log).unwrap_or_default()
+    }
+
+    /// Waits until a request to `port` was logged; its log line.
+    pub fn wait_for_request(&self, port: u16) -> String {
+        let needle = format!("port={port} ");
+        wait_for(Duration::from_secs(20), || self.requests().lines().find(|l| l.starts_with(&needle)).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no request reached port {port}; access log:\n{}\n{}", self.requests(), self.process.output()))
+    }
+}
+
+/// A throwaway PKI made with openssl: a server CA with a certificate for 127.0.0.1 and
+/// localhost, a client CA with a client certificate, and an unrelated CA.
+#[derive(Debug)]
+pub struct TestPki {
+    /// The directory holding every file.
+    pub dir: PathBuf,
+}
+
+impl TestPki {
+    /// Makes the files (`server-ca.pem`, `server.pem`, `server.key`, `client-ca.pem`,
+    /// `client.pem`, `client.key`, `other-ca.pem`).
+    pub fn generate() -> TestPki {
+        let dir = scratch_dir("pki");
+        let openssl = |args: &[&str]| {
+            let out = Command::new(program("openssl")).current_dir(&dir).args(args).output().expect("run openssl");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        for ca in ["server-ca", "client-ca", "other-ca"] {
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={ca}"),
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.pem"),
+            ]);
+        }
+        fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").expect("write server.ext");
+        fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("write client.ext");
+        for (leaf, ca) in [("server", "server-ca"), ("client", "client-ca")] {
+            openssl(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={leaf}"),
+                "-keyout",
+                &format!("{leaf}.key"),
+                "-out",
+                &format!("{leaf}.csr"),
+            ]);
+            let mut args = vec![
+                "x509",
+                "-req",
+                "-in",
+                &format!("{leaf}.csr")[..],
+                "-CA",
+                &format!("{ca}.pem")[..],
+                "-CAkey",
+                &format!("{ca}.key")[..],
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &format!("{leaf}.pem")[..],
+            ]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+            // Extensions make it a version 3 certificate, which rustls requires.
+            args.extend(["-extfile".to_owned(), format!("{leaf}.ext")]);
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            openssl(&refs);
+        }
+        TestPki { dir }
+    }
+
+    /// A file of the PKI.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
 }

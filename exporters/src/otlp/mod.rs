@@ -155,14 +155,14 @@ impl OtlpExporter {
         let (endpoint, source) = match &self.endpoint {
             Some(url) => (url.clone(), Source::Builder("endpoint")),
             None => match env.first(&["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]) {
-                Some((var, url)) => (url, Source::Env(var)),
+                Some((var, url)) => (url, Source::Env(var, None)),
                 None => match env.first(&["OTEL_EXPORTER_OTLP_ENDPOINT"]) {
                     Some((var, base)) => {
                         let url = match protocol {
                             OtlpProtocol::Grpc => base,
                             OtlpProtocol::HttpProtobuf => format!("{}/v1/metrics", base.trim_end_matches('/')),
                         };
-                        (url, Source::Env(var))
+                        (url, Source::Env(var, None))
                     }
                     None => match protocol {
                         OtlpProtocol::Grpc => ("http://localhost:4317".to_owned(), Source::Builder("endpoint")),
@@ -194,12 +194,12 @@ impl OtlpExporter {
         let headers = self.headers(env, target.basic_auth.as_deref())?;
         let ca = match &self.ca_certificate {
             Some(path) => Some((path.clone(), Source::Builder("ca_certificate"))),
-            None => env.first(&vars::CERTIFICATE).map(|(var, path)| (PathBuf::from(path), Source::Env(var))),
+            None => env.first(&vars::CERTIFICATE).map(|(var, path)| (PathBuf::from(&path), Source::Env(var, Some(path)))),
         };
         let identity = match &self.client_identity {
             Some((cert, key)) => Some((cert.clone(), key.clone(), Source::Builder("client_certificate"))),
             None => match (env.first(&vars::CLIENT_CERTIFICATE), env.first(&vars::CLIENT_KEY)) {
-                (Some((var, cert)), Some((_, key))) => Some((PathBuf::from(cert), PathBuf::from(key), Source::Env(var))),
+                (Some((var, cert)), Some((_, key))) => Some((PathBuf::from(&cert), PathBuf::from(key), Source::Env(var, Some(cert)))),
                 (Some((var, value)), None) => {
                     return Err(BuildError::invalid_env(
                         var,
@@ -235,7 +235,7 @@ impl OtlpExporter {
         };
         if let Some((var, _)) = env.first(&vars::HEADERS) {
             for (name, value) in env.key_values(&[var], true)? {
-                add(&name, &value, &Source::Env(var))?;
+                add(&name, &value, &Source::Env(var, None))?;
             }
         }
         for (name, value) in &self.headers {
@@ -276,7 +276,8 @@ mod vars {
 /// Where a setting came from, for errors that name it.
 enum Source {
     Builder(&'static str),
-    Env(&'static str),
+    /// A variable, and its value when it is no secret (a file path).
+    Env(&'static str, Option<String>),
 }
 
 impl Source {
@@ -284,7 +285,7 @@ impl Source {
     fn error(&self, what: &str) -> BuildError {
         match self {
             Source::Builder(setting) => BuildError::InvalidSetting { setting, reason: what.to_owned() },
-            Source::Env(var) => BuildError::invalid_env(var, "<redacted>", what),
+            Source::Env(var, value) => BuildError::invalid_env(var, value.as_deref().unwrap_or("<redacted>"), what),
         }
     }
 }
@@ -305,7 +306,7 @@ impl Target {
             let expected = format!("an http:// or https:// URL such as http://localhost:4317 ({why})");
             match source {
                 Source::Builder(setting) => BuildError::InvalidSetting { setting, reason: format!("{shown:?} is not {expected}") },
-                Source::Env(var) => BuildError::invalid_env(var, &shown, expected),
+                Source::Env(var, _) => BuildError::invalid_env(var, &shown, expected),
             }
         };
         let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("no scheme"))?;
@@ -463,7 +464,9 @@ impl PushMetricExporter for OtlpPush {
                 self.health.add(Problem::Export, failure.reason, 1);
                 tracing::warn!(target: "otel_pipeline::otlp", endpoint = %self.shown, reason = failure.reason, error = %failure.message,
                     "OTLP export failed; this interval's data is dropped, the next export will try again");
-                Err(OTelSdkError::InternalFailure(format!("OTLP export to {} failed: {}", self.shown, failure.message)))
+                let message = format!("OTLP export to {} failed: {}", self.shown, failure.message);
+                self.health.export_failed(message.clone());
+                Err(OTelSdkError::InternalFailure(message))
             }
         }
     }

@@ -1,5 +1,6 @@
-//! A failing collector is reported once per export interval, never per data point, and the
-//! report never contains header values. (Own test binary: it installs a global log subscriber.)
+//! A failing collector is reported once per export interval, never per data point, and
+//! neither the report, nor the errors, nor `Debug` output contain header values or URL
+//! credentials. (Own test binary: it installs a global log subscriber.)
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -37,12 +38,14 @@ fn failures_are_logged_once_per_interval_without_secrets() {
             .exporter(
                 OtlpExporter::new()
                     .protocol(protocol)
-                    .endpoint(format!("http://127.0.0.1:{}/v1/metrics", free_port()))
+                    .endpoint(format!("http://user:urlsecret@127.0.0.1:{}/v1/metrics", free_port()))
                     .header("authorization", "Bearer topsecret-token")
                     .retry_policy(RetryPolicy::disabled()),
             )
             .build()
             .expect("build");
+        let debug = format!("{telemetry:?} {:?}", telemetry.endpoints());
+        assert!(debug.contains("<redacted>@127.0.0.1") && !debug.contains("urlsecret"), "{debug}");
         let counter = telemetry.meter("otel-tests").u64_counter("lost.points").build();
         let started = Instant::now();
         while started.elapsed() < Duration::from_millis(1500) {
@@ -51,8 +54,9 @@ fn failures_are_logged_once_per_interval_without_secrets() {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        let _ = telemetry.shutdown();
+        let shutdown = format!("{:?}", telemetry.shutdown());
         let elapsed = started.elapsed();
+        assert!(shutdown.contains("<redacted>@127.0.0.1") && !shutdown.contains("secret"), "{shutdown}");
 
         let text = String::from_utf8_lossy(&captured.0.lock().expect("log lock")).into_owned();
         captured.0.lock().expect("log lock").clear();
@@ -61,5 +65,6 @@ fn failures_are_logged_once_per_interval_without_secrets() {
         assert!(failures >= 1, "{protocol:?}: the failure was not logged:\n{text}");
         assert!(failures <= intervals, "{protocol:?}: {failures} failure lines for {intervals} intervals:\n{text}");
         assert!(!text.contains("topsecret"), "{protocol:?}: a header value was logged:\n{text}");
+        assert!(!text.contains("urlsecret") && text.contains("<redacted>@127.0.0.1"), "{protocol:?}: URL credentials were logged:\n{text}");
     }
 }

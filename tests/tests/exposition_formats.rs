@@ -117,12 +117,22 @@ fn bearer_and_basic_auth_guard_the_endpoint() {
     assert_eq!(client.get(&url).send().expect("no token").status(), 401);
     assert_eq!(client.get(&url).header("authorization", "Bearer wrong").send().expect("wrong").status(), 401);
     assert_eq!(client.get(&url).header("authorization", "Bearer s3cret").send().expect("right").status(), 200);
+    // The scheme is case-insensitive (RFC 9110); the credentials are not.
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let status = client.get(&url).header("authorization", format!("{scheme} s3cret")).send().expect("scheme").status();
+        assert_eq!(status, 200, "{scheme}");
+    }
+    assert_eq!(client.get(&url).header("authorization", "Bearer S3CRET").send().expect("case").status(), 401);
+    assert_eq!(client.get(&url).header("authorization", "Basic s3cret").send().expect("other scheme").status(), 401);
+    assert_eq!(client.get(&url).header("authorization", "Bearers3cret").send().expect("no space").status(), 401);
 
     let telemetry = recorded(PrometheusExporter::new().basic_auth("prom", "pa:ss"));
     let url = telemetry.endpoints()[0].clone();
     assert_eq!(client.get(&url).send().expect("no auth").status(), 401);
     assert_eq!(client.get(&url).basic_auth("prom", Some("nope")).send().expect("wrong").status(), 401);
     assert_eq!(client.get(&url).basic_auth("prom", Some("pa:ss")).send().expect("right").status(), 200);
+    let lower = format!("basic {}", "cHJvbTpwYTpzcw==");
+    assert_eq!(client.get(&url).header("authorization", lower).send().expect("lower-case scheme").status(), 200);
 }
 
 #[test]

@@ -151,3 +151,25 @@ fn a_dead_collector_neither_blocks_recording_nor_shutdown() {
     assert!(shutdown < Duration::from_secs(12), "shutdown took {shutdown:?}");
     assert!(result.is_err(), "the final export to a dead collector reports failure");
 }
+
+#[test]
+fn the_temporality_preference_reaches_the_collector() {
+    let rotel = Rotel::start();
+    for (preference, counter, histogram, up_down) in [
+        ("delta", "DELTA", "DELTA", "CUMULATIVE"),
+        ("lowmemory", "DELTA", "DELTA", "CUMULATIVE"),
+        ("cumulative", "CUMULATIVE", "CUMULATIVE", "CUMULATIVE"),
+    ] {
+        let env = Env::from_pairs([("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", preference)]);
+        let telemetry = Telemetry::builder().env(env).service_name("svc-temporality").exporter(grpc(&rotel)).build().expect("build");
+        let meter = telemetry.meter("otel-tests");
+        let names = [format!("{preference}.counter"), format!("{preference}.histogram"), format!("{preference}.updown")];
+        meter.u64_counter(names[0].clone()).build().add(3, &[]);
+        meter.f64_histogram(names[1].clone()).build().record(1.0, &[]);
+        meter.i64_up_down_counter(names[2].clone()).build().add(-2, &[]);
+        telemetry.shutdown().expect("shutdown");
+        for (name, expected) in names.iter().zip([counter, histogram, up_down]) {
+            rotel.wait_for_metric(name, &[&format!("AggregationTemporality: AGGREGATION_TEMPORALITY_{expected}")]);
+        }
+    }
+}

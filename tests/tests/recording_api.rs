@@ -265,3 +265,50 @@ fn snapshots_work_without_exporters_serialise_and_reset() {
     metrics.increment_counter("request_count", 2, &labels);
     assert_eq!(telemetry.snapshot().value("request_count", &[("endpoint", "/q"), ("method", "POST"), ("status", "200")]), Some(2.0));
 }
+
+#[test]
+fn counters_saturate_at_their_largest_value_instead_of_wrapping_and_count_it() {
+    let (telemetry, scraper) = pipeline();
+    let metrics = telemetry.metrics();
+    let labels = [kv("endpoint", "/q"), kv("method", "GET"), kv("status", "200")];
+    metrics.increment_counter("request_count", u64::MAX, &labels);
+    metrics.increment_counter("request_count", u64::MAX, &labels);
+    let bound = metrics.counter("request_count").expect("declared").bind(&labels).expect("bind");
+    bound.add(5);
+    metrics.increment_gauge("queue_size", 9.2e18, &[kv("queue_name", "q")]);
+    metrics.increment_gauge("queue_size", 9.2e18, &[kv("queue_name", "q")]);
+    scraper.scrape_text().expect("scrape");
+    let text = scraper.scrape_text().expect("scrape");
+    let total =
+        sample(&text, "request_count_total", &[("otel_scope_name", "app"), ("endpoint", "/q"), ("method", "GET"), ("status", "200")]);
+    assert_eq!(total, Some(u64::MAX as f64), "{text}");
+    assert_eq!(sample(&text, "queue_size", &[("otel_scope_name", "app"), ("queue_name", "q")]), Some(i64::MAX as f64), "{text}");
+    let saturated =
+        sample(&text, "otel_pipeline_recording_saturated_total", &[("otel_scope_name", "otel-pipeline"), ("reason", "counter_overflow")]);
+    assert_eq!(saturated, Some(3.0), "{text}");
+}
+
+#[test]
+fn the_winner_of_a_name_clash_is_the_same_whatever_the_order_of_creation() {
+    // `x.y` (a counter: `x_y_total`, OpenMetrics family `x_y`) and `x_y` (an up-down counter: the
+    // gauge `x_y`) claim the same name: the OTel name that sorts first (`x.y`) is kept, in every
+    // run and whichever instrument was created first.
+    for first_dotted in [true, false, true, false, true, false] {
+        let exporter = PrometheusExporter::new().without_server();
+        let scraper = exporter.scraper();
+        let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).exporter(exporter).build().expect("build");
+        let (a, b) = (telemetry.meter("scope-a"), telemetry.meter("scope-b"));
+        let dotted = || a.u64_counter("x.y").with_description("dotted").build().add(1, &[]);
+        let plain = || b.i64_up_down_counter("x_y").with_description("plain").build().add(2, &[]);
+        if first_dotted {
+            dotted();
+            plain();
+        } else {
+            plain();
+            dotted();
+        }
+        let text = scraper.scrape_text().expect("scrape");
+        assert!(text.contains("# HELP x_y_total dotted\n") && text.contains("x_y_total{otel_scope_name=\"scope-a\"} 1\n"), "{text}");
+        assert!(!text.contains("plain"), "{text}");
+    }
+}

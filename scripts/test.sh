@@ -36,4 +36,8 @@ fi
 echo "test.sh: naming conformance ($shared)"
 cargo run -q -p otel-exporters --example naming_conformance -- "$shared" | tail -n 1
 
+echo "test.sh: cargo fmt --check, cargo clippy -D warnings"
+cargo fmt --all -- --check
+cargo clippy -q --workspace --all-targets -- -D warnings
+
 cargo test --workspace --no-fail-fast "$@"

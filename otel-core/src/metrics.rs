@@ -195,19 +195,14 @@ impl Metrics {
     }
 
     fn add_to_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
-        match self.checked(name, labels) {
-            Some(Recorder::Counter(cells)) => {
-                if !cells.slot(labels).cell().add(value) {
-                    report_saturated(&self.inner.health, name);
-                }
-            }
-            Some(Recorder::UpDown(cells)) => {
-                if !cells.slot(labels).cell().add(i64::try_from(value).unwrap_or(i64::MAX)) {
-                    report_saturated(&self.inner.health, name);
-                }
-            }
-            Some(_) => self.drop_recording(Dropped::WrongKind, name, "increment_counter on a metric that is not a counter"),
-            None => {}
+        let added = match self.checked(name, labels) {
+            Some(Recorder::Counter(cells)) => cells.slot(labels).cell().add(value),
+            Some(Recorder::UpDown(cells)) => cells.slot(labels).cell().add(i64::try_from(value).unwrap_or(i64::MAX)),
+            Some(_) => return self.drop_recording(Dropped::WrongKind, name, "increment_counter on a metric that is not a counter"),
+            None => return,
+        };
+        if !added {
+            report_saturated(&self.inner.health, name);
         }
     }
 

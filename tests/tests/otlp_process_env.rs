@@ -62,7 +62,7 @@ fn builder_settings_win_over_process_variables_and_injected_env_isolates_from_th
         let isolated = OtlpExporter::new().protocol(protocol).endpoint(url.clone());
         push(Telemetry::builder().env(Env::from_pairs::<&str, &str>([])), isolated, &format!("isolated-{name}"));
         rotel.wait_for_all(&[&format!("case: Str(isolated-{name})")]);
-        let last = nginx.requests().lines().filter(|l| l.starts_with(&format!("port={port} "))).last().map(str::to_owned);
+        let last = nginx.requests().lines().rfind(|l| l.starts_with(&format!("port={port} "))).map(str::to_owned);
         assert!(last.as_deref().is_some_and(|l| l.contains("x-k=- x-pct=-")), "{name}: {last:?}");
     }
     rotel.wait_for_all(&["case: Str(process-http)", "case: Str(process-grpc)"]);

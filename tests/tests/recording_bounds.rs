@@ -39,8 +39,11 @@ fn pipeline() -> (Telemetry, otel_exporters::Scraper) {
     (telemetry, scraper)
 }
 
+/// Records once through one kind, for the `n`th user.
+type Record = Box<dyn Fn(&Metrics, u64)>;
+
 /// Each recording kind, given a distinct user each time.
-fn kinds() -> Vec<(&'static str, Box<dyn Fn(&Metrics, u64)>)> {
+fn kinds() -> Vec<(&'static str, Record)> {
     let user = |i: u64| [KeyValue::new("user", i as i64)];
     vec![
         ("counter", Box::new(move |m: &Metrics, i| m.increment_counter("c", 1, &user(i)))),

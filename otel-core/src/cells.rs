@@ -129,6 +129,10 @@ impl CounterCell {
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    pub(crate) fn used(&self) -> bool {
+        self.get() > 0
+    }
 }
 
 /// An up-down counter's running total, clamped to the `i64` range.
@@ -208,7 +212,7 @@ mod tests {
             cells.slot(&[KeyValue::new("user", i)]).cell().add(1);
         }
         let mut seen = Vec::new();
-        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), |c| c.get() > 0);
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), CounterCell::used);
         assert_eq!(seen.len(), 11);
         assert_eq!(seen.iter().map(|(_, n)| n).sum::<u64>(), 1000);
         assert_eq!(seen.last().unwrap().0, vec![KeyValue::new(OVERFLOW_KEY, true)]);
@@ -222,7 +226,7 @@ mod tests {
         cells.slot(&[KeyValue::new("b", 2), KeyValue::new("a", 1)]).cell().add(1);
         cells.slot(&[KeyValue::new("b", 9), KeyValue::new("a", 1), KeyValue::new("b", 2)]).cell().add(1);
         let mut seen = Vec::new();
-        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), |c| c.get() > 0);
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), CounterCell::used);
         assert_eq!(seen, vec![(vec![KeyValue::new("a", 1), KeyValue::new("b", 2)], 3)]);
     }
 

@@ -111,6 +111,22 @@ fn report_saturated(health: &Health, name: &str) {
     });
 }
 
+/// `$cell`s for a declared metric, reported by an observable instrument made with `$make`;
+/// the overflow series is reported once it recorded something.
+macro_rules! observed {
+    ($meter:ident . $make:ident, $cell:ident, $def:expr, $limit:expr) => {{
+        let cells = Arc::new(Cells::<$cell>::new($limit));
+        let observed = cells.clone();
+        let _instrument = $meter
+            .$make($def.name.clone())
+            .with_unit($def.unit.clone())
+            .with_description($def.description.clone())
+            .with_callback(move |o| observed.for_each(|labels, c| o.observe(c.get(), labels), $cell::used))
+            .build();
+        cells
+    }};
+}
+
 impl Metrics {
     pub(crate) fn new(meter: &Meter, catalog: &Catalog, health: Health) -> Self {
         let mut instruments = NameMap::default();
@@ -118,39 +134,9 @@ impl Metrics {
             let name = def.name.clone();
             let limit = def.cardinality_limit.unwrap_or(DEFAULT_CARDINALITY_LIMIT);
             let recorder = match def.kind {
-                Kind::Counter => {
-                    let cells = Arc::new(Cells::<CounterCell>::new(limit));
-                    let observed = cells.clone();
-                    let _counter = meter
-                        .u64_observable_counter(name)
-                        .with_unit(def.unit.clone())
-                        .with_description(def.description.clone())
-                        .with_callback(move |o| observed.for_each(|labels, c| o.observe(c.get(), labels), |c| c.get() > 0))
-                        .build();
-                    Recorder::Counter(cells)
-                }
-                Kind::UpDownCounter => {
-                    let cells = Arc::new(Cells::<UpDownCell>::new(limit));
-                    let observed = cells.clone();
-                    let _counter = meter
-                        .i64_observable_up_down_counter(name)
-                        .with_unit(def.unit.clone())
-                        .with_description(def.description.clone())
-                        .with_callback(move |o| observed.for_each(|labels, c| o.observe(c.get(), labels), UpDownCell::used))
-                        .build();
-                    Recorder::UpDown(cells)
-                }
-                Kind::Gauge => {
-                    let cells = Arc::new(Cells::<GaugeCell>::new(limit));
-                    let observed = cells.clone();
-                    let _gauge = meter
-                        .f64_observable_gauge(name)
-                        .with_unit(def.unit.clone())
-                        .with_description(def.description.clone())
-                        .with_callback(move |o| observed.for_each(|labels, c| o.observe(c.get(), labels), GaugeCell::used))
-                        .build();
-                    Recorder::Gauge(cells)
-                }
+                Kind::Counter => Recorder::Counter(observed!(meter.u64_observable_counter, CounterCell, def, limit)),
+                Kind::UpDownCounter => Recorder::UpDown(observed!(meter.i64_observable_up_down_counter, UpDownCell, def, limit)),
+                Kind::Gauge => Recorder::Gauge(observed!(meter.f64_observable_gauge, GaugeCell, def, limit)),
                 Kind::Histogram => {
                     let mut builder = meter.f64_histogram(name).with_unit(def.unit.clone()).with_description(def.description.clone());
                     if let Some(bounds) = def.bucket_bounds() {

@@ -137,37 +137,18 @@ fn bearer_and_basic_auth_guard_the_endpoint() {
 
 #[test]
 fn prometheus_scrapes_over_tls_with_a_bearer_token() {
-    let dir = otel_tests::scratch_dir("tls");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is installed");
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let pki = otel_tests::TestPki::generate();
+    let (cert, key) = (pki.path("server.pem"), pki.path("server.key"));
     let telemetry = recorded(PrometheusExporter::new().tls(&cert, &key).bearer_token("t0ken"));
     let endpoint = telemetry.endpoints()[0].clone();
     assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
     // Plain HTTP to a TLS port gets nowhere.
     assert!(!matches!(http_get(&endpoint.replace("https://", "http://")), Ok((200, _))));
 
-    let job =
-        format!("    scheme: https\n    authorization:\n      credentials: t0ken\n    tls_config:\n      ca_file: {}\n", cert.display());
+    let job = format!(
+        "    scheme: https\n    authorization:\n      credentials: t0ken\n    tls_config:\n      ca_file: {}\n",
+        pki.path("server-ca.pem").display()
+    );
     let target = endpoint.trim_start_matches("https://").trim_end_matches("/metrics").to_owned();
     let prometheus = Prometheus::start_with(&[&target], "/metrics", &job, &[]);
     assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);

@@ -120,7 +120,8 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
                 }
                 !clash
             });
-            FixedLabels { under, over }
+            let has_le = under.iter().chain(&over).any(|(name, _)| name == "le");
+            FixedLabels { has_le, under, over }
         })
         .collect();
 
@@ -148,6 +149,8 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
 /// Labels every point of a scope carries besides its attributes.
 #[derive(Default)]
 struct FixedLabels {
+    /// Whether one of them is `le`, which histograms leave out.
+    has_le: bool,
     /// Copied resource attributes: a point's attribute with the same label wins over them.
     under: Vec<(String, String)>,
     /// Scope labels: they win over a point's attribute with the same label, as in Prometheus'
@@ -458,7 +461,13 @@ impl LabelBuilder<'_, '_> {
     }
 
     fn build<'a>(&mut self, fixed: &'a FixedLabels, attributes: impl Iterator<Item = &'a KeyValue>) -> LabelSet<'a> {
-        let mut attrs = Attributes::new();
+        let mut pairs = LabelSet::new();
+        let fixed_reserved = self.reserved.is_some() && fixed.has_le;
+        let fixed_labels = fixed.under.iter().chain(&fixed.over).filter(|(name, _)| !(fixed_reserved && name == "le"));
+        pairs.extend(fixed_labels.map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
+        let first = pairs.len();
+        // The original key of each attribute label, for the rare label sets that need resolving.
+        let mut keys: smallvec::SmallVec<[&'a str; 8]> = smallvec::SmallVec::new();
         for kv in attributes {
             let key = kv.key.as_str();
             if key == OVERFLOW_KEY {
@@ -478,29 +487,24 @@ impl LabelBuilder<'_, '_> {
                 });
                 continue;
             }
-            attrs.push((label, key, value_text(&kv.value)));
+            pairs.push((label, value_text(&kv.value)));
+            keys.push(key);
         }
-        let reserved = self.reserved;
-        let own_label = |name: &str| reserved == Some(name);
-        let fixed_reserved = fixed.under.iter().chain(&fixed.over).any(|(name, _)| own_label(name));
         if fixed_reserved {
             let metric = self.metric;
             self.issues.note("histogram_le", metric, || {
                 format!("metric {metric:?} would get a copied resource or scope label `le`, the histogram's own label; it is left out")
             });
         }
-        let repeated = attrs.iter().enumerate().any(|(i, (label, _, _))| attrs[i + 1..].iter().any(|(other, _, _)| other == label));
-        let shadowed = attrs.iter().any(|(label, _, _)| fixed.under.iter().chain(&fixed.over).any(|(name, _)| name == label));
-        if repeated {
-            self.resolve_repeats(&mut attrs);
+        // Any label name twice (among the attributes, or an attribute and a fixed label)?
+        let unique = pairs.iter().enumerate().skip(first).all(|(i, (label, _))| pairs[..i].iter().all(|(other, _)| other != label));
+        if unique {
+            return pairs;
         }
-        if shadowed {
-            self.resolve_shadowed(&mut attrs, fixed);
-        }
-        let mut pairs = LabelSet::new();
-        let kept_under = fixed.under.iter().filter(|(name, _)| !(shadowed && attrs.iter().any(|(label, _, _)| label == name)));
-        let kept = kept_under.chain(&fixed.over).filter(|(name, _)| !(fixed_reserved && own_label(name)));
-        pairs.extend(kept.map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
+        let mut attrs: Attributes<'a> = pairs.drain(first..).zip(keys).map(|((label, value), key)| (label, key, value)).collect();
+        self.resolve_repeats(&mut attrs);
+        self.resolve_shadowed(&mut attrs, fixed);
+        pairs.retain(|(name, _)| !fixed.under.iter().any(|(under, _)| under == name) || !attrs.iter().any(|(label, _, _)| label == name));
         pairs.extend(attrs.into_iter().map(|(label, _, value)| (label, value)));
         pairs
     }
@@ -508,6 +512,10 @@ impl LabelBuilder<'_, '_> {
     /// Makes every attribute label unique: the same key twice keeps the later value; distinct
     /// keys that became one label are merged in the order of their keys.
     fn resolve_repeats<'a>(&mut self, attrs: &mut Attributes<'a>) {
+        let repeated = attrs.iter().enumerate().any(|(i, (label, _, _))| attrs[i + 1..].iter().any(|(other, _, _)| other == label));
+        if !repeated {
+            return;
+        }
         let metric = self.metric;
         let mut i = 0;
         while i < attrs.len() {
@@ -612,7 +620,7 @@ mod tests {
         let mut issues = Issues::default();
         let mut builder = LabelBuilder { options: &options, metric: "m", reserved: None, issues: &mut issues, cache: HashMap::new() };
         let attributes: Vec<KeyValue> = keys.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
-        let fixed = FixedLabels { under: pairs(&[("service_name", "svc")]), over: pairs(&[("otel_scope_name", "s")]) };
+        let fixed = FixedLabels { has_le: false, under: pairs(&[("service_name", "svc")]), over: pairs(&[("otel_scope_name", "s")]) };
         builder.build(&fixed, attributes.iter()).into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
     }
 

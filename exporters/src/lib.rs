@@ -7,11 +7,13 @@
 //!
 //! | feature | exporter | what it does |
 //! |---|---|---|
-//! | `prometheus` | [`PrometheusExporter`] | pull endpoint, text format 0.0.4, names identical to Prometheus' own OTLP translation |
+//! | `prometheus` | [`PrometheusExporter`] | pull endpoint: text 0.0.4, OpenMetrics 1.0.0 and protobuf (native histograms), names identical to Prometheus' own OTLP translation |
 //! | `prometheus-tls` | [`PrometheusExporter`] `tls(cert, key)` | HTTPS for the endpoint (rustls, ring provider) |
-//! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, gzip, headers, retries |
+//! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, `https` with system roots or your CA, mutual TLS, gzip, headers, retries |
 //!
-//! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`.
+//! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`. Every setting resolves as builder,
+//! then metrics-specific variable, then generic variable, then default, read through the
+//! pipeline's [`otel_core::Env`] only. Secrets (header values, URL credentials) are never printed.
 //!
 //! Both exporters do their network I/O on one small runtime thread of their own
 //! (`otel-pipeline-io`), so they work the same whether the application runs a multi-thread

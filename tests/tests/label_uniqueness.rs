@@ -186,7 +186,21 @@ fn the_issue_reproductions_keep_one_label_each() {
     assert!(!dropped.ends_with(" 0"), "{dropped}");
 }
 
-/// Pipelines for a few random cases, each serving every format and a text-only endpoint.
+/// A pipeline whose metrics claim each other's Prometheus names.
+fn clashes(exporter: PrometheusExporter) -> Telemetry {
+    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).exporter(exporter).build().expect("build");
+    let (a, b) = (telemetry.meter("a"), telemetry.meter("b"));
+    a.u64_counter("x.y").build().add(1, &[KeyValue::new("k", "1")]);
+    b.i64_up_down_counter("x_y").build().add(1, &[KeyValue::new("k", "2")]);
+    a.f64_histogram("h").with_boundaries(vec![1.0]).build().record(0.5, &[]);
+    b.f64_gauge("h_count").build().record(1.0, &[]);
+    b.u64_counter("h.bucket").build().add(1, &[]);
+    a.u64_counter("anchor").build().add(1, &[]);
+    telemetry
+}
+
+/// Pipelines for a few random cases and for name clashes, each serving every format and a
+/// text-only endpoint.
 #[test]
 fn prometheus_ingests_every_format_for_random_cases() {
     let mut runner = TestRunner::deterministic();
@@ -196,6 +210,8 @@ fn prometheus_ingests_every_format_for_random_cases() {
         pipelines.push(record(c, PrometheusExporter::new().listen("127.0.0.1:0")));
         pipelines.push(record(c, PrometheusExporter::new().listen("127.0.0.1:0").formats(&[Format::Text])));
     }
+    pipelines.push(clashes(PrometheusExporter::new().listen("127.0.0.1:0")));
+    pipelines.push(clashes(PrometheusExporter::new().listen("127.0.0.1:0").formats(&[Format::Text])));
     let targets: Vec<String> = pipelines.iter().map(|t| t.endpoints()[0].trim_start_matches("http://").replace("/metrics", "")).collect();
     let all: Vec<&str> = targets.iter().map(String::as_str).collect();
     let every_format: Vec<&str> = all.iter().step_by(2).copied().collect();

@@ -47,12 +47,21 @@ impl<C: Default> Cells<C> {
             return Slot::Own(cell);
         }
         let key = series_key(labels);
-        let cell = {
-            let Ok(mut series) = self.series.write() else { return Slot::Overflow(self.overflow.clone()) };
-            match series.get(&key) {
-                Some(cell) => cell.clone(),
-                None if series.len() < self.limit => series.entry(key.clone()).or_default().clone(),
-                None => return Slot::Overflow(self.overflow.clone()),
+        // A read lock first: past the limit, a flood of new label sets never takes the write lock.
+        let known = match self.series.read() {
+            Ok(series) if series.len() >= self.limit && !series.contains_key(&key) => return Slot::Overflow(self.overflow.clone()),
+            Ok(series) => series.get(&key).cloned(),
+            Err(_) => return Slot::Overflow(self.overflow.clone()),
+        };
+        let cell = match known {
+            Some(cell) => cell,
+            None => {
+                let Ok(mut series) = self.series.write() else { return Slot::Overflow(self.overflow.clone()) };
+                match series.get(&key) {
+                    Some(cell) => cell.clone(),
+                    None if series.len() < self.limit => series.entry(key).or_default().clone(),
+                    None => return Slot::Overflow(self.overflow.clone()),
+                }
             }
         };
         if let Ok(mut aliases) = self.aliases.write() {

@@ -28,13 +28,14 @@ if ! compgen -G ".venv/lib/python*/site-packages/rotel/rotel-agent" >/dev/null |
   .venv/bin/pip install -q --disable-pip-version-check rotel prometheus_client
 fi
 
+vectors=exporters/tests/data/prometheus-naming.tsv
+echo "test.sh: naming conformance ($vectors)"
+cargo run -q -p otel-exporters --example naming_conformance -- "$vectors" | tail -n 1
 shared=../shared/conformance/prometheus-naming.tsv
-if [ ! -f "$shared" ]; then
-  echo "test.sh: $shared is missing: the shared directory must sit beside the repository" >&2
-  exit 1
+if [ -f "$shared" ]; then
+  echo "test.sh: naming conformance ($shared)"
+  cargo run -q -p otel-exporters --example naming_conformance -- "$shared" | tail -n 1
 fi
-echo "test.sh: naming conformance ($shared)"
-cargo run -q -p otel-exporters --example naming_conformance -- "$shared" | tail -n 1
 
 echo "test.sh: cargo fmt --check, cargo clippy -D warnings"
 cargo fmt --all -- --check

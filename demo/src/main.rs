@@ -73,7 +73,7 @@ async fn run(args: args::Args) -> Result<(), String> {
     let mut builder = Telemetry::builder()
         .catalog(catalog()?)
         .scope_name("otel-demo")
-        .service_name("otel-demo")
+        .default_service_name("otel-demo")
         .service_version(env!("CARGO_PKG_VERSION"))
         .exporter(prometheus);
     let push = Env::process().metrics_exporters().map_err(|e| e.to_string())?.unwrap_or_default();

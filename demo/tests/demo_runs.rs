@@ -12,6 +12,8 @@ fn demo_shows_every_module_in_one_valid_scrape_and_stops_after_its_duration() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_otel-demo"))
         .args(["--listen", "127.0.0.1:0", "--api", "127.0.0.1:0", "--duration", "6"])
         .env_remove("OTEL_METRICS_EXPORTER")
+        // The demo's name is only a default: an operator's OTEL_SERVICE_NAME wins.
+        .env("OTEL_SERVICE_NAME", "checkout-ops")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -74,7 +76,7 @@ fn demo_shows_every_module_in_one_valid_scrape_and_stops_after_its_duration() {
     let problems = promtool_problems(body.as_bytes());
     assert!(problems.is_empty(), "promtool: {problems:#?}\n{body}");
     assert!(body.contains("http_server_active_requests{"), "{body}");
-    assert!(body.contains("target_info{") && body.contains("service_name=\"otel-demo\""), "{body}");
+    assert!(body.contains("target_info{") && body.contains("service_name=\"checkout-ops\""), "{body}");
 
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("wait for the demo");

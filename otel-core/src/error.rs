@@ -61,7 +61,7 @@ pub enum RuntimeError {
     #[error("the telemetry pipeline is already shut down")]
     AlreadyShutdown,
     /// The operation did not finish in time; data may still be in flight.
-    #[error("timed out after {0:?}; raise the timeout or check that the collector is reachable")]
+    #[error("timed out after {0:?}; raise it with TelemetryBuilder::shutdown_timeout, or check that the collector is reachable")]
     Timeout(Duration),
     /// An exporter or reader reported a failure.
     #[error("{0}")]

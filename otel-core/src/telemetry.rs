@@ -29,6 +29,8 @@ type View = Box<dyn Fn(&Instrument) -> Option<Stream> + Send + Sync>;
 #[must_use]
 pub struct TelemetryBuilder {
     service_name: Option<String>,
+    default_service_name: Option<String>,
+    shutdown_timeout: Duration,
     service_version: Option<String>,
     instance_id: Option<String>,
     attributes: Vec<KeyValue>,
@@ -54,6 +56,20 @@ impl TelemetryBuilder {
     /// `unknown_service`.
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
+        self
+    }
+
+    /// The `service.name` to use when neither [`service_name`](Self::service_name),
+    /// `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` gives one: an executable's built-in
+    /// name that an operator can still override.
+    pub fn default_service_name(mut self, name: impl Into<String>) -> Self {
+        self.default_service_name = Some(name.into());
+        self
+    }
+
+    /// How long [`Telemetry::shutdown`] (and drop) waits for the final export (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
         self
     }
 
@@ -157,6 +173,7 @@ impl TelemetryBuilder {
             pull_reader,
             baseline: Baseline::default(),
             shut_down: AtomicBool::new(false),
+            shutdown_timeout: self.shutdown_timeout,
             health,
         })
     }
@@ -178,6 +195,7 @@ impl TelemetryBuilder {
             .clone()
             .or_else(|| self.env.get("OTEL_SERVICE_NAME"))
             .or_else(|| env_value("service.name"))
+            .or_else(|| self.default_service_name.clone())
             .unwrap_or_else(|| "unknown_service".to_owned());
         let instance_id =
             self.instance_id.clone().or_else(|| env_value("service.instance.id")).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -207,6 +225,7 @@ pub struct Telemetry {
     pull_reader: Arc<dyn MetricReader>,
     baseline: Baseline,
     shut_down: AtomicBool,
+    shutdown_timeout: Duration,
     health: Health,
 }
 
@@ -221,6 +240,8 @@ impl Telemetry {
     pub fn builder() -> TelemetryBuilder {
         TelemetryBuilder {
             service_name: None,
+            default_service_name: None,
+            shutdown_timeout: SHUTDOWN_TIMEOUT,
             service_version: None,
             instance_id: None,
             attributes: Vec::new(),
@@ -319,7 +340,7 @@ impl Telemetry {
             return Err(RuntimeError::AlreadyShutdown);
         }
         self.health.take_export_failure();
-        self.provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT).map_err(|e| self.explain(e))
+        self.provider.shutdown_with_timeout(self.shutdown_timeout).map_err(|e| self.explain(e))
     }
 }
 
@@ -379,6 +400,15 @@ mod tests {
         let env = Env::from_pairs([("OTEL_RESOURCE_ATTRIBUTES", "novalue")]);
         let err = Telemetry::builder().env(env).build().unwrap_err().to_string();
         assert!(err.contains("OTEL_RESOURCE_ATTRIBUTES"), "{err}");
+    }
+
+    #[test]
+    fn a_default_service_name_yields_to_the_environment() {
+        let r =
+            resource_of(Telemetry::builder().env(Env::from_pairs([("OTEL_SERVICE_NAME", "ops-name")])).default_service_name("built-in"));
+        assert_eq!(attr(&r, "service.name").as_deref(), Some("ops-name"));
+        let r = resource_of(Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).default_service_name("built-in"));
+        assert_eq!(attr(&r, "service.name").as_deref(), Some("built-in"));
     }
 
     #[test]

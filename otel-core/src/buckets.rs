@@ -27,6 +27,12 @@ pub fn for_unit(unit: &str) -> Option<Vec<f64>> {
     }
 }
 
+/// The boundary between base-2 exponential buckets `index - 1` and `index` at `scale`:
+/// `2^(index × 2^-scale)`. Bucket `index` holds (boundary(index), boundary(index + 1)].
+pub fn exponential_boundary(scale: i8, index: i64) -> f64 {
+    2f64.powf(index as f64 * 2f64.powi(-i32::from(scale)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +44,12 @@ mod tests {
         let bytes = for_unit("By").unwrap();
         assert_eq!((bytes[0], *bytes.last().unwrap()), (64.0, 1_073_741_824.0));
         assert!(for_unit("{request}").is_none());
+    }
+
+    #[test]
+    fn exponential_boundaries_double_every_two_to_the_scale_buckets() {
+        assert_eq!(exponential_boundary(0, 3), 8.0);
+        assert_eq!(exponential_boundary(1, 2), 2.0);
+        assert_eq!(exponential_boundary(-1, 1), 4.0);
     }
 }

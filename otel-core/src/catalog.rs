@@ -7,6 +7,12 @@ use std::sync::{Arc, RwLock};
 
 use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
 
+/// Label sets kept per metric when a definition sets no cardinality limit: the SDK's default.
+pub(crate) const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
+
+/// The label a quantile timer adds to its quantile series; a timer cannot declare it itself.
+pub(crate) const QUANTILE_LABEL: &str = "quantile";
+
 /// What a metric measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -181,7 +187,7 @@ impl MetricDef {
     /// histogram's `le` (after translation, so `le` in any spelling Prometheus would map to it).
     fn own_label(&self, label: &str) -> bool {
         match self.kind {
-            Kind::QuantileTimer { .. } => label == crate::quantile::QUANTILE_LABEL,
+            Kind::QuantileTimer { .. } => label == QUANTILE_LABEL,
             Kind::Histogram => label == "le",
             _ => false,
         }
@@ -270,8 +276,8 @@ impl Catalog {
         }
         if let Kind::QuantileTimer { .. } = def.kind {
             // Each label set, the facade's overflow set included, is one series per quantile.
-            let limit = def.cardinality_limit.unwrap_or(crate::metrics::DEFAULT_CARDINALITY_LIMIT);
-            stream = stream.with_cardinality_limit(limit.saturating_add(1).saturating_mul(crate::quantile::QUANTILES.len()));
+            let limit = def.cardinality_limit.unwrap_or(DEFAULT_CARDINALITY_LIMIT);
+            stream = stream.with_cardinality_limit(limit.saturating_add(1).saturating_mul(crate::stats::QUANTILES.len()));
             changed = true;
         } else if let Some(limit) = def.cardinality_limit {
             stream = stream.with_cardinality_limit(limit);

@@ -43,23 +43,28 @@ mod error;
 mod exporter;
 pub mod global;
 mod guards;
+mod handles;
 mod health;
 mod metrics;
+mod operations;
 mod quantile;
 mod redact;
 mod snapshot;
+mod stats;
 mod telemetry;
+pub mod units;
 
 pub use catalog::{Buckets, Catalog, CatalogError, Kind, MetricDef};
 pub use env::{Env, ExporterKind};
 pub use error::{BuildError, RuntimeError};
 pub use exporter::{Exporter, Plug};
 pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};
+pub use handles::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError};
 pub use health::{Health, Problem};
-pub use metrics::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError, Metrics};
-pub use quantile::QUANTILES;
+pub use metrics::Metrics;
+pub use operations::{OperationStats, OperationsView};
 pub use redact::redact_urls;
-pub use snapshot::{HistogramValue, OperationStats, OperationsView, SeriesValue, Snapshot};
+pub use snapshot::{HistogramValue, SeriesValue, Snapshot};
 pub use telemetry::{Telemetry, TelemetryBuilder};
 
 /// The histogram operation guards record into (labels `operation`, `status`, `error.type`).

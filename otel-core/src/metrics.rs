@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
+use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry::KeyValue;
 
-use crate::catalog::{Catalog, Kind, MetricDef};
+use crate::catalog::{Catalog, Kind, MetricDef, DEFAULT_CARDINALITY_LIMIT};
 use crate::cells::{last_wins, Cells, CounterCell, GaugeCell, GaugeChange, UpDownCell};
+use crate::handles::{report_saturated, CounterHandle, HandleError, HistogramHandle};
 use crate::health::{Health, Problem};
 use crate::quantile::Timer;
 
@@ -45,25 +46,22 @@ type NameMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 /// ```
 #[derive(Clone)]
 pub struct Metrics {
-    inner: Arc<Inner>,
+    inner: Arc<FacadeState>,
 }
 
-struct Inner {
-    instruments: NameMap<Entry>,
+struct FacadeState {
+    instruments: NameMap<Declared>,
     enabled: Arc<AtomicBool>,
     health: Health,
     started: Instant,
-    operations: crate::snapshot::Operations,
+    operations: crate::operations::Operations,
 }
 
 /// A declared metric and where its recordings go.
-struct Entry {
+struct Declared {
     def: Arc<MetricDef>,
     recorder: Recorder,
 }
-
-/// Label sets kept per metric when the catalog sets no cardinality limit: the SDK's default.
-pub(crate) const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
 
 /// Counters, up-down counters, gauges and quantile timers keep their series in [`Cells`]
 /// (bounded by the cardinality limit, reported by observable instruments at each collection);
@@ -105,12 +103,6 @@ impl Dropped {
     }
 }
 
-fn report_saturated(health: &Health, name: &str) {
-    health.report(Problem::Saturated, "counter_overflow", name, 1, || {
-        format!("metric {name:?}: a counter reached the largest value it can hold and stays there instead of wrapping around")
-    });
-}
-
 /// `$cell`s for a declared metric, reported by an observable instrument made with `$make`;
 /// the overflow series is reported once it recorded something.
 macro_rules! observed {
@@ -146,15 +138,15 @@ impl Metrics {
                 }
                 Kind::QuantileTimer { window } => Recorder::Timer(Timer::register(meter, &def, window, limit)),
             };
-            instruments.insert(def.name.clone().into_boxed_str(), Entry { def, recorder });
+            instruments.insert(def.name.clone().into_boxed_str(), Declared { def, recorder });
         }
         Metrics {
-            inner: Arc::new(Inner {
+            inner: Arc::new(FacadeState {
                 instruments,
                 enabled: Arc::new(AtomicBool::new(true)),
                 health,
                 started: Instant::now(),
-                operations: crate::snapshot::Operations::default(),
+                operations: crate::operations::Operations::default(),
             }),
         }
     }
@@ -281,7 +273,7 @@ impl Metrics {
         });
     }
 
-    fn entry(&self, name: &str, kind: Kind) -> Result<&Entry, HandleError> {
+    fn entry(&self, name: &str, kind: Kind) -> Result<&Declared, HandleError> {
         let entry = self
             .inner
             .instruments
@@ -318,144 +310,11 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn inner_operations(&self) -> &crate::snapshot::Operations {
+    pub(crate) fn inner_operations(&self) -> &crate::operations::Operations {
         &self.inner.operations
     }
 
     pub(crate) fn started(&self) -> Instant {
         self.inner.started
-    }
-}
-
-/// A handle could not be made.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("metric {name:?} {problem}; declare it in the catalog with the matching kind")]
-pub struct HandleError {
-    name: String,
-    problem: &'static str,
-}
-
-/// A label set outside the declaration.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("metric {name:?} does not allow label key {key:?} (allowed: {allowed:?})")]
-pub struct LabelError {
-    name: String,
-    key: String,
-    allowed: Vec<String>,
-}
-
-fn check_labels(def: &MetricDef, labels: &[KeyValue]) -> Result<(), LabelError> {
-    match labels.iter().find(|kv| !def.allows(kv.key.as_str())) {
-        Some(bad) => Err(LabelError { name: def.name.clone(), key: bad.key.as_str().to_owned(), allowed: def.labels.clone() }),
-        None => Ok(()),
-    }
-}
-
-/// A declared counter. [`bind`](Self::bind) a static label set once for the fastest path.
-#[derive(Clone)]
-pub struct CounterHandle {
-    def: Arc<MetricDef>,
-    cells: Arc<Cells<CounterCell>>,
-    enabled: Arc<AtomicBool>,
-    health: Health,
-}
-
-impl fmt::Debug for CounterHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CounterHandle").field("name", &self.def.name).finish_non_exhaustive()
-    }
-}
-
-impl CounterHandle {
-    /// Adds `value` with these labels (not checked against the catalog: bind to check once).
-    #[inline]
-    pub fn add(&self, value: u64, labels: &[KeyValue]) {
-        if self.enabled.load(Ordering::Relaxed) && !self.cells.slot(labels).cell().add(value) {
-            report_saturated(&self.health, &self.def.name);
-        }
-    }
-
-    /// Resolves a label set once; adds then cost one atomic add. Past the cardinality limit
-    /// the handle adds to the overflow series.
-    pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundCounterHandle, LabelError> {
-        check_labels(&self.def, labels)?;
-        Ok(BoundCounterHandle { cell: self.cells.slot(labels).cell().clone(), enabled: self.enabled.clone(), handle: self.clone() })
-    }
-}
-
-/// A counter with its labels resolved.
-#[derive(Clone)]
-pub struct BoundCounterHandle {
-    cell: Arc<CounterCell>,
-    enabled: Arc<AtomicBool>,
-    handle: CounterHandle,
-}
-
-impl fmt::Debug for BoundCounterHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoundCounterHandle").field("name", &self.handle.def.name).field("total", &self.cell.get()).finish()
-    }
-}
-
-impl BoundCounterHandle {
-    /// Adds `value`.
-    #[inline]
-    pub fn add(&self, value: u64) {
-        if self.enabled.load(Ordering::Relaxed) && !self.cell.add(value) {
-            report_saturated(&self.handle.health, &self.handle.def.name);
-        }
-    }
-}
-
-/// A declared histogram.
-#[derive(Clone)]
-pub struct HistogramHandle {
-    def: Arc<MetricDef>,
-    histogram: Histogram<f64>,
-    enabled: Arc<AtomicBool>,
-}
-
-impl fmt::Debug for HistogramHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HistogramHandle").field("name", &self.def.name).finish_non_exhaustive()
-    }
-}
-
-impl HistogramHandle {
-    /// Records `value` with these labels.
-    #[inline]
-    pub fn record(&self, value: f64, labels: &[KeyValue]) {
-        if self.enabled.load(Ordering::Relaxed) {
-            self.histogram.record(value, &last_wins(labels));
-        }
-    }
-
-    /// Resolves a label set once.
-    pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundHistogramHandle, LabelError> {
-        check_labels(&self.def, labels)?;
-        Ok(BoundHistogramHandle { bound: self.histogram.bind(&last_wins(labels)), enabled: self.enabled.clone() })
-    }
-}
-
-/// A histogram with its labels resolved.
-#[derive(Clone)]
-pub struct BoundHistogramHandle {
-    bound: BoundHistogram<f64>,
-    enabled: Arc<AtomicBool>,
-}
-
-impl fmt::Debug for BoundHistogramHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BoundHistogramHandle")
-    }
-}
-
-impl BoundHistogramHandle {
-    /// Records `value`.
-    #[inline]
-    pub fn record(&self, value: f64) {
-        if self.enabled.load(Ordering::Relaxed) {
-            self.bound.record(value);
-        }
     }
 }

@@ -1,42 +1,14 @@
 //! Quantile timers: p50–p99 over a sliding window of recent observations per series, reported
 //! as a gauge family with a `quantile` label plus `_count` and `_sum` gauges.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 
-use crate::catalog::MetricDef;
+use crate::catalog::{MetricDef, QUANTILE_LABEL};
 use crate::cells::Cells;
-
-/// The label a quantile timer adds to its quantile series; a timer cannot declare it itself.
-pub(crate) const QUANTILE_LABEL: &str = "quantile";
-
-/// The quantiles reported, with their label values.
-pub const QUANTILES: [(f64, &str); 5] = [(0.5, "0.5"), (0.75, "0.75"), (0.9, "0.9"), (0.95, "0.95"), (0.99, "0.99")];
-
-/// The same quantiles as percentile names, as snapshots show them.
-pub(crate) const PERCENTILES: [&str; 5] = ["p50", "p75", "p90", "p95", "p99"];
-
-/// One series' window of recent observations, plus its all-time count and sum.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Window {
-    recent: VecDeque<f64>,
-    count: u64,
-    sum: f64,
-}
-
-impl Window {
-    fn push(&mut self, value: f64, capacity: usize) {
-        if self.recent.len() >= capacity {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(value);
-        self.count += 1;
-        self.sum += value;
-    }
-}
+use crate::stats::{Window, QUANTILES};
 
 /// A quantile timer: one window per label set, at most the metric's cardinality limit of them.
 pub(crate) struct Timer {
@@ -47,13 +19,13 @@ pub(crate) struct Timer {
 /// The `_count` / `_sum` instrument name for a timer: after translation it is the timer's own
 /// Prometheus name plus the suffix (`task.poll.time` in `s` → `task_poll_time_seconds_count`).
 fn companion(def: &MetricDef, suffix: &str) -> String {
-    let unit_word = match def.unit.as_str() {
-        "s" => ".seconds",
-        "ms" => ".milliseconds",
-        "By" => ".bytes",
-        _ => "",
-    };
-    format!("{}{unit_word}.{suffix}", def.name)
+    let (main, per) = crate::units::suffix_words(&def.unit);
+    let mut name = def.name.clone();
+    for word in [main.as_str(), per.as_str(), suffix].into_iter().filter(|w| !w.is_empty()) {
+        name.push('.');
+        name.push_str(word);
+    }
+    name
 }
 
 fn used(window: &Mutex<Window>) -> bool {
@@ -73,7 +45,7 @@ impl Timer {
                 t.windows.for_each(
                     |labels, window| {
                         let Ok(window) = window.lock() else { return };
-                        for ((_, label), value) in QUANTILES.iter().zip(quantiles(&window.recent)) {
+                        for ((_, label), value) in QUANTILES.iter().zip(window.quantiles()) {
                             let mut with_quantile = labels.to_vec();
                             with_quantile.push(KeyValue::new(QUANTILE_LABEL, *label));
                             observer.observe(value, &with_quantile);
@@ -109,45 +81,15 @@ impl Timer {
     }
 }
 
-/// p50, p75, p90, p95, p99 of `values` (nearest rank); zeros when empty.
-pub(crate) fn quantiles(values: &VecDeque<f64>) -> [f64; 5] {
-    let mut sorted: Vec<f64> = values.iter().copied().collect();
-    sorted.sort_by(f64::total_cmp);
-    QUANTILES.map(|(q, _)| nearest_rank(&sorted, q))
-}
-
-/// The nearest-rank quantile of sorted values.
-pub(crate) fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_quantiles_of_one_to_a_hundred() {
-        let values: VecDeque<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(quantiles(&values), [50.0, 75.0, 90.0, 95.0, 99.0]);
-    }
-
-    #[test]
-    fn the_window_keeps_only_the_last_observations_but_counts_all() {
-        let mut w = Window::default();
-        for v in [100.0, 1.0, 2.0, 3.0] {
-            w.push(v, 3);
-        }
-        assert_eq!(w.recent, [1.0, 2.0, 3.0]);
-        assert_eq!((w.count, w.sum), (4, 106.0));
-    }
-
-    #[test]
     fn companions_translate_next_to_the_timer() {
-        let def = MetricDef::quantile_timer("task.poll.time");
-        assert_eq!(companion(&def, "count"), "task.poll.time.seconds.count");
+        assert_eq!(companion(&MetricDef::quantile_timer("task.poll.time"), "count"), "task.poll.time.seconds.count");
+        assert_eq!(companion(&MetricDef::quantile_timer("t").unit("us"), "sum"), "t.microseconds.sum");
+        assert_eq!(companion(&MetricDef::quantile_timer("t").unit("By/s"), "sum"), "t.bytes.per_second.sum");
+        assert_eq!(companion(&MetricDef::quantile_timer("t").unit("{job}"), "count"), "t.count");
     }
 }

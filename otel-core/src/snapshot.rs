@@ -1,17 +1,15 @@
 //! In-process snapshots: every series' current value as data, plus an operations view
 //! (executions, success rate, durations, percentiles, rate, uptime), serialisable to JSON.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use serde::Serialize;
 
-use crate::quantile::{nearest_rank, PERCENTILES, QUANTILES};
-
-/// Observations kept per operation for its percentiles.
-const OPERATION_WINDOW: usize = 1000;
+use crate::operations::OperationsView;
+use crate::stats::{explicit_quantile, exponential_quantile, percentiles};
 
 /// Everything the pipeline holds, at one moment.
 #[derive(Debug, Clone, Serialize)]
@@ -60,133 +58,10 @@ pub struct HistogramValue {
     pub quantiles: BTreeMap<&'static str, f64>,
 }
 
-/// Totals over all operations, and per operation.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct OperationsView {
-    /// Executions.
-    pub total_executions: u64,
-    /// Executions that succeeded.
-    pub successful_executions: u64,
-    /// Executions that failed.
-    pub failed_executions: u64,
-    /// `successful / total`, 0 when nothing ran.
-    pub success_rate: f64,
-    /// Seconds spent in all executions.
-    pub total_duration: f64,
-    /// Seconds per execution.
-    pub average_duration: f64,
-    /// Executions per second of uptime.
-    pub executions_per_second: f64,
-    /// Per operation name.
-    pub task_stats: BTreeMap<String, OperationStats>,
-}
-
-/// One operation's statistics.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct OperationStats {
-    /// Executions.
-    pub executions: u64,
-    /// Successes.
-    pub successes: u64,
-    /// Failures.
-    pub failures: u64,
-    /// `successes / executions`.
-    pub success_rate: f64,
-    /// Seconds in all executions.
-    pub total_duration: f64,
-    /// Seconds per execution.
-    pub average_duration: f64,
-    /// Shortest execution.
-    pub min_duration: f64,
-    /// Longest execution.
-    pub max_duration: f64,
-    /// p50…p99 of the last 1000 executions.
-    pub quantiles: BTreeMap<&'static str, f64>,
-    #[serde(skip)]
-    recent: VecDeque<f64>,
-}
-
-/// Per-operation statistics kept in process.
-#[derive(Debug, Default)]
-pub(crate) struct Operations {
-    stats: Mutex<BTreeMap<String, OperationStats>>,
-}
-
-impl Operations {
-    pub(crate) fn record(&self, name: &str, seconds: f64, success: bool) {
-        let Ok(mut stats) = self.stats.lock() else { return };
-        // Operation names are bounded like label sets: past the limit they share one entry.
-        let name = if stats.contains_key(name) || stats.len() < crate::metrics::DEFAULT_CARDINALITY_LIMIT {
-            name
-        } else {
-            crate::cells::OVERFLOW_KEY
-        };
-        let s = stats.entry(name.to_owned()).or_default();
-        if s.executions == 0 {
-            s.min_duration = seconds;
-            s.max_duration = seconds;
-        }
-        s.executions += 1;
-        if success {
-            s.successes += 1;
-        } else {
-            s.failures += 1;
-        }
-        s.total_duration += seconds;
-        s.min_duration = s.min_duration.min(seconds);
-        s.max_duration = s.max_duration.max(seconds);
-        if s.recent.len() == OPERATION_WINDOW {
-            s.recent.pop_front();
-        }
-        s.recent.push_back(seconds);
-    }
-
-    pub(crate) fn reset(&self) {
-        if let Ok(mut stats) = self.stats.lock() {
-            stats.clear();
-        }
-    }
-
-    pub(crate) fn view(&self, uptime: f64) -> OperationsView {
-        let mut view = OperationsView::default();
-        let Ok(stats) = self.stats.lock() else { return view };
-        for (name, s) in stats.iter() {
-            let mut s = s.clone();
-            s.success_rate = ratio(s.successes as f64, s.executions as f64);
-            s.average_duration = ratio(s.total_duration, s.executions as f64);
-            let mut sorted: Vec<f64> = s.recent.iter().copied().collect();
-            sorted.sort_by(f64::total_cmp);
-            s.quantiles = percentiles().map(|(name, q)| (name, nearest_rank(&sorted, q))).collect();
-            view.total_executions += s.executions;
-            view.successful_executions += s.successes;
-            view.failed_executions += s.failures;
-            view.total_duration += s.total_duration;
-            view.task_stats.insert(name.clone(), s);
-        }
-        view.success_rate = ratio(view.successful_executions as f64, view.total_executions as f64);
-        view.average_duration = ratio(view.total_duration, view.total_executions as f64);
-        view.executions_per_second = ratio(view.total_executions as f64, uptime);
-        view
-    }
-}
-
-fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 {
-        a / b
-    } else {
-        0.0
-    }
-}
-
-/// `(percentile name, quantile)` pairs.
-fn percentiles() -> impl Iterator<Item = (&'static str, f64)> {
-    PERCENTILES.into_iter().zip(QUANTILES.map(|(q, _)| q))
-}
-
 /// Cumulative values at the last reset, subtracted from later snapshots.
 #[derive(Debug, Default)]
 pub(crate) struct Baseline {
-    values: Mutex<Raw>,
+    values: Mutex<Cumulatives>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -224,7 +99,7 @@ type SeriesKey = (String, Vec<(String, String)>);
 
 /// Builds the series of a snapshot, less the baseline; also returns the raw cumulative values
 /// (to become the next baseline on reset).
-pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<SeriesValue>, Raw) {
+pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<SeriesValue>, Cumulatives) {
     let base = baseline.values.lock().map(|b| b.clone()).unwrap_or_default();
     let mut out = Vec::new();
     let mut raw = HashMap::new();
@@ -303,10 +178,10 @@ pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<Ser
     (out, raw)
 }
 
-pub(crate) type Raw = HashMap<SeriesKey, Cumulative>;
+pub(crate) type Cumulatives = HashMap<SeriesKey, Cumulative>;
 
 impl Baseline {
-    pub(crate) fn replace(&self, raw: Raw) {
+    pub(crate) fn replace(&self, raw: Cumulatives) {
         if let Ok(mut values) = self.values.lock() {
             *values = raw;
         }
@@ -329,50 +204,6 @@ fn histogram(name: &str, unit: &str, labels: BTreeMap<String, String>, value: Hi
     SeriesValue { name: name.to_owned(), unit: unit.to_owned(), kind: "histogram", labels, value: None, histogram: Some(value) }
 }
 
-/// Linear interpolation inside the bucket holding the quantile's rank, as Prometheus'
-/// `histogram_quantile` does; the last finite bound when it falls in `+Inf`.
-fn explicit_quantile(q: f64, bounds: &[f64], counts: &[u64]) -> f64 {
-    let total: u64 = counts.iter().sum();
-    if total == 0 {
-        return 0.0;
-    }
-    let rank = q * total as f64;
-    let mut cumulative = 0u64;
-    for (i, count) in counts.iter().enumerate() {
-        let before = cumulative;
-        cumulative += count;
-        if cumulative as f64 >= rank && *count > 0 {
-            let Some(upper) = bounds.get(i) else { return bounds.last().copied().unwrap_or(0.0) };
-            let lower = if i == 0 { 0.0f64.min(*upper) } else { bounds[i - 1] };
-            return lower + (upper - lower) * (rank - before as f64) / *count as f64;
-        }
-    }
-    bounds.last().copied().unwrap_or(0.0)
-}
-
-/// The geometric middle of the positive exponential bucket holding the quantile's rank (0 for
-/// the zero bucket).
-fn exponential_quantile(q: f64, scale: i8, offset: i32, counts: &[u64], zero_count: u64) -> f64 {
-    let total: u64 = counts.iter().sum::<u64>() + zero_count;
-    if total == 0 {
-        return 0.0;
-    }
-    let rank = q * total as f64;
-    let mut cumulative = zero_count;
-    if cumulative as f64 >= rank {
-        return 0.0;
-    }
-    let base = 2f64.powf(2f64.powi(-i32::from(scale)));
-    for (i, count) in counts.iter().enumerate() {
-        cumulative += count;
-        if cumulative as f64 >= rank {
-            let index = f64::from(offset) + i as f64;
-            return (base.powf(index) * base.powf(index + 1.0)).sqrt();
-        }
-    }
-    0.0
-}
-
 /// The time now, for snapshots.
 pub(crate) fn now_ms() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
@@ -381,42 +212,4 @@ pub(crate) fn now_ms() -> u128 {
 /// Seconds since `started`.
 pub(crate) fn uptime(started: Instant) -> f64 {
     started.elapsed().as_secs_f64()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn explicit_quantiles_interpolate_like_prometheus() {
-        // 50 in (0.1, 0.2], 50 in (0.2, 0.5].
-        let bounds = [0.1, 0.2, 0.5, 1.0];
-        let counts = [0, 50, 50, 0, 0];
-        assert!((explicit_quantile(0.5, &bounds, &counts) - 0.2).abs() < 1e-12);
-        assert!((explicit_quantile(0.9, &bounds, &counts) - 0.44).abs() < 1e-12);
-    }
-
-    #[test]
-    fn exponential_quantile_lands_in_the_right_bucket() {
-        // Scale 0: bucket i holds (2^i, 2^(i+1)]. 10 values in (4, 8].
-        let q = exponential_quantile(0.5, 0, 2, &[10], 0);
-        assert!(q > 4.0 && q <= 8.0, "{q}");
-    }
-
-    #[test]
-    fn operations_view_counts_rates_and_extremes() {
-        let ops = Operations::default();
-        ops.record("sync", 0.5, true);
-        ops.record("sync", 1.5, false);
-        ops.record("sync", 1.0, true);
-        let view = ops.view(3.0);
-        assert_eq!((view.total_executions, view.successful_executions, view.failed_executions), (3, 2, 1));
-        assert!((view.success_rate - 2.0 / 3.0).abs() < 1e-12);
-        assert!((view.executions_per_second - 1.0).abs() < 1e-12);
-        let s = &view.task_stats["sync"];
-        assert_eq!((s.min_duration, s.max_duration, s.average_duration), (0.5, 1.5, 1.0));
-        assert_eq!(s.quantiles["p50"], 1.0);
-        ops.reset();
-        assert_eq!(ops.view(1.0).total_executions, 0);
-    }
 }

@@ -312,7 +312,7 @@ impl Telemetry {
         self.metrics.inner_operations().reset();
     }
 
-    fn collect_series(&self) -> (Vec<snapshot::SeriesValue>, snapshot::Raw) {
+    fn collect_series(&self) -> (Vec<snapshot::SeriesValue>, snapshot::Cumulatives) {
         let mut metrics = ResourceMetrics::default();
         if let Err(e) = self.pull_reader.collect(&mut metrics) {
             tracing::debug!(error = %e, "snapshot collection failed");

@@ -9,7 +9,7 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, ExponentialBucket, Met
 use opentelemetry_sdk::metrics::Temporality;
 
 use super::naming::{unit_name, MetricType};
-use super::EncodeOptions;
+use super::options::EncodeOptions;
 
 /// The Prometheus type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl Kind {
 }
 
 /// A family's metadata.
-pub(crate) struct Head<'a> {
+pub(crate) struct FamilyHead<'a> {
     pub(crate) name: &'a str,
     pub(crate) help: &'a str,
     /// The unit word (`seconds`), empty for none.
@@ -88,9 +88,9 @@ type LabelSet<'a> = smallvec::SmallVec<[(Cow<'a, str>, Cow<'a, str>); 8]>;
 
 /// A format's side of the walk.
 pub(crate) trait Writer {
-    fn family(&mut self, head: &Head<'_>);
-    fn number(&mut self, head: &Head<'_>, labels: &Labels<'_>, value: Number);
-    fn histogram(&mut self, head: &Head<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>);
+    fn family(&mut self, head: &FamilyHead<'_>);
+    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number);
+    fn histogram(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>);
     fn finish(&mut self);
 }
 
@@ -126,7 +126,7 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
         .collect();
 
     if options.target_info && !resource_pairs.is_empty() {
-        let head = Head { name: "target_info", help: "Target metadata", unit: "", kind: Kind::Info };
+        let head = FamilyHead { name: "target_info", help: "Target metadata", unit: "", kind: Kind::Info };
         writer.family(&head);
         labels.metric = "target_info";
         let pairs = labels.build(&no_fixed, resource_pairs.iter());
@@ -134,7 +134,7 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
     }
 
     for family in group(&scopes, options, labels.issues) {
-        let head = Head { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
+        let head = FamilyHead { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
         writer.family(&head);
         // A histogram's `le` label is its bucket bound; an attribute cannot take it.
         labels.reserved = (family.kind == Kind::Histogram).then_some("le");
@@ -309,7 +309,7 @@ impl ToNumber for i64 {
     }
 }
 
-fn write_metric(writer: &mut dyn Writer, head: &Head<'_>, metric: &Metric, fixed: &FixedLabels, labels: &mut LabelBuilder<'_, '_>) {
+fn write_metric(writer: &mut dyn Writer, head: &FamilyHead<'_>, metric: &Metric, fixed: &FixedLabels, labels: &mut LabelBuilder<'_, '_>) {
     match metric.data() {
         AggregatedMetrics::F64(d) => write_data(writer, head, d, fixed, labels),
         AggregatedMetrics::U64(d) => write_data(writer, head, d, fixed, labels),
@@ -319,7 +319,7 @@ fn write_metric(writer: &mut dyn Writer, head: &Head<'_>, metric: &Metric, fixed
 
 fn write_data<T: ToNumber>(
     writer: &mut dyn Writer,
-    head: &Head<'_>,
+    head: &FamilyHead<'_>,
     data: &MetricData<T>,
     fixed: &FixedLabels,
     labels: &mut LabelBuilder<'_, '_>,
@@ -340,7 +340,7 @@ fn write_data<T: ToNumber>(
             for p in h.data_points() {
                 if !p.bounds().eq(bounds.iter().copied()) {
                     bounds = p.bounds().collect();
-                    le = bounds.iter().map(|b| super::text::float_text(*b)).collect();
+                    le = bounds.iter().map(|b| super::format::float_text(*b)).collect();
                 }
                 counts.clear();
                 counts.extend(p.bucket_counts());
@@ -366,7 +366,7 @@ fn write_data<T: ToNumber>(
                     negative: p.negative_bucket(),
                 };
                 let (bounds, counts) = classic_from_exponential(&exponential);
-                let le: Vec<String> = bounds.iter().map(|b| super::text::float_text(*b)).collect();
+                let le: Vec<String> = bounds.iter().map(|b| super::format::float_text(*b)).collect();
                 let pairs = labels.build(fixed, p.attributes());
                 let point = HistogramPoint {
                     count: p.count() as u64,
@@ -386,8 +386,7 @@ fn write_data<T: ToNumber>(
 /// moves across a boundary: negative buckets, the zero bucket, then positive buckets. Returns
 /// upper bounds and per-bucket counts; the last count is the (empty) `+Inf` bucket.
 pub(crate) fn classic_from_exponential(e: &Exponential<'_>) -> (Vec<f64>, Vec<u64>) {
-    let exponent = 2f64.powi(-i32::from(e.scale));
-    let boundary = |index: i64| 2f64.powf(index as f64 * exponent);
+    let boundary = |index: i64| otel_core::buckets::exponential_boundary(e.scale, index);
     let (mut bounds, mut counts) = (Vec::new(), Vec::new());
     let negative: Vec<u64> = e.negative.counts().collect();
     for (i, count) in negative.iter().enumerate().rev() {

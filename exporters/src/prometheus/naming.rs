@@ -126,7 +126,7 @@ impl MetricNamer {
         if total {
             trim_suffix_and_delimiter(&mut name, "total");
         }
-        let (main, per) = unit_suffixes(unit);
+        let (main, per) = otel_core::units::suffix_words(unit);
         if !per.is_empty() {
             trim_suffix_and_delimiter(&mut name, &per);
         }
@@ -181,7 +181,7 @@ impl LabelNamer {
 /// The unit word used in `# UNIT` metadata and as the name suffix, e.g. `By/s` →
 /// `bytes_per_second`; `utf8_allowed` skips escaping.
 pub fn unit_name(unit: &str, utf8_allowed: bool) -> String {
-    let (mut main, mut per) = unit_suffixes(unit);
+    let (mut main, mut per) = otel_core::units::suffix_words(unit);
     if !utf8_allowed {
         main = clean_up_unit(&main);
         per = clean_up_unit(&per);
@@ -217,7 +217,7 @@ fn prefix_leading_digit(mut name: String) -> String {
 
 fn normalize_with_suffixes(name: &str, unit: &str, kind: MetricType, namespace: &str) -> String {
     let mut tokens: Vec<&str> = name.split(|c| !is_metric_char(c)).filter(|t| !t.is_empty()).collect();
-    let (main, per) = unit_suffixes(unit);
+    let (main, per) = otel_core::units::suffix_words(unit);
     let (main, per) = (clean_up_unit(&main), clean_up_unit(&per));
     let (main, per) = unit_tokens(&tokens, &main, &per);
     tokens.extend([main, per].into_iter().filter(|t| !t.is_empty()));
@@ -254,61 +254,6 @@ fn unit_tokens<'u>(tokens: &[&str], main: &'u str, per: &'u str) -> (&'u str, &'
         main = main.strip_suffix('_').unwrap_or(main);
     }
     (main, per)
-}
-
-/// Splits a UCUM unit at its first `/` into the main unit word and `per_<unit>`; annotations
-/// (`{...}`) and blanks give nothing.
-fn unit_suffixes(unit: &str) -> (String, String) {
-    let mut parts = unit.splitn(2, '/');
-    let usable = |s: &str| !s.is_empty() && !s.contains(['{', '}']);
-    let main = parts.next().map(str::trim).filter(|s| usable(s)).map(|s| main_unit_word(s).to_owned()).unwrap_or_default();
-    let per = parts.next().map(str::trim).filter(|s| usable(s)).map(|s| format!("per_{}", per_unit_word(s))).unwrap_or_default();
-    (main, per)
-}
-
-fn main_unit_word(unit: &str) -> &str {
-    match unit {
-        "d" => "days",
-        "h" => "hours",
-        "min" => "minutes",
-        "s" => "seconds",
-        "ms" => "milliseconds",
-        "us" => "microseconds",
-        "ns" => "nanoseconds",
-        "By" => "bytes",
-        "KiBy" => "kibibytes",
-        "MiBy" => "mebibytes",
-        "GiBy" => "gibibytes",
-        "TiBy" => "tibibytes",
-        "KBy" => "kilobytes",
-        "MBy" => "megabytes",
-        "GBy" => "gigabytes",
-        "TBy" => "terabytes",
-        "m" => "meters",
-        "V" => "volts",
-        "A" => "amperes",
-        "J" => "joules",
-        "W" => "watts",
-        "g" => "grams",
-        "Cel" => "celsius",
-        "Hz" => "hertz",
-        "1" => "",
-        "%" => "percent",
-        other => other,
-    }
-}
-
-fn per_unit_word(unit: &str) -> &str {
-    match unit {
-        "s" => "second",
-        "m" => "minute",
-        "h" => "hour",
-        "d" => "day",
-        "w" => "week",
-        "mo" => "month",
-        "y" => "year",
-        other => other,
-    }
 }
 
 /// Escapes a unit word to metric-name characters, collapsing `_` runs and dropping a leading `_`.

@@ -3,7 +3,7 @@
 
 use prost::Message;
 
-use super::model::{Exponential, Head, HistogramPoint, Kind, Labels, Number, Writer};
+use super::model::{Exponential, FamilyHead, HistogramPoint, Kind, Labels, Number, Writer};
 
 /// `io.prometheus.client` messages, with the field numbers of `metrics.proto`.
 mod dto {
@@ -129,7 +129,7 @@ impl<'o> ProtoWriter<'o> {
 }
 
 impl Writer for ProtoWriter<'_> {
-    fn family(&mut self, head: &Head<'_>) {
+    fn family(&mut self, head: &FamilyHead<'_>) {
         self.flush();
         let kind = match head.kind {
             Kind::Counter => dto::COUNTER,
@@ -144,7 +144,7 @@ impl Writer for ProtoWriter<'_> {
         });
     }
 
-    fn number(&mut self, head: &Head<'_>, labels: &Labels<'_>, value: Number) {
+    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number) {
         let value = Some(value.as_f64());
         let metric = match head.kind {
             Kind::Counter => dto::Metric { counter: Some(dto::Counter { value }), ..Default::default() },
@@ -153,7 +153,7 @@ impl Writer for ProtoWriter<'_> {
         self.push(labels, metric);
     }
 
-    fn histogram(&mut self, _head: &Head<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {
+    fn histogram(&mut self, _head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {
         let mut histogram = dto::Histogram { sample_count: Some(point.count), sample_sum: Some(point.sum), ..Default::default() };
         match &point.exponential {
             Some(e) => native(e, &mut histogram),

@@ -19,7 +19,7 @@ use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
 use super::negotiate::{negotiate, Format};
-use super::Scraper;
+use super::scraper::Scraper;
 
 /// Connections held open at once. When all are taken, a new connection takes the slot of the
 /// one that has waited longest for its request head, so clients that trickle their headers (or

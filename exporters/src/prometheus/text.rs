@@ -2,7 +2,8 @@
 
 use std::io::Write as _;
 
-use super::model::{Head, HistogramPoint, Kind, Labels, Number, Writer};
+use super::format::{escape_help, escape_label_value, float_text, is_classic_name};
+use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, Writer};
 
 /// Writes text 0.0.4 (`open_metrics == false`) or OpenMetrics 1.0.0.
 pub(crate) struct TextWriter<'o> {
@@ -20,7 +21,7 @@ impl<'o> TextWriter<'o> {
     }
 
     /// The family name as written: OpenMetrics counters drop `_total` (their sample keeps it).
-    fn family_name<'h>(&self, head: &Head<'h>) -> &'h str {
+    fn family_name<'h>(&self, head: &FamilyHead<'h>) -> &'h str {
         match head.kind {
             Kind::Counter if self.open_metrics => head.name.strip_suffix("_total").unwrap_or(head.name),
             Kind::Info if self.open_metrics => head.name.strip_suffix("_info").unwrap_or(head.name),
@@ -77,7 +78,7 @@ impl<'o> TextWriter<'o> {
 }
 
 impl Writer for TextWriter<'_> {
-    fn family(&mut self, head: &Head<'_>) {
+    fn family(&mut self, head: &FamilyHead<'_>) {
         let name = self.family_name(head);
         let utf8 = self.utf8_names;
         let out = &mut *self.out;
@@ -97,7 +98,7 @@ impl Writer for TextWriter<'_> {
         }
     }
 
-    fn number(&mut self, head: &Head<'_>, labels: &Labels<'_>, value: Number) {
+    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number) {
         self.render_labels(labels);
         let name = self.family_name(head);
         let suffix = match head.kind {
@@ -110,7 +111,7 @@ impl Writer for TextWriter<'_> {
         self.sample(name, suffix, None, value);
     }
 
-    fn histogram(&mut self, head: &Head<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {
+    fn histogram(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {
         self.render_labels(labels);
         let mut cumulative = 0u64;
         let mut digits = itoa::Buffer::new();
@@ -150,12 +151,6 @@ fn copy_into<'b>(buf: &'b mut [u8; 32], text: &[u8]) -> &'b [u8] {
     &buf[..n]
 }
 
-/// A name in the classic character set `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-pub(crate) fn is_classic_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty() && !b[0].is_ascii_digit() && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b':')
-}
-
 fn write_name(out: &mut Vec<u8>, name: &str, utf8: bool) {
     if utf8 && !is_classic_name(name) {
         out.push(b'"');
@@ -163,75 +158,5 @@ fn write_name(out: &mut Vec<u8>, name: &str, utf8: bool) {
         out.push(b'"');
     } else {
         out.extend_from_slice(name.as_bytes());
-    }
-}
-
-pub(crate) fn escape_label_value(value: &str, out: &mut Vec<u8>) {
-    escape(value, out, true);
-}
-
-/// HELP text: `\` and newline escaped; OpenMetrics also escapes `"`.
-fn escape_help(help: &str, out: &mut Vec<u8>, open_metrics: bool) {
-    escape(help, out, open_metrics);
-}
-
-/// Copies `text`, escaping `\`, newline and (with `quotes`) `"`, in runs rather than byte by byte.
-fn escape(text: &str, out: &mut Vec<u8>, quotes: bool) {
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        let replacement: &[u8] = match b {
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'"' if quotes => b"\\\"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(replacement);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-}
-
-/// Float text both formats parse: `+Inf`, `-Inf`, `NaN`, integers without a fraction, an
-/// exponent for very large or small magnitudes.
-pub(crate) fn float_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
-    } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-6) {
-        format!("{v:e}")
-    } else {
-        format!("{v}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn float_text_matches_prometheus_conventions() {
-        assert_eq!(float_text(1.0), "1");
-        assert_eq!(float_text(0.005), "0.005");
-        assert_eq!(float_text(f64::INFINITY), "+Inf");
-        assert_eq!(float_text(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(float_text(f64::NAN), "NaN");
-        assert_eq!(float_text(1e300), "1e300");
-        assert_eq!(float_text(-2.5e-9), "-2.5e-9");
-    }
-
-    #[test]
-    fn label_values_and_help_are_escaped() {
-        let mut out = Vec::new();
-        escape_label_value("a\"b\\c\nd", &mut out);
-        assert_eq!(out, b"a\\\"b\\\\c\\nd");
-        out.clear();
-        escape_help("line1\nline2 \"q\" \\", &mut out, false);
-        assert_eq!(out, b"line1\\nline2 \"q\" \\\\");
-        out.clear();
-        escape_help("\"q\"", &mut out, true);
-        assert_eq!(out, b"\\\"q\\\"");
     }
 }

@@ -1,0 +1,169 @@
+//! Collecting and encoding on demand: the reader a pull endpoint (or an in-process caller)
+//! scrapes through.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::Duration;
+
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
+use otel_core::{Health, Problem};
+use tokio::sync::watch;
+
+use super::negotiate::{Format, Negotiated};
+use super::options::EncodeOptions;
+use super::{model, proto, text};
+
+/// Why a scrape produced no output.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScrapeError {
+    /// The scraper's exporter was never attached to a pipeline, or the pipeline is shut down.
+    #[error("no metrics to scrape: {0}")]
+    NotCollecting(String),
+}
+
+/// Encoding options, and the same for scrapers that cannot take UTF-8 names when they differ.
+struct Naming {
+    options: EncodeOptions,
+    escaped: Option<EncodeOptions>,
+}
+
+impl Naming {
+    pub(super) fn new(options: EncodeOptions) -> Self {
+        Naming { escaped: options.escaped(), options }
+    }
+}
+
+/// Collects and encodes the pipeline's metrics on demand. Cheap to clone; it is also the
+/// pipeline's reader (cumulative temporality, as a pull endpoint requires).
+#[derive(Clone)]
+pub struct Scraper {
+    shared: Arc<ScraperState>,
+}
+
+struct ScraperState {
+    reader: ManualReader,
+    /// Set before the pipeline is built; read at each scrape.
+    naming: RwLock<Arc<Naming>>,
+    /// One collection at a time: concurrent scrapes wait instead of collecting in parallel.
+    collect: Mutex<ResourceMetrics>,
+    /// The pipeline's problem counters, known once the exporter is attached.
+    health: OnceLock<Health>,
+    last_size: AtomicUsize,
+    stopped: watch::Sender<bool>,
+}
+
+impl fmt::Debug for Scraper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scraper").field("options", &self.naming().options).finish_non_exhaustive()
+    }
+}
+
+impl Scraper {
+    pub(super) fn new(options: EncodeOptions) -> Self {
+        let reader = ManualReader::builder().with_temporality(Temporality::Cumulative).build();
+        let (stopped, _) = watch::channel(false);
+        Scraper {
+            shared: Arc::new(ScraperState {
+                reader,
+                naming: RwLock::new(Arc::new(Naming::new(options))),
+                collect: Mutex::new(ResourceMetrics::default()),
+                health: OnceLock::new(),
+                last_size: AtomicUsize::new(0),
+                stopped,
+            }),
+        }
+    }
+
+    fn naming(&self) -> Arc<Naming> {
+        self.shared.naming.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Where the pipeline counts what scrapes leave out; set when the exporter is attached.
+    pub(super) fn report_to(&self, health: &Health) {
+        let _ = self.shared.health.set(health.clone());
+    }
+
+    pub(super) fn set_options(&self, options: EncodeOptions) {
+        *self.shared.naming.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Naming::new(options));
+    }
+
+    /// The current metrics in `format`, with names escaped to the classic character set.
+    pub fn scrape(&self, format: Format) -> Result<Vec<u8>, ScrapeError> {
+        self.scrape_negotiated(Negotiated { format, utf8_names: false })
+    }
+
+    /// The current metrics as negotiated with a scraper (see [`negotiate`]).
+    pub fn scrape_negotiated(&self, negotiated: Negotiated) -> Result<Vec<u8>, ScrapeError> {
+        let naming = self.naming();
+        let options = match (&naming.escaped, negotiated.utf8_names) {
+            (Some(escaped), false) => escaped,
+            _ => &naming.options,
+        };
+        // Start at the last scrape's size so the buffer rarely grows (and copies) mid-encode.
+        let mut out = Vec::with_capacity(self.shared.last_size.load(Ordering::Relaxed).max(4096) + 4096);
+        let mut issues = model::Issues::default();
+        {
+            let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
+            self.shared.reader.collect(&mut metrics).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
+            let mut writer: Box<dyn model::Writer + '_> = match negotiated.format {
+                Format::Text => Box::new(text::TextWriter::new(&mut out, false, negotiated.utf8_names)),
+                Format::OpenMetrics => Box::new(text::TextWriter::new(&mut out, true, negotiated.utf8_names)),
+                Format::Protobuf => Box::new(proto::ProtoWriter::new(&mut out)),
+            };
+            model::walk(&metrics, options, writer.as_mut(), &mut issues);
+        }
+        self.shared.last_size.store(out.len(), Ordering::Relaxed);
+        self.report(issues);
+        Ok(out)
+    }
+
+    /// The current metrics in the text format 0.0.4, as a `String`.
+    pub fn scrape_text(&self) -> Result<String, ScrapeError> {
+        // The text writer writes only `&str` pieces, so the bytes are UTF-8.
+        Ok(String::from_utf8_lossy(&self.scrape(Format::Text)?).into_owned())
+    }
+
+    /// Counts what the scrape left out in the pipeline's self-metrics
+    /// (`otel_pipeline_exposition_dropped_total{reason}`), logging a bounded number of them.
+    fn report(&self, issues: model::Issues) {
+        let health = self.shared.health.get().cloned().unwrap_or_default();
+        for (reason, subject, n, message) in issues.drain() {
+            health.report(Problem::Exposition, reason, &subject, n, || message);
+        }
+    }
+
+    pub(super) fn stopped(&self) -> watch::Receiver<bool> {
+        self.shared.stopped.subscribe()
+    }
+}
+
+impl MetricReader for Scraper {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.shared.reader.register_pipeline(pipeline);
+    }
+
+    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
+        self.shared.reader.collect(rm)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.shared.stopped.send_replace(true);
+        match self.shared.reader.shutdown_with_timeout(timeout) {
+            Err(OTelSdkError::AlreadyShutdown) | Ok(()) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn temporality(&self, _kind: InstrumentKind) -> Temporality {
+        Temporality::Cumulative
+    }
+}

@@ -5,72 +5,66 @@
 //! `error.type="cancelled"`.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Instant;
+use std::sync::Arc;
 
-use http::{HeaderMap, Request, Response};
-use http_body::{Body, Frame, SizeHint};
-use opentelemetry::metrics::{Histogram, Meter};
+use http::{HeaderMap, StatusCode};
+use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
 use opentelemetry::KeyValue;
-use tower_layer::Layer;
-use tower_service::Service;
 
+use crate::metered::{AtHead, Bindings, Classifier, End, ErrorType, MeteredLayer};
 use crate::semconv;
 
-/// Records gRPC calls on the server or the client side.
+/// Records gRPC calls on the server or the client side (a tower layer for tonic servers and
+/// channels).
+pub type GrpcLayer = MeteredLayer<Grpc>;
+
+/// The gRPC side of a [`MeteredLayer`]: service and method from the path, status from the
+/// response head or trailers.
 #[derive(Clone)]
-pub struct GrpcLayer {
+pub struct Grpc {
     duration: Histogram<f64>,
+    /// Per path: its service and method, and a histogram bound per outcome, so a call
+    /// allocates nothing once its path was seen.
+    paths: Arc<Bindings<Box<str>, PathSeries>>,
 }
 
-impl fmt::Debug for GrpcLayer {
+impl fmt::Debug for Grpc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcLayer").finish_non_exhaustive()
+        f.debug_struct("Grpc").finish_non_exhaustive()
     }
 }
 
-impl GrpcLayer {
+struct PathSeries {
+    attributes: [KeyValue; 3],
+    by_outcome: Bindings<Outcome, BoundHistogram<f64>>,
+}
+
+/// How a call ended, as its attributes say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Outcome {
+    Status(i64),
+    Error(ErrorType),
+}
+
+impl MeteredLayer<Grpc> {
     /// For a tonic server: `rpc.server.duration`.
     pub fn server(meter: &Meter) -> Self {
-        Self::new(meter, "rpc.server.duration", "Duration of inbound gRPC calls")
+        Self::for_side(meter, semconv::RPC_SERVER_DURATION, "Duration of inbound gRPC calls")
     }
 
     /// For a tonic channel (client): `rpc.client.duration`.
     pub fn client(meter: &Meter) -> Self {
-        Self::new(meter, "rpc.client.duration", "Duration of outbound gRPC calls")
+        Self::for_side(meter, semconv::RPC_CLIENT_DURATION, "Duration of outbound gRPC calls")
     }
 
-    fn new(meter: &Meter, name: &'static str, description: &'static str) -> Self {
+    fn for_side(meter: &Meter, name: &'static str, description: &'static str) -> Self {
         let duration = meter
             .f64_histogram(name)
             .with_unit("s")
             .with_description(description)
-            .with_boundaries(semconv::DURATION_BUCKETS_SECONDS.to_vec())
+            .with_boundaries(otel_core::buckets::SECONDS.to_vec())
             .build();
-        GrpcLayer { duration }
-    }
-}
-
-impl<S> Layer<S> for GrpcLayer {
-    type Service = GrpcService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        GrpcService { inner, duration: self.duration.clone() }
-    }
-}
-
-/// The service the layer wraps.
-#[derive(Clone)]
-pub struct GrpcService<S> {
-    inner: S,
-    duration: Histogram<f64>,
-}
-
-impl<S> fmt::Debug for GrpcService<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcService").finish_non_exhaustive()
+        MeteredLayer::with_classifier(Grpc { duration, paths: Arc::default() })
     }
 }
 
@@ -86,148 +80,81 @@ fn grpc_status(headers: &HeaderMap) -> Option<i64> {
     headers.get("grpc-status")?.to_str().ok()?.trim().parse().ok()
 }
 
-impl<S, B, R> Service<Request<B>> for GrpcService<S>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-    R: Body,
-{
-    type Response = Response<GrpcBody<R>>;
-    type Error = S::Error;
-    type Future = GrpcFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (service, method) = service_and_method(request.uri().path());
-        let call = Call { duration: self.duration.clone(), service, method, started: Instant::now(), status: None, error_type: None };
-        GrpcFuture { inner: self.inner.call(request), call: Some(call) }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Waits for the response head; a trailers-only response carries the status there.
-    pub struct GrpcFuture<F> {
-        #[pin]
-        inner: F,
-        call: Option<Call>,
-    }
-}
-
-impl<F> fmt::Debug for GrpcFuture<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, R, E> Future for GrpcFuture<F>
-where
-    F: Future<Output = Result<Response<R>, E>>,
-    R: Body,
-{
-    type Output = Result<Response<GrpcBody<R>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
-        let mut call = this.call.take();
-        Poll::Ready(match result {
-            Ok(response) => {
-                if let Some(c) = call.as_mut() {
-                    c.status = grpc_status(response.headers());
-                }
-                // Done already if the head carried the status (trailers-only) or nothing follows.
-                if call.as_ref().is_some_and(|c| c.status.is_some()) || response.body().is_end_stream() {
-                    call = None;
-                }
-                Ok(response.map(|inner| GrpcBody { inner, call }))
-            }
-            Err(e) => {
-                if let Some(c) = call.as_mut() {
-                    c.error_type = Some(otel_core::error_type_name::<E>().to_owned());
-                }
-                Err(e)
-            }
-        })
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The response body; the call is recorded when the trailers (or the end) arrive.
-    pub struct GrpcBody<B> {
-        #[pin]
-        inner: B,
-        call: Option<Call>,
-    }
-}
-
-impl<B> fmt::Debug for GrpcBody<B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcBody").finish_non_exhaustive()
-    }
-}
-
-impl<B: Body> Body for GrpcBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let mut this = self.project();
-        let frame = std::task::ready!(this.inner.as_mut().poll_frame(cx));
-        if let Some(Ok(f)) = &frame {
-            if let (Some(trailers), Some(c)) = (f.trailers_ref(), this.call.as_mut()) {
-                c.status = grpc_status(trailers);
-            }
-        }
-        let ended = match &frame {
-            None | Some(Err(_)) => true,
-            Some(Ok(f)) => f.is_trailers() || this.inner.is_end_stream(),
-        };
-        if ended {
-            this.call.take();
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// One call's measurement, recorded when dropped.
-pub struct Call {
-    duration: Histogram<f64>,
-    service: String,
-    method: String,
-    started: Instant,
+/// One call in flight (opaque).
+pub struct GrpcCall {
+    path: Option<Arc<PathSeries>>,
+    raw_path: String,
     status: Option<i64>,
-    error_type: Option<String>,
+    error_type: Option<ErrorType>,
 }
 
-impl fmt::Debug for Call {
+impl fmt::Debug for GrpcCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Call").field("service", &self.service).field("method", &self.method).finish_non_exhaustive()
+        f.debug_struct("GrpcCall").field("path", &self.raw_path).field("status", &self.status).finish_non_exhaustive()
     }
 }
 
-impl Drop for Call {
-    fn drop(&mut self) {
-        let mut attributes = vec![
-            KeyValue::new("rpc.system", "grpc"),
-            KeyValue::new("rpc.service", std::mem::take(&mut self.service)),
-            KeyValue::new("rpc.method", std::mem::take(&mut self.method)),
-        ];
-        match (self.status, self.error_type.take()) {
-            (Some(status), _) => attributes.push(KeyValue::new("rpc.grpc.status_code", status)),
-            (None, Some(error)) => attributes.push(KeyValue::new("error.type", error)),
-            (None, None) => attributes.push(KeyValue::new("error.type", "cancelled")),
+fn path_attributes(path: &str) -> [KeyValue; 3] {
+    let (service, method) = service_and_method(path);
+    [KeyValue::new(semconv::RPC_SYSTEM, "grpc"), KeyValue::new(semconv::RPC_SERVICE, service), KeyValue::new(semconv::RPC_METHOD, method)]
+}
+
+impl Classifier for Grpc {
+    type Call = GrpcCall;
+
+    fn start(&self, parts: &http::request::Parts, _body_size: Option<u64>) -> Option<GrpcCall> {
+        let path = parts.uri.path();
+        let series =
+            self.paths.get(path, || (Box::from(path), PathSeries { attributes: path_attributes(path), by_outcome: Bindings::default() }));
+        // Past the binding limit, the path is kept to record unbound.
+        let raw_path = if series.is_some() { String::new() } else { path.to_owned() };
+        Some(GrpcCall { path: series, raw_path, status: None, error_type: None })
+    }
+
+    fn head(&self, call: &mut GrpcCall, _status: StatusCode, headers: &HeaderMap) -> AtHead {
+        call.status = grpc_status(headers);
+        // A trailers-only response carries the status in its head.
+        if call.status.is_some() {
+            AtHead::Done
+        } else {
+            AtHead::WatchBody
         }
-        self.duration.record(self.started.elapsed().as_secs_f64(), &attributes);
+    }
+
+    fn failed(&self, call: &mut GrpcCall, error_type: &'static str) {
+        call.error_type = Some(ErrorType::Named(error_type));
+    }
+
+    fn trailers(&self, call: &mut GrpcCall, trailers: &HeaderMap) {
+        call.status = grpc_status(trailers);
+    }
+
+    fn record(&self, call: GrpcCall, seconds: f64, _end: End) {
+        // A call that ended without a status (dropped, or a body without trailers) is cancelled.
+        let outcome = match (call.status, call.error_type) {
+            (Some(status), _) => Outcome::Status(status),
+            (None, Some(error)) => Outcome::Error(error),
+            (None, None) => Outcome::Error(ErrorType::Named("cancelled")),
+        };
+        let outcome_attribute = match outcome {
+            Outcome::Status(status) => KeyValue::new(semconv::RPC_GRPC_STATUS_CODE, status),
+            Outcome::Error(error) => KeyValue::new(semconv::ERROR_TYPE, error.value()),
+        };
+        let attributes = |base: &[KeyValue; 3]| {
+            let mut all = base.to_vec();
+            all.push(outcome_attribute.clone());
+            all
+        };
+        match &call.path {
+            Some(series) => {
+                let bound = series.by_outcome.get(&outcome, || (outcome, self.duration.bind(&attributes(&series.attributes))));
+                match bound {
+                    Some(bound) => bound.record(seconds),
+                    None => self.duration.record(seconds, &attributes(&series.attributes)),
+                }
+            }
+            None => self.duration.record(seconds, &attributes(&path_attributes(&call.raw_path))),
+        }
     }
 }
 

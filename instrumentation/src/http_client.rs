@@ -7,165 +7,134 @@
 //! paths never become label values. The duration ends when the response head arrives.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Instant;
+use std::sync::Arc;
 
-use http::{Request, Response};
-use opentelemetry::metrics::{Histogram, Meter};
+use http::{HeaderMap, StatusCode};
+use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
 use opentelemetry::KeyValue;
-use tower_layer::Layer;
-use tower_service::Service;
 
 use crate::http::method_attribute;
+use crate::metered::{AtHead, Bindings, Classifier, End, ErrorType, MeteredLayer};
 use crate::semconv;
 
 /// The low-cardinality template of a request's URL, set as a request extension.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlTemplate(pub &'static str);
 
-/// The layer. Clone it freely.
+/// Records HTTP client requests (a tower layer for hyper-util's client or any tower HTTP
+/// client).
+pub type HttpClientLayer = MeteredLayer<HttpClient>;
+
+/// The HTTP client side of a [`MeteredLayer`]: measured up to the response head.
 #[derive(Clone)]
-pub struct HttpClientLayer {
+pub struct HttpClient {
     duration: Histogram<f64>,
+    /// Per server address: a histogram bound per remaining attribute set, so a request to a
+    /// known host allocates nothing.
+    hosts: Arc<Bindings<Box<str>, HostSeries>>,
 }
 
-impl fmt::Debug for HttpClientLayer {
+impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClientLayer").finish_non_exhaustive()
+        f.debug_struct("HttpClient").finish_non_exhaustive()
     }
 }
 
-impl HttpClientLayer {
+#[derive(Default)]
+struct HostSeries {
+    by_request: Bindings<RequestKey, BoundHistogram<f64>>,
+}
+
+/// The attributes of a finished request besides its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct RequestKey {
+    method: &'static str,
+    port: Option<u16>,
+    template: Option<&'static str>,
+    status: Option<u16>,
+    error_type: Option<ErrorType>,
+}
+
+impl RequestKey {
+    fn attributes(&self, host: Option<&str>) -> Vec<KeyValue> {
+        let mut attributes = vec![KeyValue::new(semconv::HTTP_REQUEST_METHOD, self.method)];
+        if let Some(host) = host {
+            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, host.to_owned()));
+        }
+        if let Some(port) = self.port {
+            attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+        }
+        if let Some(template) = self.template {
+            attributes.push(KeyValue::new(semconv::URL_TEMPLATE, template));
+        }
+        if let Some(status) = self.status {
+            attributes.push(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+        }
+        if let Some(error) = self.error_type {
+            attributes.push(KeyValue::new(semconv::ERROR_TYPE, error.value()));
+        }
+        attributes
+    }
+}
+
+impl MeteredLayer<HttpClient> {
     /// Records through `meter`.
     pub fn new(meter: &Meter) -> Self {
-        HttpClientLayer {
-            duration: meter
-                .f64_histogram("http.client.request.duration")
-                .with_unit("s")
-                .with_description("Duration of HTTP client requests")
-                .with_boundaries(semconv::DURATION_BUCKETS_SECONDS.to_vec())
-                .build(),
-        }
+        let duration = meter
+            .f64_histogram(semconv::HTTP_CLIENT_REQUEST_DURATION)
+            .with_unit("s")
+            .with_description("Duration of HTTP client requests")
+            .with_boundaries(otel_core::buckets::SECONDS.to_vec())
+            .build();
+        MeteredLayer::with_classifier(HttpClient { duration, hosts: Arc::default() })
     }
 }
 
-impl<S> Layer<S> for HttpClientLayer {
-    type Service = HttpClientService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        HttpClientService { inner, duration: self.duration.clone() }
-    }
+/// One request in flight (opaque).
+#[derive(Debug)]
+pub struct ClientCall {
+    host: Option<String>,
+    key: RequestKey,
 }
 
-/// The service the layer wraps around a client.
-#[derive(Clone)]
-pub struct HttpClientService<S> {
-    inner: S,
-    duration: Histogram<f64>,
-}
+impl Classifier for HttpClient {
+    type Call = ClientCall;
 
-impl<S> fmt::Debug for HttpClientService<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClientService").finish_non_exhaustive()
-    }
-}
-
-impl<S, B, R> Service<Request<B>> for HttpClientService<S>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = ClientFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let uri = request.uri();
-        let mut attributes = vec![KeyValue::new("http.request.method", method_attribute(request.method()))];
-        if let Some(host) = uri.host() {
-            attributes.push(KeyValue::new("server.address", host.to_owned()));
-        }
+    fn start(&self, parts: &http::request::Parts, _body_size: Option<u64>) -> Option<ClientCall> {
+        let uri = &parts.uri;
         let port = uri.port_u16().or(match uri.scheme_str() {
             Some("https") => Some(443),
             Some("http") => Some(80),
             _ => None,
         });
-        if let Some(port) = port {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        let template = parts.extensions.get::<UrlTemplate>().map(|UrlTemplate(t)| *t);
+        let key = RequestKey { method: method_attribute(&parts.method), port, template, status: None, error_type: None };
+        Some(ClientCall { host: uri.host().map(str::to_owned), key })
+    }
+
+    fn head(&self, call: &mut ClientCall, status: StatusCode, _headers: &HeaderMap) -> AtHead {
+        call.key.status = Some(status.as_u16());
+        if status.is_client_error() || status.is_server_error() {
+            call.key.error_type = Some(ErrorType::Status(status.as_u16()));
         }
-        if let Some(UrlTemplate(template)) = request.extensions().get::<UrlTemplate>() {
-            attributes.push(KeyValue::new("url.template", *template));
+        AtHead::Done
+    }
+
+    fn failed(&self, call: &mut ClientCall, error_type: &'static str) {
+        call.key.error_type = Some(ErrorType::Named(error_type));
+    }
+
+    fn record(&self, mut call: ClientCall, seconds: f64, end: End) {
+        if end == End::Cancelled {
+            call.key.error_type = Some(ErrorType::Named("cancelled"));
         }
-        let recording = ClientRecording { duration: self.duration.clone(), attributes, started: Instant::now(), done: false };
-        ClientFuture { inner: self.inner.call(request), recording: Some(recording) }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Records when the response head (or an error) arrives, or `cancelled` when dropped.
-    pub struct ClientFuture<F> {
-        #[pin]
-        inner: F,
-        recording: Option<ClientRecording>,
-    }
-}
-
-impl<F> fmt::Debug for ClientFuture<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, R, E> Future for ClientFuture<F>
-where
-    F: Future<Output = Result<Response<R>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
-        if let Some(mut r) = this.recording.take() {
-            match &result {
-                Ok(response) => {
-                    let status = response.status();
-                    r.attributes.push(KeyValue::new("http.response.status_code", i64::from(status.as_u16())));
-                    if status.is_client_error() || status.is_server_error() {
-                        r.attributes.push(KeyValue::new("error.type", status.as_str().to_owned()));
-                    }
-                }
-                Err(_) => r.attributes.push(KeyValue::new("error.type", otel_core::error_type_name::<E>())),
-            }
-            r.done = true;
+        let host = call.host.as_deref();
+        let key = call.key;
+        let series = self.hosts.get(host.unwrap_or(""), || (Box::from(host.unwrap_or("")), HostSeries::default()));
+        let bound = series.and_then(|s| s.by_request.get(&key, || (key, self.duration.bind(&key.attributes(host)))));
+        match bound {
+            Some(bound) => bound.record(seconds),
+            None => self.duration.record(seconds, &key.attributes(host)),
         }
-        Poll::Ready(result)
-    }
-}
-
-/// One request's measurement, recorded on drop.
-pub struct ClientRecording {
-    duration: Histogram<f64>,
-    attributes: Vec<KeyValue>,
-    started: Instant,
-    done: bool,
-}
-
-impl fmt::Debug for ClientRecording {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientRecording").finish_non_exhaustive()
-    }
-}
-
-impl Drop for ClientRecording {
-    fn drop(&mut self) {
-        if !self.done {
-            self.attributes.push(KeyValue::new("error.type", "cancelled"));
-        }
-        self.duration.record(self.started.elapsed().as_secs_f64(), &self.attributes);
     }
 }

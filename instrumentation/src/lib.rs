@@ -50,6 +50,8 @@ pub mod grpc;
 pub mod http;
 #[cfg(feature = "http")]
 pub mod http_client;
+#[cfg(feature = "http")]
+pub mod metered;
 #[cfg(feature = "recipes")]
 pub mod recipes;
 #[cfg(feature = "runtime")]

@@ -1,12 +1,28 @@
-//! Names and bucket boundaries from the OpenTelemetry semantic conventions.
+//! Names from the OpenTelemetry semantic conventions, taken from the
+//! `opentelemetry-semantic-conventions` crate so a renamed convention is one dependency bump
+//! away.
 
-/// Explicit bucket boundaries (seconds) the HTTP and RPC semantic conventions recommend for
-/// duration histograms: 5 ms to 10 s.
-pub const DURATION_BUCKETS_SECONDS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+pub use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, RPC_METHOD, SERVER_ADDRESS, SERVER_PORT, URL_SCHEME,
+    URL_TEMPLATE,
+};
+pub use opentelemetry_semantic_conventions::metric::{
+    HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_ACTIVE_REQUESTS, HTTP_SERVER_REQUEST_BODY_SIZE, HTTP_SERVER_REQUEST_DURATION,
+    HTTP_SERVER_RESPONSE_BODY_SIZE,
+};
 
-/// `http.server.request.duration` (unit `s`): exposed to Prometheus as
-/// `http_server_request_duration_seconds`.
-pub const HTTP_SERVER_REQUEST_DURATION: &str = "http.server.request.duration";
+// The RPC conventions are being renamed upstream (`rpc.server.call.duration`,
+// `rpc.system.name`, `rpc.response.status_code`); the crate marks the names below deprecated.
+// They are the ones collectors, dashboards and the gRPC instrumentation of other languages
+// emit today, so they stay until the renames are stable.
 
-/// `http.server.active_requests` (unit `{request}`): exposed as `http_server_active_requests`.
-pub const HTTP_SERVER_ACTIVE_REQUESTS: &str = "http.server.active_requests";
+/// `rpc.server.duration` (s).
+pub const RPC_SERVER_DURATION: &str = "rpc.server.duration";
+/// `rpc.client.duration` (s).
+pub const RPC_CLIENT_DURATION: &str = "rpc.client.duration";
+/// `rpc.system`.
+pub const RPC_SYSTEM: &str = "rpc.system";
+/// `rpc.service`.
+pub const RPC_SERVICE: &str = "rpc.service";
+/// `rpc.grpc.status_code`.
+pub const RPC_GRPC_STATUS_CODE: &str = "rpc.grpc.status_code";

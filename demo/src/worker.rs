@@ -1,4 +1,4 @@
-//! A background worker: polls, executes and updates tasks (the seed's task-worker metrics),
+//! A background worker: polls, executes and updates tasks (the worker SDK's task metrics),
 //! calls the API, runs a scheduled job, and reports its own lifecycle.
 
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! The README's main command: one scrape of the demo shows every instrumentation module, promtool
-//! finds nothing beyond the lints the seed's names force, and --duration stops it cleanly.
+//! finds nothing beyond the lints the worker SDK's names force, and --duration stops it cleanly.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -29,7 +29,7 @@ fn demo_shows_every_module_in_one_valid_scrape_and_stops_after_its_duration() {
 
     let body = wait_for(Duration::from_secs(15), || {
         let (_, body) = http_get(&metrics_url).ok()?;
-        // One scrape shows every module: HTTP layer, task worker (seed names), jobs, lifecycle,
+        // One scrape shows every module: HTTP layer, task worker (worker SDK names), jobs, lifecycle,
         // process and runtime metrics, facade gauges and counters.
         let complete = [
             "http_server_request_duration_seconds_bucket{",
@@ -72,7 +72,7 @@ fn demo_shows_every_module_in_one_valid_scrape_and_stops_after_its_duration() {
         complete.then_some(body)
     })
     .expect("the worker's and the API's metrics appear");
-    // promtool finds nothing beyond the lints the seed's names force (docs/exposition.md).
+    // promtool finds nothing beyond the lints the worker SDK's names force (docs/exposition.md).
     let problems = promtool_problems(body.as_bytes());
     assert!(problems.is_empty(), "promtool: {problems:#?}\n{body}");
     assert!(body.contains("http_server_active_requests{"), "{body}");

@@ -9,7 +9,7 @@
 //! | `macros` (default) | `#[track_duration]` and `#[track_errors]` |
 //! | `http` (default) | [`http::HttpServerLayer`] for axum, hyper and tonic servers; [`http_client::HttpClientLayer`] for tower HTTP clients |
 //! | `axum` (default) | route templates from axum's `MatchedPath` |
-//! | `tasks` (default) | [`tasks::WorkerMetrics`] (the seed's `task_*` metrics), [`tasks::Jobs`], [`tasks::Lifecycle`] |
+//! | `tasks` (default) | [`tasks::WorkerMetrics`] (the worker SDK's `task_*` metrics), [`tasks::Jobs`], [`tasks::Lifecycle`] |
 //! | `runtime` (default) | [`runtime::register_process_metrics`], [`runtime::register_tokio_metrics`] |
 //! | `grpc` (default) | [`grpc::GrpcLayer`] for tonic servers and channels (`rpc.*` metrics) |
 //! | `recipes` (default) | [`recipes::Cache`], [`recipes::Database`], [`recipes::GenAi`] |

@@ -1,11 +1,11 @@
-//! Recipes for the seed's examples: caches, databases and LLM calls, each a definitions list
+//! Recipes for common dependencies: caches, databases and LLM calls, each a definitions list
 //! for the catalog plus a small recorder over the [`otel_core::Metrics`] facade.
 //!
 //! | recipe | series (Prometheus) |
 //! |---|---|
 //! | [`Cache`] | `cache_hits_total`, `cache_misses_total` (`cache_name`, `operation`), `cache_size_bytes` (`cache_name`) |
 //! | [`Database`] | `db_client_operation_duration_seconds` (`db.operation.name`, `db.collection.name`; 1 ms–1 s), `db_client_connections_active` (`db.client.connection.pool.name`) |
-//! | [`GenAi`] | `gen_ai_client_token_usage` (`gen_ai.request.model`, `gen_ai.token.type`), `gen_ai_client_operation_duration_seconds` (`gen_ai.request.model`, `gen_ai.operation.name`, `error.type`; 100 ms–30 s) |
+//! | [`GenAi`] | `gen_ai_client_token_usage` (`gen_ai.request.model`, `gen_ai.operation.name`, `gen_ai.token.type`), `gen_ai_client_operation_duration_seconds` (`gen_ai.request.model`, `gen_ai.operation.name`, `error.type`; 100 ms–30 s) |
 
 use opentelemetry::KeyValue;
 use otel_core::{buckets, ActiveGuard, DurationGuard, MetricDef, Metrics};

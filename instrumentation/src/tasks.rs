@@ -1,5 +1,5 @@
 //! Task workers, scheduled jobs and service lifecycle, with the metric names and labels the
-//! seed documents (after Prometheus translation): `task_poll_total`, `task_poll_time_seconds`,
+//! Conductor worker SDK documents (after Prometheus translation): `task_poll_total`, `task_poll_time_seconds`,
 //! `task_execute_error_total`, `job_executions_total`, `service_restarts_total`, ...
 //!
 //! Each helper records through an [`otel_core::Metrics`] facade; declare its
@@ -21,7 +21,7 @@ fn status(success: bool) -> &'static str {
     }
 }
 
-/// The seed's task-worker metrics around poll, execute and update.
+/// The Conductor worker SDK's task metrics around poll, execute and update.
 #[derive(Debug, Clone)]
 pub struct WorkerMetrics {
     metrics: Metrics,

@@ -1,6 +1,6 @@
 //! Declaring metrics once: name, kind, unit, description, label keys, buckets, cardinality cap.
-//! The same declarations create instruments, configure views, and feed docs and config
-//! generation.
+//! The same declarations create instruments and configure views; `Telemetry::catalog()` hands
+//! them back to whatever documents the service's metrics.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};

@@ -1,5 +1,5 @@
 //! Instrumentation against a real axum server and a real Prometheus: HTTP server metrics by
-//! route and status, route cardinality, and the seed's task-worker names.
+//! route and status, route cardinality, and the worker SDK's task names.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -100,7 +100,7 @@ fn ten_thousand_raw_urls_on_one_route_make_one_series_and_unmatched_urls_no_rout
 }
 
 #[test]
-fn the_seed_task_worker_names_and_labels_reach_prometheus() {
+fn the_worker_sdk_task_names_and_labels_reach_prometheus() {
     let catalog = Catalog::new().with(WorkerMetrics::definitions()).expect("catalog");
     let (telemetry, _) = pipeline(catalog);
     let worker = WorkerMetrics::new(&telemetry.metrics());
@@ -145,7 +145,7 @@ fn the_seed_task_worker_names_and_labels_reach_prometheus() {
         let got = prometheus.value(selector);
         assert!((got - expected).abs() < 1e-9, "{selector}: {got} != {expected}");
     }
-    // The seed's average query works on the quantile timer's _sum and _count.
+    // The worker SDK's documented average query works on the quantile timer's _sum and _count.
     let average =
         prometheus.value(r#"sum(task_poll_time_seconds_sum{taskType="myTask"}) / sum(task_poll_time_seconds_count{taskType="myTask"})"#);
     assert!((average - 0.0495).abs() < 1e-9, "average = {average}");

@@ -181,7 +181,7 @@ fn undeclared_names_bad_labels_and_nan_are_dropped_counted_and_never_panic() {
 }
 
 #[test]
-fn quantile_timers_reproduce_the_seed_metric_set() {
+fn quantile_timers_reproduce_the_worker_sdk_metric_set() {
     let (telemetry, scraper) = pipeline();
     let metrics = telemetry.metrics();
     let labels = [kv("taskType", "myTask"), kv("status", "SUCCESS")];

@@ -312,7 +312,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_names_come_out_of_otel_names() {
+    fn documented_names_come_out_of_otel_names() {
         assert_eq!(default_name("task.execute.time", "s", MetricType::Histogram), "task_execute_time_seconds");
         assert_eq!(default_name("task.poll", "", MetricType::MonotonicCounter), "task_poll_total");
         assert_eq!(default_name("http.server.request.duration", "s", MetricType::Histogram), "http_server_request_duration_seconds");

@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use otel_exporters::prometheus::conformance;
+use otel_exporters::conformance;
 
 fn main() -> ExitCode {
     let Some(path) = std::env::args().nth(1) else {

@@ -31,19 +31,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(any(feature = "prometheus-tls", feature = "otlp"))]
 mod pem;
 #[cfg(feature = "prometheus")]
-pub mod prometheus;
+mod prometheus;
 mod runtime;
 mod select;
 
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use otlp::{OtlpExporter, OtlpProtocol, RetryPolicy};
+/// Checks naming-vector files (the `naming_conformance` example and the tests use it).
 #[cfg(feature = "prometheus")]
-pub use prometheus::{EncodeOptions, Format, PrometheusExporter, ScrapeError, Scraper, TranslationStrategy};
+#[doc(hidden)]
+pub use prometheus::conformance;
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+pub use prometheus::{
+    negotiate, unit_name, EncodeOptions, Format, LabelNamer, MetricNamer, MetricType, NamingError, Negotiated, PrometheusExporter,
+    ScrapeError, Scraper, TranslationStrategy,
+};
 pub use select::{from_env, FromEnv};
 
 /// The README's examples compile against this crate.

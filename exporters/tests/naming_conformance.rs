@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use otel_exporters::prometheus::conformance;
+use otel_exporters::conformance;
 
 fn check(path: &Path) {
     let tsv = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read the naming vectors at {}: {e}", path.display()));

@@ -53,6 +53,7 @@ pub enum Buckets {
 
 /// One declared metric. Build with [`MetricDef::counter`], [`MetricDef::histogram`], ...
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct MetricDef {
     /// OTel name, dotted (`http.server.request.duration`).
     pub name: String,
@@ -170,7 +171,7 @@ impl MetricDef {
     }
 
     /// The bucket bounds to create the instrument with, if explicit (own or unit default).
-    pub fn bucket_bounds(&self) -> Option<Vec<f64>> {
+    pub(crate) fn bucket_bounds(&self) -> Option<Vec<f64>> {
         match &self.buckets {
             Buckets::Explicit(b) => Some(b.clone()),
             Buckets::UnitDefault => crate::buckets::for_unit(&self.unit),
@@ -266,7 +267,7 @@ impl Catalog {
 
     /// The SDK view for an instrument: exponential aggregation and cardinality caps from the
     /// catalog (explicit buckets are set on the instrument itself).
-    pub fn view(&self, instrument: &Instrument) -> Option<Stream> {
+    pub(crate) fn view(&self, instrument: &Instrument) -> Option<Stream> {
         let def = self.get(instrument.name())?;
         let mut stream = Stream::builder();
         let mut changed = false;

@@ -111,6 +111,7 @@ impl PrometheusExporter {
     /// Serve HTTPS with this PEM certificate chain and PEM private key (feature
     /// `prometheus-tls`).
     #[cfg(feature = "prometheus-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus-tls")))]
     pub fn tls(mut self, certificate_pem: impl Into<std::path::PathBuf>, private_key_pem: impl Into<std::path::PathBuf>) -> Self {
         self.tls = Some((certificate_pem.into(), private_key_pem.into()));
         self

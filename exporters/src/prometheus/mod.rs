@@ -6,11 +6,12 @@
 //! (`text`, `proto`); `scraper` collects and encodes on demand; `server` is the HTTP side;
 //! `exporter` is what a pipeline attaches.
 
+#[doc(hidden)]
 pub mod conformance;
 mod exporter;
 mod format;
 mod model;
-pub mod naming;
+mod naming;
 mod negotiate;
 mod options;
 mod proto;
@@ -21,7 +22,7 @@ mod text;
 mod tls;
 
 pub use exporter::PrometheusExporter;
-pub use naming::{LabelNamer, MetricNamer, MetricType, TranslationStrategy};
+pub use naming::{unit_name, LabelNamer, MetricNamer, MetricType, NamingError, TranslationStrategy};
 pub use negotiate::{negotiate, Format, Negotiated};
 pub use options::EncodeOptions;
 pub use scraper::{ScrapeError, Scraper};

@@ -74,6 +74,7 @@ impl std::error::Error for NamingError {}
 
 /// Builds metric names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MetricNamer {
     /// Prefix joined with `_`; empty for none.
     pub namespace: String,
@@ -146,6 +147,7 @@ impl MetricNamer {
 
 /// How attribute keys become label names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LabelNamer {
     /// Keep UTF-8 keys as they are (only rejecting empty / all-underscore keys).
     pub utf8_allowed: bool,

@@ -97,7 +97,7 @@ impl Scraper {
         self.scrape_negotiated(Negotiated { format, utf8_names: false })
     }
 
-    /// The current metrics as negotiated with a scraper (see [`negotiate`]).
+    /// The current metrics as negotiated with a scraper (see [`negotiate`](crate::negotiate)).
     pub fn scrape_negotiated(&self, negotiated: Negotiated) -> Result<Vec<u8>, ScrapeError> {
         let naming = self.naming();
         let options = match (&naming.escaped, negotiated.utf8_names) {

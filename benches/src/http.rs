@@ -15,7 +15,7 @@ use crate::report::{interleaved, Contender, Report};
 
 pub(crate) fn run_all(report: &mut Report, quick: bool) {
     let (requests, rounds) = if quick { (20_000, 7) } else { (50_000, 21) };
-    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).build().expect("pipeline");
+    let telemetry = Telemetry::builder().env(Env::empty()).build().expect("pipeline");
     let plain = Router::new().route("/items/{id}", get(|| async { "item" }));
     let measured = plain.clone().layer(HttpServerLayer::new(&telemetry.meter("bench")));
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");

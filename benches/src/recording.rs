@@ -54,7 +54,7 @@ fn pipeline() -> Telemetry {
             MetricDef::histogram("bench.latency").unit("s").labels(["endpoint", "method", "status"]),
         ])
         .expect("catalog");
-    Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(catalog).build().expect("pipeline")
+    Telemetry::builder().env(Env::empty()).catalog(catalog).build().expect("pipeline")
 }
 
 pub(crate) fn run_all(report: &mut Report, quick: bool) {

@@ -143,7 +143,7 @@ fn otel_pipeline(shape: Shape) -> Scrape {
     let exporter = PrometheusExporter::new().without_server();
     let scraper = exporter.scraper();
     let telemetry = Telemetry::builder()
-        .env(Env::from_pairs::<&str, &str>([]))
+        .env(Env::empty())
         .service_name("bench")
         .view(no_overflow)
         .exporter(exporter)

@@ -6,7 +6,7 @@ use otel_instrumentation::tasks::{Jobs, Lifecycle, ServiceState};
 
 fn telemetry() -> Telemetry {
     let catalog = Catalog::new().with(Jobs::definitions().into_iter().chain(Lifecycle::definitions())).expect("catalog");
-    Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(catalog).build().expect("build")
+    Telemetry::builder().env(Env::empty()).catalog(catalog).build().expect("build")
 }
 
 #[derive(Debug)]

@@ -36,6 +36,11 @@ impl Env {
         Env { lookup: Arc::new(|name| std::env::var(name).ok()) }
     }
 
+    /// No variables at all: every setting comes from the builder or its default.
+    pub fn empty() -> Self {
+        Env::from_pairs::<&str, &str>([])
+    }
+
     /// Exactly the given variables, nothing from the process.
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         let map: HashMap<String, String> = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();

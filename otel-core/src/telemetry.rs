@@ -407,13 +407,13 @@ mod tests {
         let r =
             resource_of(Telemetry::builder().env(Env::from_pairs([("OTEL_SERVICE_NAME", "ops-name")])).default_service_name("built-in"));
         assert_eq!(attr(&r, "service.name").as_deref(), Some("ops-name"));
-        let r = resource_of(Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).default_service_name("built-in"));
+        let r = resource_of(Telemetry::builder().env(Env::empty()).default_service_name("built-in"));
         assert_eq!(attr(&r, "service.name").as_deref(), Some("built-in"));
     }
 
     #[test]
     fn second_shutdown_reports_already_shut_down() {
-        let t = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).build().unwrap();
+        let t = Telemetry::builder().env(Env::empty()).build().unwrap();
         t.shutdown().unwrap();
         assert!(matches!(t.shutdown(), Err(RuntimeError::AlreadyShutdown)));
     }

@@ -16,6 +16,19 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// Configuration with no variables at all: what a test pipeline reads, so the process
+/// environment of whoever runs the tests cannot change them.
+pub fn empty_env() -> otel_core::Env {
+    otel_core::Env::empty()
+}
+
+/// The `host:port` of a pipeline's pull endpoint, as a Prometheus static target.
+pub fn scrape_target(telemetry: &otel_core::Telemetry) -> String {
+    let endpoint = telemetry.endpoints().iter().find(|e| e.starts_with("http")).cloned().unwrap_or_default();
+    let without_scheme = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, rest)| rest);
+    without_scheme.split('/').next().unwrap_or_default().to_owned()
+}
+
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");

@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
-use otel_core::{Env, Telemetry};
+use otel_core::Telemetry;
 use otel_exporters::{Format, PrometheusExporter};
-use otel_tests::{http_get, wait_for, Prometheus};
+use otel_tests::{empty_env, http_get, scrape_target, wait_for, Prometheus};
 
 /// A pipeline with a counter, an explicit histogram and an exponential histogram.
 fn recorded(exporter: PrometheusExporter) -> Telemetry {
     let telemetry = Telemetry::builder()
-        .env(Env::from_pairs::<&str, &str>([]))
+        .env(empty_env())
         .service_name("formats")
         .view(|i: &Instrument| {
             (i.name() == "rpc.latency").then(|| {
@@ -36,10 +36,6 @@ fn recorded(exporter: PrometheusExporter) -> Telemetry {
     telemetry
 }
 
-fn target(telemetry: &Telemetry) -> String {
-    telemetry.endpoints()[0].trim_start_matches("http://").trim_end_matches("/metrics").to_owned()
-}
-
 fn wait_metadata(prometheus: &Prometheus, family: &str) -> (String, String) {
     wait_for(Duration::from_secs(30), || prometheus.metadata(family))
         .unwrap_or_else(|| panic!("no metadata for {family}; targets: {}", prometheus.targets()))
@@ -48,7 +44,7 @@ fn wait_metadata(prometheus: &Prometheus, family: &str) -> (String, String) {
 #[test]
 fn prometheus_ingests_text_0_0_4_when_only_text_is_offered() {
     let telemetry = recorded(PrometheusExporter::new().formats(&[Format::Text]));
-    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &[]);
+    let prometheus = Prometheus::start(&[&scrape_target(&telemetry)], "/metrics", &[]);
     assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);
     // Text 0.0.4 names the counter family with its `_total`.
     assert_eq!(wait_metadata(&prometheus, "orders_placed_total").0, "counter");
@@ -61,7 +57,7 @@ fn prometheus_ingests_text_0_0_4_when_only_text_is_offered() {
 #[test]
 fn prometheus_ingests_openmetrics_by_default_with_units() {
     let telemetry = recorded(PrometheusExporter::new());
-    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &[]);
+    let prometheus = Prometheus::start(&[&scrape_target(&telemetry)], "/metrics", &[]);
     assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);
     // OpenMetrics names the counter family without `_total` and declares units.
     assert_eq!(wait_metadata(&prometheus, "orders_placed").0, "counter");
@@ -73,7 +69,7 @@ fn prometheus_ingests_openmetrics_by_default_with_units() {
 #[test]
 fn prometheus_ingests_native_histograms_over_protobuf() {
     let telemetry = recorded(PrometheusExporter::new());
-    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &["--enable-feature=native-histograms"]);
+    let prometheus = Prometheus::start(&[&scrape_target(&telemetry)], "/metrics", &["--enable-feature=native-histograms"]);
     assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);
     // A native histogram is queried by its bare name.
     assert_eq!(prometheus.value("histogram_count(rpc_latency_seconds{rpc=\"get\"})"), 100.0);
@@ -149,7 +145,7 @@ fn prometheus_scrapes_over_tls_with_a_bearer_token() {
         "    scheme: https\n    authorization:\n      credentials: t0ken\n    tls_config:\n      ca_file: {}\n",
         pki.path("server-ca.pem").display()
     );
-    let target = endpoint.trim_start_matches("https://").trim_end_matches("/metrics").to_owned();
+    let target = scrape_target(&telemetry);
     let prometheus = Prometheus::start_with(&[&target], "/metrics", &job, &[]);
     assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);
 }

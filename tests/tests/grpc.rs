@@ -5,10 +5,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use otel_core::{Catalog, Env, Telemetry};
+use otel_core::{Catalog, Telemetry};
 use otel_exporters::PrometheusExporter;
 use otel_instrumentation::grpc::GrpcLayer;
-use otel_tests::Prometheus;
+use otel_tests::{empty_env, scrape_target, Prometheus};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
@@ -77,8 +77,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for Greeter {
 #[test]
 fn tonic_server_and_client_calls_are_measured_with_rpc_attributes() {
     let exporter = PrometheusExporter::new().listen("127.0.0.1:0");
-    let telemetry =
-        Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(Catalog::new()).exporter(exporter).build().expect("build");
+    let telemetry = Telemetry::builder().env(empty_env()).catalog(Catalog::new()).exporter(exporter).build().expect("build");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -108,7 +107,7 @@ fn tonic_server_and_client_calls_are_measured_with_rpc_attributes() {
         assert_eq!(missing.expect_err("unimplemented").code(), tonic::Code::Unimplemented);
     });
 
-    let target = telemetry.endpoints()[0].trim_start_matches("http://").trim_end_matches("/metrics").to_owned();
+    let target = scrape_target(&telemetry);
     let prometheus = Prometheus::start(&[&target], "/metrics", &[]);
     for side in ["server", "client"] {
         let count = |status: u8, method: &str| {

@@ -3,9 +3,9 @@
 //! 0.0.4, the Python prometheus_client parsers for text and OpenMetrics).
 
 use opentelemetry::KeyValue;
-use otel_core::{Env, Telemetry};
+use otel_core::Telemetry;
 use otel_exporters::{Format, PrometheusExporter};
-use otel_tests::{promtool_check_metrics, python_parse};
+use otel_tests::{empty_env, promtool_check_metrics, python_parse};
 use proptest::prelude::*;
 
 /// Strings made of the characters that break naive encoders.
@@ -49,7 +49,7 @@ fn case() -> impl Strategy<Value = Case> {
 fn exposition_survives(cases: &[Case]) -> Result<(), TestCaseError> {
     let exporter = PrometheusExporter::new().without_server();
     let scraper = exporter.scraper();
-    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).exporter(exporter).build().expect("build");
+    let telemetry = Telemetry::builder().env(empty_env()).exporter(exporter).build().expect("build");
     let meter = telemetry.meter("hostile\"scope\n");
     for c in cases {
         let attrs = [KeyValue::new(c.key.clone(), c.value.clone()), KeyValue::new("plain", c.value.clone())];

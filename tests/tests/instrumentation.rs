@@ -5,17 +5,17 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use otel_core::{Catalog, Env, Telemetry};
+use otel_core::{Catalog, Telemetry};
 use otel_exporters::{PrometheusExporter, Scraper};
 use otel_instrumentation::http::HttpServerLayer;
 use otel_instrumentation::tasks::WorkerMetrics;
-use otel_tests::Prometheus;
+use otel_tests::{empty_env, scrape_target, Prometheus};
 use tower::ServiceExt;
 
 fn pipeline(catalog: Catalog) -> (Telemetry, Scraper) {
     let exporter = PrometheusExporter::new().listen("127.0.0.1:0");
     let scraper = exporter.scraper();
-    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(catalog).exporter(exporter).build().expect("build");
+    let telemetry = Telemetry::builder().env(empty_env()).catalog(catalog).exporter(exporter).build().expect("build");
     (telemetry, scraper)
 }
 
@@ -25,10 +25,6 @@ fn router(telemetry: &Telemetry) -> Router {
         .route("/boom", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
         .route("/metrics", get(|| async { "not recorded" }))
         .layer(HttpServerLayer::new(&telemetry.meter("http-test")))
-}
-
-fn target(telemetry: &Telemetry) -> String {
-    telemetry.endpoints()[0].trim_start_matches("http://").trim_end_matches("/metrics").to_owned()
 }
 
 #[test]
@@ -57,7 +53,7 @@ fn a_real_axum_server_is_measured_by_route_and_status() {
         client.get(format!("http://{addr}/metrics")).send().expect("excluded");
     }
 
-    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &[]);
+    let prometheus = Prometheus::start(&[&scrape_target(&telemetry)], "/metrics", &[]);
     let count = |selector: &str| prometheus.value(&format!("sum(http_server_request_duration_seconds_count{{{selector}}})"));
     assert_eq!(count(r#"http_route="/items/{id}",http_request_method="GET",http_response_status_code="200""#), 30.0);
     assert_eq!(count(r#"http_route="/items/{id}",http_request_method="POST",http_response_status_code="201""#), 5.0);
@@ -120,7 +116,7 @@ fn the_worker_sdk_task_names_and_labels_reach_prometheus() {
     worker.workflow_start_error("myWorkflow", "ValueError");
     worker.api_request("GET", "/tasks/poll/batch/myTask", "200", 0.112);
 
-    let prometheus = Prometheus::start(&[&target(&telemetry)], "/metrics", &[]);
+    let prometheus = Prometheus::start(&[&scrape_target(&telemetry)], "/metrics", &[]);
     let expectations = [
         (r#"task_poll_total{taskType="myTask"}"#, 100.0),
         (r#"task_poll_time_seconds_count{taskType="myTask",status="SUCCESS"}"#, 90.0),

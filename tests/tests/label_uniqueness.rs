@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
-use otel_core::{Catalog, Env, MetricDef, Telemetry};
+use otel_core::{Catalog, MetricDef, Telemetry};
 use otel_exporters::{EncodeOptions, Format, PrometheusExporter, TranslationStrategy};
-use otel_tests::{promtool_check_metrics, sample_label_names, Prometheus};
+use otel_tests::{empty_env, promtool_check_metrics, sample_label_names, scrape_target, Prometheus};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -92,7 +92,7 @@ fn record(case: &Case, exporter: PrometheusExporter) -> Telemetry {
                 .expect("view")
         })
     };
-    let mut builder = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(catalog).view(exponential);
+    let mut builder = Telemetry::builder().env(empty_env()).catalog(catalog).view(exponential);
     for (k, v) in &case.attributes {
         builder = builder.resource_attribute(KeyValue::new(KEYS[*k], format!("res-{v}")));
     }
@@ -157,7 +157,7 @@ fn the_issue_reproductions_keep_one_label_each() {
     let mut options = EncodeOptions::default();
     options.resource_labels = vec!["service.name".to_owned()];
     let telemetry = Telemetry::builder()
-        .env(Env::from_pairs::<&str, &str>([]))
+        .env(empty_env())
         .service_name("svc")
         .catalog(Catalog::new().with([MetricDef::gauge("fg").allow_other_labels()]).expect("catalog"))
         .exporter(exporter.encode_options(options))
@@ -188,7 +188,7 @@ fn the_issue_reproductions_keep_one_label_each() {
 
 /// A pipeline whose metrics claim each other's Prometheus names.
 fn clashes(exporter: PrometheusExporter) -> Telemetry {
-    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).exporter(exporter).build().expect("build");
+    let telemetry = Telemetry::builder().env(empty_env()).exporter(exporter).build().expect("build");
     let (a, b) = (telemetry.meter("a"), telemetry.meter("b"));
     a.u64_counter("x.y").build().add(1, &[KeyValue::new("k", "1")]);
     b.i64_up_down_counter("x_y").build().add(1, &[KeyValue::new("k", "2")]);
@@ -212,7 +212,7 @@ fn prometheus_ingests_every_format_for_random_cases() {
     }
     pipelines.push(clashes(PrometheusExporter::new().listen("127.0.0.1:0")));
     pipelines.push(clashes(PrometheusExporter::new().listen("127.0.0.1:0").formats(&[Format::Text])));
-    let targets: Vec<String> = pipelines.iter().map(|t| t.endpoints()[0].trim_start_matches("http://").replace("/metrics", "")).collect();
+    let targets: Vec<String> = pipelines.iter().map(scrape_target).collect();
     let all: Vec<&str> = targets.iter().map(String::as_str).collect();
     let every_format: Vec<&str> = all.iter().step_by(2).copied().collect();
     let openmetrics_and_text = Prometheus::start(&all, "/metrics", &[]);

@@ -7,9 +7,9 @@
 //! This file holds one test: it sets process variables, which no other test may see.
 
 use opentelemetry::KeyValue;
-use otel_core::{Env, Telemetry, TelemetryBuilder};
+use otel_core::{Telemetry, TelemetryBuilder};
 use otel_exporters::{OtlpExporter, OtlpProtocol};
-use otel_tests::{free_port, Nginx, Rotel};
+use otel_tests::{empty_env, free_port, Nginx, Rotel};
 
 fn push(builder: TelemetryBuilder, exporter: OtlpExporter, case: &str) {
     let telemetry = builder.service_name("env-test").exporter(exporter).build().expect("build");
@@ -60,7 +60,7 @@ fn builder_settings_win_over_process_variables_and_injected_env_isolates_from_th
 
         // An injected Env: nothing from the process, so no header but the builder's.
         let isolated = OtlpExporter::new().protocol(protocol).endpoint(url.clone());
-        push(Telemetry::builder().env(Env::from_pairs::<&str, &str>([])), isolated, &format!("isolated-{name}"));
+        push(Telemetry::builder().env(empty_env()), isolated, &format!("isolated-{name}"));
         rotel.wait_for_all(&[&format!("case: Str(isolated-{name})")]);
         let last = nginx.requests().lines().rfind(|l| l.starts_with(&format!("port={port} "))).map(str::to_owned);
         assert!(last.as_deref().is_some_and(|l| l.contains("x-k=- x-pct=-")), "{name}: {last:?}");

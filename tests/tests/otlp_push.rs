@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use opentelemetry::KeyValue;
 use otel_core::{Env, Telemetry};
 use otel_exporters::{OtlpExporter, OtlpProtocol, RetryPolicy};
-use otel_tests::{free_port, Rotel};
+use otel_tests::{empty_env, free_port, Rotel};
 
 fn grpc(rotel: &Rotel) -> OtlpExporter {
     OtlpExporter::new().protocol(OtlpProtocol::Grpc).endpoint(format!("http://{}", rotel.grpc))
@@ -18,12 +18,7 @@ fn http(rotel: &Rotel) -> OtlpExporter {
 
 /// Records a known set of data, shuts down, and checks what the collector received.
 fn push_and_check(rotel: &Rotel, exporter: OtlpExporter, service: &str) {
-    let telemetry = Telemetry::builder()
-        .env(Env::from_pairs::<&str, &str>([]))
-        .service_name(service)
-        .exporter(exporter)
-        .build()
-        .expect("build pipeline");
+    let telemetry = Telemetry::builder().env(empty_env()).service_name(service).exporter(exporter).build().expect("build pipeline");
     let meter = telemetry.meter("otel-tests");
     let labels = [KeyValue::new("route", "/orders"), KeyValue::new("status", "200")];
     meter.u64_counter("orders.placed").build().add(41, &labels);

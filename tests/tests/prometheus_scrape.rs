@@ -3,19 +3,15 @@
 use opentelemetry::KeyValue;
 use otel_core::{Env, Telemetry};
 use otel_exporters::PrometheusExporter;
-use otel_tests::{http_get, promtool_check_metrics, Prometheus};
+use otel_tests::{empty_env, http_get, promtool_check_metrics, scrape_target, Prometheus};
 
 fn pipeline() -> Telemetry {
     Telemetry::builder()
-        .env(Env::from_pairs::<&str, &str>([]))
+        .env(empty_env())
         .service_name("scrape-test")
         .exporter(PrometheusExporter::new().listen("127.0.0.1:0"))
         .build()
         .expect("build pipeline")
-}
-
-fn host_port(endpoint: &str) -> &str {
-    endpoint.trim_start_matches("http://").trim_end_matches("/metrics")
 }
 
 #[test]
@@ -33,7 +29,7 @@ fn prometheus_scrapes_exact_counter_values_and_histogram_quantiles() {
     }
     meter.i64_up_down_counter("queue.depth").build().add(-3, &[]);
 
-    let prometheus = Prometheus::start(&[host_port(&telemetry.endpoints()[0])], "/metrics", &[]);
+    let prometheus = Prometheus::start(&[&scrape_target(&telemetry)], "/metrics", &[]);
     assert_eq!(prometheus.value("orders_placed_total{payment=\"card\"}"), 42.0);
     assert_eq!(prometheus.value("orders_placed_total{payment=\"cash\"}"), 5.0);
     assert_eq!(prometheus.value("sum(orders_placed_total)"), 47.0);

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::thread;
 
 use opentelemetry::KeyValue;
-use otel_core::{buckets, Catalog, Env, MetricDef, Telemetry};
+use otel_core::{buckets, Catalog, MetricDef, Telemetry};
 use otel_exporters::{PrometheusExporter, Scraper};
-use otel_tests::promtool_check_metrics;
+use otel_tests::{empty_env, promtool_check_metrics};
 
 fn catalog() -> Catalog {
     Catalog::new()
@@ -35,13 +35,8 @@ fn catalog() -> Catalog {
 fn pipeline() -> (Telemetry, Scraper) {
     let exporter = PrometheusExporter::new().without_server();
     let scraper = exporter.scraper();
-    let telemetry = Telemetry::builder()
-        .env(Env::from_pairs::<&str, &str>([]))
-        .service_name("recording")
-        .catalog(catalog())
-        .exporter(exporter)
-        .build()
-        .expect("build");
+    let telemetry =
+        Telemetry::builder().env(empty_env()).service_name("recording").catalog(catalog()).exporter(exporter).build().expect("build");
     (telemetry, scraper)
 }
 
@@ -250,7 +245,7 @@ fn the_enable_switch_turns_every_path_off_and_on() {
 
 #[test]
 fn snapshots_work_without_exporters_serialise_and_reset() {
-    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(catalog()).build().expect("build");
+    let telemetry = Telemetry::builder().env(empty_env()).catalog(catalog()).build().expect("build");
     let metrics = telemetry.metrics();
     let labels = [kv("endpoint", "/q"), kv("method", "POST"), kv("status", "200")];
     metrics.increment_counter("request_count", 5, &labels);
@@ -296,7 +291,7 @@ fn the_winner_of_a_name_clash_is_the_same_whatever_the_order_of_creation() {
     for first_dotted in [true, false, true, false, true, false] {
         let exporter = PrometheusExporter::new().without_server();
         let scraper = exporter.scraper();
-        let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).exporter(exporter).build().expect("build");
+        let telemetry = Telemetry::builder().env(empty_env()).exporter(exporter).build().expect("build");
         let (a, b) = (telemetry.meter("scope-a"), telemetry.meter("scope-b"));
         let dotted = || a.u64_counter("x.y").with_description("dotted").build().add(1, &[]);
         let plain = || b.i64_up_down_counter("x_y").with_description("plain").build().add(2, &[]);

@@ -8,8 +8,9 @@
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::KeyValue;
-use otel_core::{Catalog, Env, MetricDef, Metrics, Telemetry};
+use otel_core::{Catalog, MetricDef, Metrics, Telemetry};
 use otel_exporters::PrometheusExporter;
+use otel_tests::empty_env;
 
 /// The resident set size is process-wide: tests measuring it take turns.
 static MEASURING: Mutex<()> = Mutex::new(());
@@ -35,7 +36,7 @@ fn pipeline() -> (Telemetry, otel_exporters::Scraper) {
             MetricDef::quantile_timer("t").labels(["user"]).cardinality_limit(LIMIT),
         ])
         .expect("catalog");
-    let telemetry = Telemetry::builder().env(Env::from_pairs::<&str, &str>([])).catalog(catalog).exporter(exporter).build().expect("build");
+    let telemetry = Telemetry::builder().env(empty_env()).catalog(catalog).exporter(exporter).build().expect("build");
     (telemetry, scraper)
 }
 

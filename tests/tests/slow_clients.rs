@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use otel_core::{Env, Telemetry};
+use otel_core::Telemetry;
 use otel_exporters::PrometheusExporter;
-use otel_tests::{wait_for, Prometheus};
+use otel_tests::{empty_env, scrape_target, wait_for, Prometheus};
 
 const SLOW_CLIENTS: usize = 200;
 /// Longer than the endpoint's 10 s header timeout, so slots would not have freed up in time.
@@ -40,13 +40,13 @@ fn slowloris(addr: String, stop: Arc<AtomicBool>, reconnects: Arc<AtomicUsize>) 
 #[test]
 fn a_real_scraper_gets_through_while_slow_clients_hold_every_slot() {
     let telemetry = Telemetry::builder()
-        .env(Env::from_pairs::<&str, &str>([]))
+        .env(empty_env())
         .service_name("slow-clients")
         .exporter(PrometheusExporter::new().listen("127.0.0.1:0"))
         .build()
         .expect("build");
     telemetry.meter("t").u64_counter("work.done").build().add(1, &[]);
-    let target = telemetry.endpoints()[0].trim_start_matches("http://").replace("/metrics", "");
+    let target = scrape_target(&telemetry);
     let prometheus = Prometheus::start(&[&target], "/metrics", &[]);
     assert_eq!(prometheus.value("up"), 1.0);
 

@@ -101,7 +101,9 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
     let mut labels = LabelBuilder { options, metric: "", reserved: None, issues, cache: HashMap::new() };
     let no_fixed = FixedLabels::default();
 
-    let resource_pairs: Vec<KeyValue> = metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+    let mut resource_pairs: Vec<KeyValue> = metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+    // The resource is a map: sorted, its labels come out the same in every scrape.
+    resource_pairs.sort_by(|a, b| a.key.cmp(&b.key));
     let copied = labels.build(&no_fixed, resource_pairs.iter().filter(|kv| options.resource_labels.iter().any(|k| k == kv.key.as_str())));
     let copied: Vec<(String, String)> = copied.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let fixed_per_scope: Vec<FixedLabels> = scopes
@@ -407,7 +409,7 @@ pub(crate) fn classic_from_exponential(e: &Exponential<'_>) -> (Vec<f64>, Vec<u6
 
 /// Builds each point's label set so that every label name appears once, whatever the
 /// attributes: copied resource labels, then scope labels, then the point's attributes,
-/// translated. Precedence, as in Prometheus' own OTLP ingestion: distinct keys that translate
+/// translated, in name order. Precedence, as in Prometheus' own OTLP ingestion: distinct keys that translate
 /// to one label are merged (`;`-joined values in the order of the original keys); the same key
 /// twice keeps the value given last (the OpenTelemetry rule); scope labels win over attributes;
 /// attributes win over copied resource labels; the format's own labels (`le`) and names
@@ -498,6 +500,10 @@ impl LabelBuilder<'_, '_> {
         // Any label name twice (among the attributes, or an attribute and a fixed label)?
         let unique = pairs.iter().enumerate().skip(first).all(|(i, (label, _))| pairs[..i].iter().all(|(other, _)| other != label));
         if unique {
+            // Attribute labels in name order, whichever order the SDK kept: stable output.
+            if !pairs[first..].is_sorted_by(|a, b| a.0 <= b.0) {
+                pairs[first..].sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            }
             return pairs;
         }
         let mut attrs: Attributes<'a> = pairs.drain(first..).zip(keys).map(|((label, value), key)| (label, key, value)).collect();
@@ -640,8 +646,8 @@ mod tests {
     }
 
     #[test]
-    fn plain_keys_pass_through_in_order() {
-        assert_eq!(label_set(&[("b", "1"), ("a", "2")]), with_fixed(&[("b", "1"), ("a", "2")]));
+    fn attribute_labels_come_out_in_name_order() {
+        assert_eq!(label_set(&[("b", "1"), ("a", "2")]), with_fixed(&[("a", "2"), ("b", "1")]));
     }
 
     #[test]

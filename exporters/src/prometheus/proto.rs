@@ -230,4 +230,101 @@ mod tests {
         assert_eq!(spans, vec![dto::BucketSpan { offset: Some(1), length: Some(2) }]);
         assert_eq!(deltas, vec![3, 4]);
     }
+
+    /// Every field of a message on the wire: (field number, wire type, first varint value if
+    /// the field is a varint).
+    fn wire_fields(mut bytes: &[u8]) -> Vec<(u64, u64, Option<u64>)> {
+        fn varint(bytes: &mut &[u8]) -> u64 {
+            let mut value = 0u64;
+            for shift in (0..64).step_by(7) {
+                let byte = bytes[0];
+                *bytes = &bytes[1..];
+                value |= u64::from(byte & 0x7f) << shift;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            value
+        }
+        let mut fields = Vec::new();
+        while !bytes.is_empty() {
+            let key = varint(&mut bytes);
+            let (field, wire) = (key >> 3, key & 7);
+            let value = match wire {
+                0 => Some(varint(&mut bytes)),
+                1 => {
+                    bytes = &bytes[8..];
+                    None
+                }
+                2 => {
+                    let len = varint(&mut bytes) as usize;
+                    bytes = &bytes[len..];
+                    None
+                }
+                5 => {
+                    bytes = &bytes[4..];
+                    None
+                }
+                other => panic!("unexpected wire type {other}"),
+            };
+            fields.push((field, wire, value));
+        }
+        fields
+    }
+
+    const VARINT: u64 = 0;
+    const FIXED64: u64 = 1;
+    const LEN: u64 = 2;
+
+    /// The field numbers and types of `io.prometheus.client` in `metrics.proto` (client_model
+    /// with native histograms, the version Prometheus 2.42 reads): proto2, so repeated scalars
+    /// are not packed, and `sint` fields are zigzag-encoded (-1 is sent as 1).
+    #[test]
+    fn every_field_number_and_type_matches_the_prometheus_data_model() {
+        let label = dto::LabelPair { name: Some("n".into()), value: Some("v".into()) };
+        assert_eq!(wire_fields(&label.encode_to_vec()), [(1, LEN, None), (2, LEN, None)]);
+        assert_eq!(wire_fields(&dto::Gauge { value: Some(1.0) }.encode_to_vec()), [(1, FIXED64, None)]);
+        assert_eq!(wire_fields(&dto::Counter { value: Some(1.0) }.encode_to_vec()), [(1, FIXED64, None)]);
+        let bucket = dto::Bucket { cumulative_count: Some(7), upper_bound: Some(0.5) };
+        assert_eq!(wire_fields(&bucket.encode_to_vec()), [(1, VARINT, Some(7)), (2, FIXED64, None)]);
+        let span = dto::BucketSpan { offset: Some(-1), length: Some(3) };
+        assert_eq!(wire_fields(&span.encode_to_vec()), [(1, VARINT, Some(1)), (2, VARINT, Some(3))]);
+        let histogram = dto::Histogram {
+            sample_count: Some(4),
+            sample_sum: Some(1.5),
+            bucket: vec![bucket],
+            schema: Some(-1),
+            zero_threshold: Some(1e-9),
+            zero_count: Some(2),
+            negative_span: vec![span.clone()],
+            negative_delta: vec![-1, 2],
+            positive_span: vec![span],
+            positive_delta: vec![-1],
+        };
+        let expected = [
+            (1, VARINT, Some(4)),
+            (2, FIXED64, None),
+            (3, LEN, None),
+            (5, VARINT, Some(1)),
+            (6, FIXED64, None),
+            (7, VARINT, Some(2)),
+            (9, LEN, None),
+            (10, VARINT, Some(1)),
+            (10, VARINT, Some(4)),
+            (12, LEN, None),
+            (13, VARINT, Some(1)),
+        ];
+        assert_eq!(wire_fields(&histogram.encode_to_vec()), expected);
+        let metric = dto::Metric {
+            label: vec![label],
+            gauge: Some(dto::Gauge { value: Some(1.0) }),
+            counter: Some(dto::Counter { value: Some(1.0) }),
+            histogram: Some(dto::Histogram::default()),
+        };
+        assert_eq!(wire_fields(&metric.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, LEN, None), (7, LEN, None)]);
+        let family =
+            dto::MetricFamily { name: Some("f".into()), help: Some("h".into()), r#type: Some(dto::HISTOGRAM), metric: vec![metric] };
+        assert_eq!(wire_fields(&family.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, VARINT, Some(4)), (4, LEN, None)]);
+        assert_eq!((dto::COUNTER, dto::GAUGE, dto::HISTOGRAM), (0, 1, 4));
+    }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real components, installing what is missing first:
-# Debian packages (Prometheus + promtool, nginx as the TLS terminator in front of the
-# collector, openssl for test certificates) and a Python venv in
+# Debian packages (Prometheus + promtool, node_exporter for the textfile exporter, nginx as
+# the TLS terminator in front of the collector, openssl for test certificates) and a Python venv in
 # .venv with the rotel OTLP collector and prometheus_client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"

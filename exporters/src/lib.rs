@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | `prometheus` | [`PrometheusExporter`] | pull endpoint: text 0.0.4, OpenMetrics 1.0.0 and protobuf (native histograms), names identical to Prometheus' own OTLP translation |
 //! | `prometheus-tls` | [`PrometheusExporter`] `tls(cert, key)` | HTTPS for the endpoint (rustls, ring provider) |
+//! | `textfile` | [`TextfileExporter`] | a `.prom` file for node_exporter's textfile collector, rewritten atomically |
 //! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, `https` with system roots or your CA, mutual TLS, gzip, headers, retries |
 //!
 //! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`. Every setting resolves as builder,
@@ -41,6 +42,8 @@ mod pem;
 mod prometheus;
 mod runtime;
 mod select;
+#[cfg(feature = "textfile")]
+mod textfile;
 
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
@@ -56,6 +59,9 @@ pub use prometheus::{
     ScrapeError, Scraper, TranslationStrategy,
 };
 pub use select::{from_env, FromEnv};
+#[cfg(feature = "textfile")]
+#[cfg_attr(docsrs, doc(cfg(feature = "textfile")))]
+pub use textfile::{TextfileError, TextfileExporter, TextfileWriter};
 
 /// The README's examples compile against this crate.
 #[cfg(doctest)]

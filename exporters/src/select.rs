@@ -6,8 +6,10 @@ use otel_core::{BuildError, Exporter, ExporterKind, Plug};
 use crate::OtlpExporter;
 #[cfg(feature = "prometheus")]
 use crate::PrometheusExporter;
+#[cfg(feature = "textfile")]
+use crate::TextfileExporter;
 
-/// Attaches the exporters named by `OTEL_METRICS_EXPORTER` (`prometheus`, `otlp`, `none`, or a
+/// Attaches the exporters named by `OTEL_METRICS_EXPORTER` (`prometheus`, `otlp`, `textfile`, `none`, or a
 /// comma list); when the variable is unset, `prometheus`, because a pull endpoint needs no other
 /// server (the OTel specification's default is `otlp`: set the variable to get it).
 ///
@@ -21,6 +23,8 @@ pub struct FromEnv {
     prometheus: Option<PrometheusExporter>,
     #[cfg(feature = "otlp")]
     otlp: Option<OtlpExporter>,
+    #[cfg(feature = "textfile")]
+    textfile: Option<TextfileExporter>,
 }
 
 /// Exporters chosen by `OTEL_METRICS_EXPORTER`; see [`FromEnv`].
@@ -31,6 +35,8 @@ pub fn from_env() -> FromEnv {
         prometheus: None,
         #[cfg(feature = "otlp")]
         otlp: None,
+        #[cfg(feature = "textfile")]
+        textfile: None,
     }
 }
 
@@ -54,6 +60,13 @@ impl FromEnv {
         self.otlp = Some(exporter);
         self
     }
+
+    /// The textfile exporter to use if it is selected.
+    #[cfg(feature = "textfile")]
+    pub fn textfile(mut self, exporter: TextfileExporter) -> Self {
+        self.textfile = Some(exporter);
+        self
+    }
 }
 
 impl Exporter for FromEnv {
@@ -69,6 +82,8 @@ impl Exporter for FromEnv {
                 ExporterKind::Prometheus => Box::new(self.prometheus.take().unwrap_or_default()),
                 #[cfg(feature = "otlp")]
                 ExporterKind::Otlp => Box::new(self.otlp.take().unwrap_or_default()),
+                #[cfg(feature = "textfile")]
+                ExporterKind::Textfile => Box::new(self.textfile.take().unwrap_or_default()),
                 #[allow(unreachable_patterns)]
                 other => {
                     return Err(BuildError::Exporter {

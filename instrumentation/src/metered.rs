@@ -86,7 +86,7 @@ pub trait Classifier: Clone + Send + Sync + 'static {
 
 /// A call being measured; recorded when dropped.
 struct Pending<C: Classifier> {
-    classifier: C,
+    classifier: Arc<C>,
     call: Option<C::Call>,
     started: Instant,
     end: End,
@@ -107,19 +107,32 @@ impl<C: Classifier> Drop for Pending<C> {
 }
 
 /// A layer that meters every call of the service it wraps with classifier `C`.
-#[derive(Clone)]
 pub struct MeteredLayer<C> {
-    classifier: C,
+    classifier: Arc<C>,
 }
 
 impl<C> MeteredLayer<C> {
     /// A layer metering calls with `classifier`.
     pub fn with_classifier(classifier: C) -> Self {
-        MeteredLayer { classifier }
+        MeteredLayer { classifier: Arc::new(classifier) }
     }
+}
 
+impl<C: Clone> MeteredLayer<C> {
     pub(crate) fn classifier_mut(&mut self) -> &mut C {
-        &mut self.classifier
+        Arc::make_mut(&mut self.classifier)
+    }
+}
+
+impl<C> Clone for MeteredLayer<C> {
+    fn clone(&self) -> Self {
+        MeteredLayer { classifier: self.classifier.clone() }
+    }
+}
+
+impl<S: Clone, C> Clone for MeteredService<S, C> {
+    fn clone(&self) -> Self {
+        MeteredService { inner: self.inner.clone(), classifier: self.classifier.clone() }
     }
 }
 
@@ -129,7 +142,7 @@ impl<C> fmt::Debug for MeteredLayer<C> {
     }
 }
 
-impl<S, C: Clone> Layer<S> for MeteredLayer<C> {
+impl<S, C> Layer<S> for MeteredLayer<C> {
     type Service = MeteredService<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -138,10 +151,10 @@ impl<S, C: Clone> Layer<S> for MeteredLayer<C> {
 }
 
 /// The service a metered layer wraps around yours.
-#[derive(Clone)]
 pub struct MeteredService<S, C> {
     inner: S,
-    classifier: C,
+    /// Shared, so starting a call costs one reference count, whatever the classifier holds.
+    classifier: Arc<C>,
 }
 
 impl<S, C> fmt::Debug for MeteredService<S, C> {

@@ -41,6 +41,15 @@ impl<C: Default> Cells<C> {
         Cells { series: RwLock::default(), aliases: RwLock::default(), limit: limit.max(1), overflow: Arc::default() }
     }
 
+    /// Applies `f` to the cell of a label set recorded before in this very order: the hot path
+    /// of repeated calls (one lookup under a read lock, no reference counting). Such a label
+    /// set passed the catalog's check when it was first recorded.
+    #[inline]
+    pub(crate) fn with_known<R>(&self, labels: &[KeyValue], f: impl FnOnce(&C) -> R) -> Option<R> {
+        let aliases = self.aliases.read().ok()?;
+        aliases.get(labels).map(|cell| f(cell))
+    }
+
     /// The cell that records `labels`.
     pub(crate) fn slot(&self, labels: &[KeyValue]) -> Slot<C> {
         if let Some(cell) = self.aliases.read().ok().and_then(|a| a.get(labels).cloned()) {
@@ -125,12 +134,15 @@ pub(crate) struct CounterCell(AtomicU64);
 
 impl CounterCell {
     /// Adds `value`; returns false when the total saturated.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&self, value: u64) -> bool {
         let old = self.0.fetch_add(value, Ordering::Relaxed);
-        if old.checked_add(value).is_some() {
-            return true;
-        }
+        old <= u64::MAX - value || self.saturate()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn saturate(&self) -> bool {
         self.0.store(u64::MAX, Ordering::Relaxed);
         false
     }

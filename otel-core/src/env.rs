@@ -86,8 +86,15 @@ impl Env {
             let kind = match word.to_ascii_lowercase().as_str() {
                 "prometheus" => ExporterKind::Prometheus,
                 "otlp" => ExporterKind::Otlp,
+                "textfile" => ExporterKind::Textfile,
                 "none" => continue,
-                _ => return Err(BuildError::invalid_env(VAR, &value, "a comma list of prometheus, otlp, none (e.g. `prometheus,otlp`)")),
+                _ => {
+                    return Err(BuildError::invalid_env(
+                        VAR,
+                        &value,
+                        "a comma list of prometheus, otlp, textfile, none (e.g. `prometheus,otlp`)",
+                    ))
+                }
             };
             if !kinds.contains(&kind) {
                 kinds.push(kind);
@@ -124,6 +131,8 @@ pub enum ExporterKind {
     Prometheus,
     /// OTLP push to a collector.
     Otlp,
+    /// A `.prom` file for node_exporter's textfile collector.
+    Textfile,
 }
 
 fn percent_decode(s: &str) -> Option<String> {

@@ -59,10 +59,25 @@ impl fmt::Debug for CounterHandle {
 }
 
 impl CounterHandle {
-    /// Adds `value` with these labels (not checked against the catalog: bind to check once).
+    /// Adds `value` with these labels. A label set is checked against the catalog the first
+    /// time (a disallowed key drops the recording and counts it); [`bind`](Self::bind) it to
+    /// skip even the lookup.
     #[inline]
     pub fn add(&self, value: u64, labels: &[KeyValue]) {
-        if self.enabled.load(Ordering::Relaxed) && !self.cells.slot(labels).cell().add(value) {
+        if !self.enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let added = match self.cells.with_known(labels, |cell| cell.add(value)) {
+            Some(added) => added,
+            None => match check_labels(&self.def, labels) {
+                Ok(()) => self.cells.slot(labels).cell().add(value),
+                Err(e) => {
+                    let message = e.to_string();
+                    return self.health.report(Problem::Recording, "label_not_allowed", &self.def.name, 1, || message);
+                }
+            },
+        };
+        if !added {
             report_saturated(&self.health, &self.def.name);
         }
     }

@@ -173,6 +173,15 @@ impl Metrics {
     }
 
     fn add_to_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
+        // A label set seen before was checked then: straight to its cell.
+        if let Some(Declared { recorder: Recorder::Counter(cells), .. }) = self.inner.instruments.get(name) {
+            if let Some(added) = cells.with_known(labels, |cell| cell.add(value)) {
+                if !added {
+                    report_saturated(&self.inner.health, name);
+                }
+                return;
+            }
+        }
         let added = match self.checked(name, labels) {
             Some(Recorder::Counter(cells)) => cells.slot(labels).cell().add(value),
             Some(Recorder::UpDown(cells)) => cells.slot(labels).cell().add(i64::try_from(value).unwrap_or(i64::MAX)),

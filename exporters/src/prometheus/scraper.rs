@@ -33,7 +33,7 @@ struct Naming {
 }
 
 impl Naming {
-    pub(super) fn new(options: EncodeOptions) -> Self {
+    pub(crate) fn new(options: EncodeOptions) -> Self {
         Naming { escaped: options.escaped(), options }
     }
 }
@@ -64,7 +64,7 @@ impl fmt::Debug for Scraper {
 }
 
 impl Scraper {
-    pub(super) fn new(options: EncodeOptions) -> Self {
+    pub(crate) fn new(options: EncodeOptions) -> Self {
         let reader = ManualReader::builder().with_temporality(Temporality::Cumulative).build();
         let (stopped, _) = watch::channel(false);
         Scraper {
@@ -84,11 +84,11 @@ impl Scraper {
     }
 
     /// Where the pipeline counts what scrapes leave out; set when the exporter is attached.
-    pub(super) fn report_to(&self, health: &Health) {
+    pub(crate) fn report_to(&self, health: &Health) {
         let _ = self.shared.health.set(health.clone());
     }
 
-    pub(super) fn set_options(&self, options: EncodeOptions) {
+    pub(crate) fn set_options(&self, options: EncodeOptions) {
         *self.shared.naming.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Naming::new(options));
     }
 

@@ -10,6 +10,7 @@
 //! | `prometheus` | [`PrometheusExporter`] | pull endpoint: text 0.0.4, OpenMetrics 1.0.0 and protobuf (native histograms), names identical to Prometheus' own OTLP translation |
 //! | `prometheus-tls` | [`PrometheusExporter`] `tls(cert, key)` | HTTPS for the endpoint (rustls, ring provider) |
 //! | `textfile` | [`TextfileExporter`] | a `.prom` file for node_exporter's textfile collector, rewritten atomically |
+//! | `pushgateway` | [`PushgatewayExporter`] | pushes to a Prometheus Pushgateway at shutdown (and every interval), PUT or POST, grouping key, auth |
 //! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, `https` with system roots or your CA, mutual TLS, gzip, headers, retries |
 //!
 //! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`. Every setting resolves as builder,
@@ -38,16 +39,22 @@
 mod otlp;
 #[cfg(any(feature = "prometheus-tls", feature = "otlp"))]
 mod pem;
+#[cfg(any(feature = "textfile", feature = "pushgateway"))]
+mod periodic;
 #[cfg(feature = "prometheus")]
 mod prometheus;
+#[cfg(feature = "pushgateway")]
+mod pushgateway;
 mod runtime;
 mod select;
+#[cfg(feature = "_push")]
+mod sender;
 #[cfg(feature = "textfile")]
 mod textfile;
 
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
-pub use otlp::{OtlpExporter, OtlpProtocol, RetryPolicy};
+pub use otlp::{OtlpExporter, OtlpProtocol};
 /// Checks naming-vector files (the `naming_conformance` example and the tests use it).
 #[cfg(feature = "prometheus")]
 #[doc(hidden)]
@@ -58,7 +65,12 @@ pub use prometheus::{
     negotiate, unit_name, EncodeOptions, Format, LabelNamer, MetricNamer, MetricType, NamingError, Negotiated, PrometheusExporter,
     ScrapeError, Scraper, TranslationStrategy,
 };
+#[cfg(feature = "pushgateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pushgateway")))]
+pub use pushgateway::{PushMethod, PushgatewayExporter};
 pub use select::{from_env, FromEnv};
+#[cfg(feature = "_push")]
+pub use sender::RetryPolicy;
 #[cfg(feature = "textfile")]
 #[cfg_attr(docsrs, doc(cfg(feature = "textfile")))]
 pub use textfile::{TextfileError, TextfileExporter, TextfileWriter};

@@ -6,10 +6,12 @@ use otel_core::{BuildError, Exporter, ExporterKind, Plug};
 use crate::OtlpExporter;
 #[cfg(feature = "prometheus")]
 use crate::PrometheusExporter;
+#[cfg(feature = "pushgateway")]
+use crate::PushgatewayExporter;
 #[cfg(feature = "textfile")]
 use crate::TextfileExporter;
 
-/// Attaches the exporters named by `OTEL_METRICS_EXPORTER` (`prometheus`, `otlp`, `textfile`, `none`, or a
+/// Attaches the exporters named by `OTEL_METRICS_EXPORTER` (`prometheus`, `otlp`, `textfile`, `pushgateway`, `none`, or a
 /// comma list); when the variable is unset, `prometheus`, because a pull endpoint needs no other
 /// server (the OTel specification's default is `otlp`: set the variable to get it).
 ///
@@ -25,6 +27,8 @@ pub struct FromEnv {
     otlp: Option<OtlpExporter>,
     #[cfg(feature = "textfile")]
     textfile: Option<TextfileExporter>,
+    #[cfg(feature = "pushgateway")]
+    pushgateway: Option<PushgatewayExporter>,
 }
 
 /// Exporters chosen by `OTEL_METRICS_EXPORTER`; see [`FromEnv`].
@@ -37,6 +41,8 @@ pub fn from_env() -> FromEnv {
         otlp: None,
         #[cfg(feature = "textfile")]
         textfile: None,
+        #[cfg(feature = "pushgateway")]
+        pushgateway: None,
     }
 }
 
@@ -58,6 +64,13 @@ impl FromEnv {
     #[cfg(feature = "otlp")]
     pub fn otlp(mut self, exporter: OtlpExporter) -> Self {
         self.otlp = Some(exporter);
+        self
+    }
+
+    /// The Pushgateway exporter to use if it is selected.
+    #[cfg(feature = "pushgateway")]
+    pub fn pushgateway(mut self, exporter: PushgatewayExporter) -> Self {
+        self.pushgateway = Some(exporter);
         self
     }
 
@@ -84,6 +97,8 @@ impl Exporter for FromEnv {
                 ExporterKind::Otlp => Box::new(self.otlp.take().unwrap_or_default()),
                 #[cfg(feature = "textfile")]
                 ExporterKind::Textfile => Box::new(self.textfile.take().unwrap_or_default()),
+                #[cfg(feature = "pushgateway")]
+                ExporterKind::Pushgateway => Box::new(self.pushgateway.take().unwrap_or_default()),
                 #[allow(unreachable_patterns)]
                 other => {
                     return Err(BuildError::Exporter {

@@ -5,17 +5,12 @@ use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
-use std::thread::JoinHandle;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::metrics::{InstrumentKind, Pipeline, Temporality};
-use otel_core::{BuildError, Exporter, Health, Plug, Problem};
+use otel_core::{BuildError, Exporter, Plug};
 
+use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
 use crate::{EncodeOptions, Format};
 
@@ -169,23 +164,12 @@ impl Exporter for TextfileExporter {
         let (directory, name, interval, remove_stale) = self.resolve(plug)?;
         check_writable(&directory)?;
         clean_directory(&directory, &name, remove_stale);
-        let state = self.writer.state.clone();
         let path = directory.join(format!("{name}.prom"));
+        let state = self.writer.state.clone();
         let _ =
             state.target.set(Target { temporary: directory.join(format!(".{name}.prom.{}.tmp", std::process::id())), path: path.clone() });
-        let _ = state.health.set(plug.health().clone());
-        state.scraper.report_to(plug.health());
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let thread = {
-            let (writer, stop) = (self.writer.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("otel-pipeline-textfile".into())
-                .spawn(move || writer.run(interval, &stop))
-                .map_err(|e| BuildError::Exporter { exporter: "textfile", reason: format!("cannot start the writer thread: {e}") })?
-        };
         plug.announce(path.display().to_string());
-        plug.add_reader(TextfileReader { writer: self.writer.clone(), stop, thread: Mutex::new(Some(thread)) });
-        Ok(())
+        periodic::attach(plug, state.scraper.clone(), Arc::new(self.writer.clone()), Some(interval))
     }
 }
 
@@ -244,13 +228,11 @@ struct Target {
 struct WriterState {
     scraper: Scraper,
     target: OnceLock<Target>,
-    health: OnceLock<Health>,
-    failing: AtomicBool,
 }
 
 impl WriterState {
     fn new(scraper: Scraper) -> Self {
-        WriterState { scraper, target: OnceLock::new(), health: OnceLock::new(), failing: AtomicBool::new(false) }
+        WriterState { scraper, target: OnceLock::new() }
     }
 }
 
@@ -303,84 +285,15 @@ impl TextfileWriter {
         }
         Ok(target.path.clone())
     }
+}
 
-    /// Writes, and reports a failure (boundedly) instead of returning it.
-    fn write_reporting(&self) {
+impl Sink for TextfileWriter {
+    const NAME: &'static str = "textfile";
+
+    fn deliver(&self, _scraper: &Scraper) -> Result<(), (&'static str, String)> {
         match self.write_now() {
-            Ok(_) => {
-                if self.state.failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!(target: "otel_pipeline::textfile", "writing the textfile works again");
-                }
-            }
-            Err(TextfileError::NotCollecting(_)) => {}
-            Err(e) => {
-                self.state.failing.store(true, Ordering::Relaxed);
-                let health = self.state.health.get().cloned().unwrap_or_default();
-                let message = e.to_string();
-                health.report(Problem::Export, "textfile_write", "textfile", 1, || {
-                    format!("{message}; the previous file is left as it was, the next interval tries again")
-                });
-            }
+            Ok(_) | Err(TextfileError::NotCollecting(_)) => Ok(()),
+            Err(e) => Err(("textfile_write", format!("{e}; the previous file is left as it was, the next interval tries again"))),
         }
-    }
-
-    /// The writer thread: a write every interval until stopped.
-    fn run(&self, interval: Duration, stop: &(Mutex<bool>, Condvar)) {
-        let (lock, wake) = stop;
-        let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-        while !*stopped {
-            stopped = wake.wait_timeout(stopped, interval).unwrap_or_else(|p| p.into_inner()).0;
-            if !*stopped {
-                drop(stopped);
-                self.write_reporting();
-                stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-            }
-        }
-    }
-}
-
-/// The exporter's reader: collects for the writer, and writes once more at shutdown.
-struct TextfileReader {
-    writer: TextfileWriter,
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl fmt::Debug for TextfileReader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TextfileReader").field("writer", &self.writer).finish_non_exhaustive()
-    }
-}
-
-impl MetricReader for TextfileReader {
-    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
-        self.writer.state.scraper.register_pipeline(pipeline);
-    }
-
-    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
-        self.writer.state.scraper.collect(rm)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.writer.write_reporting();
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        {
-            let (lock, wake) = &*self.stop;
-            *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
-            wake.notify_all();
-        }
-        if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = thread.join();
-        }
-        // The final write, while the pipeline can still be collected.
-        self.writer.write_reporting();
-        self.writer.state.scraper.shutdown_with_timeout(timeout)
-    }
-
-    fn temporality(&self, _kind: InstrumentKind) -> Temporality {
-        Temporality::Cumulative
     }
 }

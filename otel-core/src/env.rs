@@ -87,12 +87,13 @@ impl Env {
                 "prometheus" => ExporterKind::Prometheus,
                 "otlp" => ExporterKind::Otlp,
                 "textfile" => ExporterKind::Textfile,
+                "pushgateway" => ExporterKind::Pushgateway,
                 "none" => continue,
                 _ => {
                     return Err(BuildError::invalid_env(
                         VAR,
                         &value,
-                        "a comma list of prometheus, otlp, textfile, none (e.g. `prometheus,otlp`)",
+                        "a comma list of prometheus, otlp, textfile, pushgateway, none (e.g. `prometheus,otlp`)",
                     ))
                 }
             };
@@ -133,6 +134,8 @@ pub enum ExporterKind {
     Otlp,
     /// A `.prom` file for node_exporter's textfile collector.
     Textfile,
+    /// Pushes to a Prometheus Pushgateway.
+    Pushgateway,
 }
 
 fn percent_decode(s: &str) -> Option<String> {

@@ -62,8 +62,13 @@ fn builder_settings_win_over_process_variables_and_injected_env_isolates_from_th
         let isolated = OtlpExporter::new().protocol(protocol).endpoint(url.clone());
         push(Telemetry::builder().env(empty_env()), isolated, &format!("isolated-{name}"));
         rotel.wait_for_all(&[&format!("case: Str(isolated-{name})")]);
-        let last = nginx.requests().lines().rfind(|l| l.starts_with(&format!("port={port} "))).map(str::to_owned);
-        assert!(last.as_deref().is_some_and(|l| l.contains("x-k=- x-pct=-")), "{name}: {last:?}");
+        // nginx logs a request once it has completed, a moment after the answer.
+        let second = otel_tests::wait_for(std::time::Duration::from_secs(10), || {
+            let log = nginx.requests();
+            let mine: Vec<&str> = log.lines().filter(|l| l.starts_with(&format!("port={port} "))).collect();
+            (mine.len() >= 2).then(|| mine[mine.len() - 1].to_owned())
+        });
+        assert!(second.as_deref().is_some_and(|l| l.contains("x-k=- x-pct=-")), "{name}: {second:?}\n{}", nginx.requests());
     }
     rotel.wait_for_all(&["case: Str(process-http)", "case: Str(process-grpc)"]);
 }

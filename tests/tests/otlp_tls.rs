@@ -98,8 +98,11 @@ fn mutual_tls_is_required_by_the_terminator_and_presented_by_the_exporter() {
         let case = format!("client-cert-{name}");
         push(exporter(), &env, &case).unwrap_or_else(|e| panic!("{name}: {e}\n{}", s.nginx.requests()));
         s.rotel.wait_for_all(&[&format!("case: Str({case})")]);
-        let verified = s.nginx.requests().lines().any(|l| l.starts_with(&format!("port={port} ")) && l.contains("client_verify=SUCCESS"));
-        assert!(verified, "{}", s.nginx.requests());
+        // nginx logs a request once it has completed, a moment after the answer.
+        let verified = otel_tests::wait_for(std::time::Duration::from_secs(10), || {
+            s.nginx.requests().lines().any(|l| l.starts_with(&format!("port={port} ")) && l.contains("client_verify=SUCCESS")).then_some(())
+        });
+        assert!(verified.is_some(), "{}", s.nginx.requests());
     }
     assert!(!s.rotel.received().contains("no-client-cert"), "{}", s.rotel.received());
 }

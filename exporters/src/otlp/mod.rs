@@ -23,7 +23,7 @@ use prost::Message as _;
 use tokio::runtime::Handle;
 use tokio_rustls::rustls::{self, crypto::ring, ClientConfig, RootCertStore};
 
-pub use transport::RetryPolicy;
+use crate::sender::RetryPolicy;
 use transport::Transport;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -243,11 +243,8 @@ impl OtlpExporter {
         }
         if let Some(credentials) = basic_auth {
             if !map.contains_key(AUTHORIZATION) {
-                use base64::Engine as _;
-                let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-                let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| BuildError::InvalidSetting {
-                    setting: "endpoint",
-                    reason: "the URL's credentials cannot be sent".into(),
+                let mut value = HeaderValue::from_str(&crate::sender::basic_authorization(credentials)).map_err(|_| {
+                    BuildError::InvalidSetting { setting: "endpoint", reason: "the URL's credentials cannot be sent".into() }
                 })?;
                 value.set_sensitive(true);
                 map.insert(AUTHORIZATION, value);

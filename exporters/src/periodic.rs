@@ -1,0 +1,141 @@
+//! Exporters that deliver the exposition somewhere on their own schedule (a file, a
+//! Pushgateway): a reader that collects on demand, a thread that delivers every interval, a
+//! final delivery at shutdown while the pipeline can still be collected, and failures reported
+//! boundedly instead of returned.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{InstrumentKind, Pipeline, Temporality};
+use otel_core::{BuildError, Health, Plug, Problem};
+
+use crate::prometheus::Scraper;
+
+/// What a periodic exporter does with the metrics.
+pub(crate) trait Sink: Send + Sync + 'static {
+    /// The exporter's name, for logs and the thread.
+    const NAME: &'static str;
+
+    /// Delivers the current metrics. `Err((reason, message))` is counted in
+    /// `otel_pipeline_export_failed_total{reason}` and logged a bounded number of times.
+    fn deliver(&self, scraper: &Scraper) -> Result<(), (&'static str, String)>;
+
+    /// Runs once after the final delivery at shutdown.
+    fn finish(&self) -> Result<(), (&'static str, String)> {
+        Ok(())
+    }
+}
+
+/// Attaches `sink`: delivers every `interval` (never, between start and shutdown, when `None`)
+/// and once more at shutdown.
+pub(crate) fn attach<S: Sink>(plug: &mut Plug, scraper: Scraper, sink: Arc<S>, interval: Option<Duration>) -> Result<(), BuildError> {
+    scraper.report_to(plug.health());
+    let shared = Arc::new(Shared { scraper, sink, health: plug.health().clone(), failing: AtomicBool::new(false) });
+    let stop = Arc::new((Mutex::new(false), Condvar::new()));
+    let thread = match interval {
+        Some(interval) => {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("otel-pipeline-{}", S::NAME))
+                .spawn(move || shared.run(interval, &stop))
+                .map_err(|e| BuildError::Exporter { exporter: S::NAME, reason: format!("cannot start its thread: {e}") })?;
+            Some(thread)
+        }
+        None => None,
+    };
+    plug.add_reader(PeriodicReader { shared, stop, thread: Mutex::new(thread) });
+    Ok(())
+}
+
+struct Shared<S> {
+    scraper: Scraper,
+    sink: Arc<S>,
+    health: Health,
+    failing: AtomicBool,
+}
+
+impl<S: Sink> Shared<S> {
+    fn report(&self, result: Result<(), (&'static str, String)>) {
+        match result {
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(target: "otel_pipeline", exporter = S::NAME, "delivering metrics works again");
+                }
+            }
+            Err((reason, message)) => {
+                self.failing.store(true, Ordering::Relaxed);
+                self.health.report(Problem::Export, reason, S::NAME, 1, || format!("{}: {message}", S::NAME));
+            }
+        }
+    }
+
+    fn deliver(&self) {
+        self.report(self.sink.deliver(&self.scraper));
+    }
+
+    fn run(&self, interval: Duration, stop: &(Mutex<bool>, Condvar)) {
+        let (lock, wake) = stop;
+        let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while !*stopped {
+            stopped = wake.wait_timeout(stopped, interval).unwrap_or_else(|p| p.into_inner()).0;
+            if !*stopped {
+                drop(stopped);
+                self.deliver();
+                stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+            }
+        }
+    }
+}
+
+/// The reader behind a periodic exporter.
+struct PeriodicReader<S> {
+    shared: Arc<Shared<S>>,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<S: Sink> fmt::Debug for PeriodicReader<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeriodicReader").field("exporter", &S::NAME).finish_non_exhaustive()
+    }
+}
+
+impl<S: Sink> MetricReader for PeriodicReader<S> {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.shared.scraper.register_pipeline(pipeline);
+    }
+
+    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
+        self.shared.scraper.collect(rm)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.shared.deliver();
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        {
+            let (lock, wake) = &*self.stop;
+            *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+            wake.notify_all();
+        }
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = thread.join();
+        }
+        // The final delivery, while the pipeline can still be collected.
+        self.shared.deliver();
+        self.shared.report(self.shared.sink.finish());
+        self.shared.scraper.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self, _kind: InstrumentKind) -> Temporality {
+        Temporality::Cumulative
+    }
+}

@@ -1,0 +1,350 @@
+//! The Pushgateway exporter: for batch jobs and cron tasks that end before a scrape would
+//! reach them, the exposition pushed to a Prometheus Pushgateway under a grouping key.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use hyper::{Method, Request, Uri};
+use otel_core::{redact_urls, BuildError, Exporter, Plug};
+use tokio::runtime::Handle;
+use tokio_rustls::rustls::{crypto::ring, ClientConfig, RootCertStore};
+
+use crate::periodic::{self, Sink};
+use crate::prometheus::Scraper;
+use crate::sender::{basic_authorization, http_failure, Failure, RetryPolicy, Sender};
+use crate::{EncodeOptions, Format};
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a push treats the metrics already in its group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushMethod {
+    /// `PUT`: the push replaces every metric of the group (the default).
+    Replace,
+    /// `POST`: the push replaces only the metrics it carries, keeping the group's others.
+    Merge,
+}
+
+/// Pushes the pipeline's metrics to a Prometheus Pushgateway: at shutdown, and every interval
+/// when one is set. Scrape the Pushgateway with `honor_labels: true`.
+///
+/// Settings come from the builder, else `OTEL_EXPORTER_PUSHGATEWAY_ENDPOINT` (the
+/// Pushgateway's URL), `OTEL_EXPORTER_PUSHGATEWAY_JOB` (default `service.name`),
+/// `OTEL_EXPORTER_PUSHGATEWAY_GROUPING` (`label=value,...`), `OTEL_EXPORTER_PUSHGATEWAY_INTERVAL`
+/// (ms; unset pushes only at shutdown), `OTEL_EXPORTER_PUSHGATEWAY_METHOD` (`put` or `post`) and
+/// `OTEL_EXPORTER_PUSHGATEWAY_DELETE_ON_SHUTDOWN` (`true` deletes the group after the last push).
+/// A push the Pushgateway rejects (inconsistent help or type, say) is reported with its answer,
+/// counted in `otel_pipeline_export_failed_total{reason}`; credentials are never printed.
+#[derive(Clone)]
+pub struct PushgatewayExporter {
+    endpoint: Option<String>,
+    job: Option<String>,
+    grouping: Vec<(String, String)>,
+    interval: Option<Duration>,
+    method: Option<PushMethod>,
+    delete_on_shutdown: Option<bool>,
+    authorization: Option<String>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    options: EncodeOptions,
+}
+
+impl fmt::Debug for PushgatewayExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushgatewayExporter")
+            .field("endpoint", &self.endpoint.as_deref().map(redact_urls))
+            .field("job", &self.job)
+            .field("grouping", &self.grouping)
+            .field("interval", &self.interval)
+            .field("method", &self.method)
+            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PushgatewayExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PushgatewayExporter {
+    /// An exporter configured from the environment (and defaults).
+    pub fn new() -> Self {
+        PushgatewayExporter {
+            endpoint: None,
+            job: None,
+            grouping: Vec::new(),
+            interval: None,
+            method: None,
+            delete_on_shutdown: None,
+            authorization: None,
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            // Pushgateway adds `job` and the grouping labels itself; the rest as for a scrape.
+            options: EncodeOptions { target_info: false, ..EncodeOptions::default() },
+        }
+    }
+
+    /// The Pushgateway's base URL, e.g. `http://pushgateway:9091`.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The `job` of the grouping key (default: `service.name`).
+    pub fn job(mut self, job: impl Into<String>) -> Self {
+        self.job = Some(job.into());
+        self
+    }
+
+    /// Another label of the grouping key, e.g. `("instance", hostname)`.
+    pub fn grouping_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.grouping.push((name.into(), value.into()));
+        self
+    }
+
+    /// Also push every `interval` (default: only at shutdown).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = Some(interval);
+        self
+    }
+
+    /// `PUT` (replace the group, the default) or `POST` (merge into it).
+    pub fn method(mut self, method: PushMethod) -> Self {
+        self.method = Some(method);
+        self
+    }
+
+    /// Delete the group after the last push at shutdown.
+    pub fn delete_on_shutdown(mut self, on: bool) -> Self {
+        self.delete_on_shutdown = Some(on);
+        self
+    }
+
+    /// HTTP basic authentication.
+    pub fn basic_auth(mut self, user: impl AsRef<str>, password: impl AsRef<str>) -> Self {
+        self.authorization = Some(basic_authorization(&format!("{}:{}", user.as_ref(), password.as_ref())));
+        self
+    }
+
+    /// A bearer token.
+    pub fn bearer_token(mut self, token: impl AsRef<str>) -> Self {
+        self.authorization = Some(format!("Bearer {}", token.as_ref()));
+        self
+    }
+
+    /// The timeout of one request (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How failed pushes are retried (default: 3 retries, exponential backoff from 100 ms).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Naming and labelling options, as for the pull endpoint.
+    pub fn encode_options(mut self, options: EncodeOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+/// A grouping-key segment (`/name/value`), base64url-encoded as Pushgateway expects when the
+/// value has a `/` or is empty.
+fn segment(name: &str, value: &str) -> String {
+    use base64::Engine as _;
+    if value.is_empty() {
+        format!("/{name}@base64/=")
+    } else if value.contains('/') || value.contains('%') || value.contains('?') || value.contains('#') {
+        format!("/{name}@base64/{}", base64::engine::general_purpose::URL_SAFE.encode(value))
+    } else {
+        format!("/{name}/{}", percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC))
+    }
+}
+
+/// What a push needs once the pipeline is built.
+struct Pusher {
+    sender: Sender,
+    runtime: Handle,
+    group: Uri,
+    shown: String,
+    method: Method,
+    delete_on_shutdown: bool,
+    authorization: Option<HeaderValue>,
+}
+
+impl Pusher {
+    fn request(&self, method: Method, body: Bytes) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = self.group.clone();
+        let headers = request.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+        headers.insert(USER_AGENT, HeaderValue::from_static(concat!("otel-pipeline/", env!("CARGO_PKG_VERSION"))));
+        if let Some(auth) = &self.authorization {
+            headers.insert(AUTHORIZATION, auth.clone());
+        }
+        request
+    }
+
+    /// Sends to the group; Pushgateway's answer to a rejected push is the error's text.
+    fn send(&self, method: Method, body: Bytes) -> Result<(), (&'static str, String)> {
+        let judge = |answer: &crate::sender::Answer| {
+            if answer.status.is_success() {
+                Ok(())
+            } else {
+                Err(http_failure(answer.status, &answer.body))
+            }
+        };
+        let sent: Result<(), Failure> = self.runtime.block_on(self.sender.send(|| self.request(method.clone(), body.clone()), judge));
+        sent.map_err(|f| (f.reason, format!("{} {}: {}", method, self.shown, f.message)))
+    }
+}
+
+impl Sink for Pusher {
+    const NAME: &'static str = "pushgateway";
+
+    fn deliver(&self, scraper: &Scraper) -> Result<(), (&'static str, String)> {
+        let text = match scraper.scrape(Format::Text) {
+            Ok(text) => text,
+            Err(_) => return Ok(()),
+        };
+        self.send(self.method.clone(), Bytes::from(text))
+    }
+
+    fn finish(&self) -> Result<(), (&'static str, String)> {
+        if self.delete_on_shutdown {
+            self.send(Method::DELETE, Bytes::new())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Exporter for PushgatewayExporter {
+    fn name(&self) -> &'static str {
+        "pushgateway"
+    }
+
+    fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
+        let env = plug.env();
+        let invalid = |setting: &'static str, reason: String| BuildError::InvalidSetting { setting, reason };
+        let endpoint = match self.endpoint.clone() {
+            Some(url) => url,
+            None => env.get("OTEL_EXPORTER_PUSHGATEWAY_ENDPOINT").ok_or_else(|| {
+                invalid(
+                    "endpoint",
+                    "the Pushgateway exporter needs a URL: set OTEL_EXPORTER_PUSHGATEWAY_ENDPOINT or call PushgatewayExporter::endpoint"
+                        .into(),
+                )
+            })?,
+        };
+        let shown = redact_urls(&endpoint);
+        let (scheme, rest) = endpoint.split_once("://").unwrap_or(("", ""));
+        if !matches!(scheme, "http" | "https") || rest.is_empty() {
+            return Err(invalid("endpoint", format!("{shown:?} is not an http:// or https:// URL such as http://pushgateway:9091")));
+        }
+        let job = match self.job.clone().or_else(|| env.get("OTEL_EXPORTER_PUSHGATEWAY_JOB")) {
+            Some(job) => job,
+            None => plug.resource().get(&opentelemetry::Key::from_static_str("service.name")).map(|v| v.to_string()).unwrap_or_default(),
+        };
+        if job.is_empty() {
+            return Err(invalid(
+                "job",
+                "the grouping key needs a job: set OTEL_EXPORTER_PUSHGATEWAY_JOB or PushgatewayExporter::job".into(),
+            ));
+        }
+        let mut grouping = env.key_values(&["OTEL_EXPORTER_PUSHGATEWAY_GROUPING"], false)?;
+        grouping.extend(self.grouping.iter().cloned());
+        let mut path = rest.split_once('/').map_or(String::new(), |(_, p)| format!("/{}", p.trim_end_matches('/')));
+        path.push_str("/metrics");
+        path.push_str(&segment("job", &job));
+        for (name, value) in &grouping {
+            let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !name.starts_with("__");
+            if !valid || name == "job" {
+                return Err(invalid("grouping", format!("{name:?} is not a usable grouping label name")));
+            }
+            path.push_str(&segment(name, value));
+        }
+        // Credentials in the URL become basic authentication.
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (userinfo, host) = match authority.rfind('@') {
+            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+            None => (None, authority),
+        };
+        let group: Uri =
+            format!("{scheme}://{host}{path}").parse().map_err(|_| invalid("endpoint", format!("{shown:?} is not a valid URL")))?;
+        let mut authorization = self.authorization.clone();
+        if authorization.is_none() {
+            if let Some(userinfo) = userinfo {
+                authorization = Some(basic_authorization(&percent_encoding::percent_decode_str(userinfo).decode_utf8_lossy()));
+            }
+        }
+        let authorization = match authorization {
+            Some(value) => {
+                let mut value = HeaderValue::from_str(&value)
+                    .map_err(|_| invalid("authorization", "the credentials contain a control character".into()))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        let interval = match self.interval {
+            Some(i) if i.is_zero() => return Err(invalid("interval", "must be longer than zero".into())),
+            Some(i) => Some(i),
+            None => env.millis(&["OTEL_EXPORTER_PUSHGATEWAY_INTERVAL"])?,
+        };
+        let method = match self.method {
+            Some(PushMethod::Merge) => Method::POST,
+            Some(PushMethod::Replace) => Method::PUT,
+            None => match env.choice(&["OTEL_EXPORTER_PUSHGATEWAY_METHOD"], &["put", "post"])?.as_deref() {
+                Some("post") => Method::POST,
+                _ => Method::PUT,
+            },
+        };
+        let delete_on_shutdown = match self.delete_on_shutdown {
+            Some(on) => on,
+            None => env.choice(&["OTEL_EXPORTER_PUSHGATEWAY_DELETE_ON_SHUTDOWN"], &["true", "false"])?.as_deref() == Some("true"),
+        };
+        let mut roots = RootCertStore::empty();
+        if scheme == "https" {
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        }
+        let tls = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| BuildError::Exporter { exporter: "pushgateway", reason: e.to_string() })?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let runtime = crate::runtime::handle("pushgateway")?;
+        let sender = {
+            let _context = runtime.enter();
+            Sender::new(tls, false, self.timeout, self.retry.clone())
+        };
+        let shown_group = redact_urls(&format!("{scheme}://{authority}{path}"));
+        plug.announce(format!("pushgateway {shown_group}"));
+        let pusher = Pusher { sender, runtime, group, shown: shown_group, method, delete_on_shutdown, authorization };
+        periodic::attach(plug, Scraper::new(self.options.clone()), Arc::new(pusher), interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouping_values_are_encoded_the_way_pushgateway_expects() {
+        assert_eq!(segment("job", "nightly"), "/job/nightly");
+        assert_eq!(segment("path", "/var/tmp"), "/path@base64/L3Zhci90bXA=");
+        assert_eq!(segment("empty", ""), "/empty@base64/=");
+        assert_eq!(segment("instance", "host:9 a"), "/instance/host%3A9%20a");
+    }
+}

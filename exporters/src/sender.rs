@@ -1,0 +1,193 @@
+//! The HTTP client the push exporters share: one pooled hyper client with rustls, a timeout
+//! per attempt, and retries with exponential backoff for the failures the OTLP specification
+//! calls retryable (unavailable, throttled, timed out, connection errors).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::header::{HeaderMap, RETRY_AFTER};
+use hyper::{Request, StatusCode};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio_rustls::rustls::ClientConfig;
+
+/// How failed exports are retried: exponential backoff from `initial_delay`, doubling up to
+/// `max_delay`, at most `max_retries` times. Only failures the OTLP specification calls
+/// retryable are retried (unavailable, throttled, timed out, connection errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    initial_delay: Duration,
+    max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 retries, from 100 ms, at most 5 s apart.
+    fn default() -> Self {
+        RetryPolicy { max_retries: 3, initial_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5) }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: a failed export is reported at once.
+    pub fn disabled() -> Self {
+        RetryPolicy { max_retries: 0, ..RetryPolicy::default() }
+    }
+
+    /// Retries up to `max_retries` times, waiting `initial_delay`, then twice as long each
+    /// time, at most `max_delay`.
+    pub fn exponential(max_retries: u32, initial_delay: Duration, max_delay: Duration) -> Self {
+        RetryPolicy { max_retries, initial_delay, max_delay: max_delay.max(initial_delay) }
+    }
+
+    fn delay(&self, attempt: u32) -> Duration {
+        let backoff = self.initial_delay.saturating_mul(1u32 << attempt.min(16));
+        backoff.min(self.max_delay)
+    }
+}
+
+/// Why an export failed; the message never contains header values or URL credentials.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    /// A short label for the self-metric (`unavailable`, `timeout`, `rejected`, ...).
+    pub(crate) reason: &'static str,
+    pub(crate) message: String,
+    pub(crate) retryable: bool,
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl Failure {
+    pub(crate) fn new(reason: &'static str, retryable: bool, message: impl Into<String>) -> Self {
+        Failure { reason, message: message.into(), retryable, retry_after: None }
+    }
+}
+
+/// An `Authorization` value for HTTP basic authentication from `user:password`.
+pub(crate) fn basic_authorization(credentials: &str) -> String {
+    use base64::Engine as _;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
+}
+
+/// A server's complete answer to one attempt (headers and trailers matter to gRPC only).
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) trailers: Option<HeaderMap>,
+    pub(crate) body: Bytes,
+}
+
+/// A pooled client with its timeout and retry policy.
+pub(crate) struct Sender {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pub(crate) timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl Sender {
+    /// A client for `http` and `https` URLs (TLS from `tls`); HTTP/2 only (cleartext or by ALPN)
+    /// when `http2`, else HTTP/1.1.
+    pub(crate) fn new(tls: ClientConfig, http2: bool, timeout: Duration, retry: RetryPolicy) -> Self {
+        let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
+        let connector = if http2 { builder.enable_http2().build() } else { builder.enable_http1().build() };
+        let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .http2_only(http2)
+            .build(connector);
+        Sender { client, timeout, retry }
+    }
+
+    /// Sends `request()` (built anew for each attempt) and lets `judge` read the answer;
+    /// retries retryable failures as the policy allows.
+    pub(crate) async fn send(
+        &self,
+        request: impl Fn() -> Request<Full<Bytes>>,
+        judge: impl Fn(&Answer) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        let mut attempt = 0;
+        loop {
+            let result = match tokio::time::timeout(self.timeout, self.attempt(request(), &judge)).await {
+                Ok(result) => result,
+                Err(_) => Err(Failure::new("timeout", true, format!("no answer within {:?}", self.timeout))),
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                Err(failure) if failure.retryable && attempt < self.retry.max_retries => {
+                    let wait = failure.retry_after.unwrap_or_else(|| self.retry.delay(attempt)).min(self.retry.max_delay);
+                    tracing::debug!(target: "otel_pipeline::push", attempt, ?wait, error = %failure.message, "retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(mut failure) => {
+                    if attempt > 0 {
+                        failure.message = format!("{} (after {attempt} retries)", failure.message);
+                    }
+                    return Err(failure);
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, request: Request<Full<Bytes>>, judge: &impl Fn(&Answer) -> Result<(), Failure>) -> Result<(), Failure> {
+        let response = self.client.request(request).await.map_err(|e| connection_failure(&e))?;
+        let (parts, body) = response.into_parts();
+        let retry_after = parts.headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        let collected = body.collect().await.map_err(|e| Failure::new("connection", true, format!("reading the answer: {e}")))?;
+        let trailers = collected.trailers().cloned();
+        let answer = Answer { status: parts.status, headers: parts.headers, trailers, body: collected.to_bytes() };
+        judge(&answer).map_err(|mut failure| {
+            failure.retry_after = failure.retry_after.or(retry_after.map(Duration::from_secs));
+            failure
+        })
+    }
+}
+
+/// HTTP statuses the OTLP specification retries: 429, 502, 503, 504.
+pub(crate) fn http_failure(status: StatusCode, body: &[u8]) -> Failure {
+    let (reason, retryable) = match status.as_u16() {
+        429 => ("throttled", true),
+        502..=504 => ("unavailable", true),
+        401 | 403 => ("unauthorized", false),
+        _ => ("rejected", false),
+    };
+    let text = String::from_utf8_lossy(body);
+    Failure::new(reason, retryable, format!("HTTP {status}: {}", shorten(&text)))
+}
+
+fn connection_failure(e: &hyper_util::client::legacy::Error) -> Failure {
+    // The source chain says what happened (refused, DNS, TLS certificate); it holds no secret.
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    let tls = message.contains("certificate") || message.contains("tls") || message.contains("TLS");
+    if tls {
+        Failure::new("tls", false, message)
+    } else {
+        Failure::new("connection", true, message)
+    }
+}
+
+/// At most 200 printable characters of a collector's answer.
+pub(crate) fn shorten(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum() {
+        let policy = RetryPolicy::exponential(5, Duration::from_millis(100), Duration::from_millis(350));
+        let delays: Vec<u128> = (0..4).map(|a| policy.delay(a).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 350, 350]);
+    }
+}

@@ -113,7 +113,7 @@ impl Process {
     }
 
     /// Panics with the process's output if it has exited.
-    pub fn assert_running(&mut self) {
+    fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!("{} exited with {status}:\n{}", self.name, self.output());
         }
@@ -314,7 +314,7 @@ impl Rotel {
 
     /// The last block the collector logged for metric `name` (its descriptor and data points),
     /// together with the resource attributes of the batch it came in.
-    pub fn last_metric(&self, name: &str) -> Option<ReceivedMetric> {
+    fn last_metric(&self, name: &str) -> Option<ReceivedMetric> {
         let log = self.received();
         let marker = format!("-> Name: {name}\n");
         let start = log.rfind(&marker)?;

@@ -10,6 +10,7 @@
 //! | `prometheus` | [`PrometheusExporter`] | pull endpoint: text 0.0.4, OpenMetrics 1.0.0 and protobuf (native histograms), names identical to Prometheus' own OTLP translation |
 //! | `prometheus-tls` | [`PrometheusExporter`] `tls(cert, key)` | HTTPS for the endpoint (rustls, ring provider) |
 //! | `textfile` | [`TextfileExporter`] | a `.prom` file for node_exporter's textfile collector, rewritten atomically |
+//! | `influx` | [`InfluxExporter`] | InfluxDB line protocol POSTed to a write URL (VictoriaMetrics `/write`) or written to a file |
 //! | `pushgateway` | [`PushgatewayExporter`] | pushes to a Prometheus Pushgateway at shutdown (and every interval), PUT or POST, grouping key, auth |
 //! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, `https` with system roots or your CA, mutual TLS, gzip, headers, retries |
 //!
@@ -35,11 +36,13 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "influx")]
+mod influx;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(any(feature = "prometheus-tls", feature = "otlp"))]
 mod pem;
-#[cfg(any(feature = "textfile", feature = "pushgateway"))]
+#[cfg(any(feature = "textfile", feature = "pushgateway", feature = "influx"))]
 mod periodic;
 #[cfg(feature = "prometheus")]
 mod prometheus;
@@ -52,6 +55,9 @@ mod sender;
 #[cfg(feature = "textfile")]
 mod textfile;
 
+#[cfg(feature = "influx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "influx")))]
+pub use influx::InfluxExporter;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use otlp::{OtlpExporter, OtlpProtocol};

@@ -17,6 +17,24 @@ use otel_core::{BuildError, Health, Plug, Problem};
 
 use crate::prometheus::Scraper;
 
+/// Replaces `path` with `bytes` so that no reader ever sees a partial file: written to
+/// `temporary` (in the same directory), synced, renamed over `path`. On failure the temporary
+/// file is removed and `path` is left as it was.
+#[cfg(any(feature = "textfile", feature = "influx"))]
+pub(crate) fn write_atomically(path: &std::path::Path, temporary: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let written = (|| {
+        let mut file = std::fs::File::create(temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(temporary);
+    }
+    written
+}
+
 /// What a periodic exporter does with the metrics.
 pub(crate) trait Sink: Send + Sync + 'static {
     /// The exporter's name, for logs and the thread.

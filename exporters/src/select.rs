@@ -2,6 +2,8 @@
 
 use otel_core::{BuildError, Exporter, ExporterKind, Plug};
 
+#[cfg(feature = "influx")]
+use crate::InfluxExporter;
 #[cfg(feature = "otlp")]
 use crate::OtlpExporter;
 #[cfg(feature = "prometheus")]
@@ -11,7 +13,7 @@ use crate::PushgatewayExporter;
 #[cfg(feature = "textfile")]
 use crate::TextfileExporter;
 
-/// Attaches the exporters named by `OTEL_METRICS_EXPORTER` (`prometheus`, `otlp`, `textfile`, `pushgateway`, `none`, or a
+/// Attaches the exporters named by `OTEL_METRICS_EXPORTER` (`prometheus`, `otlp`, `textfile`, `pushgateway`, `influx`, `none`, or a
 /// comma list); when the variable is unset, `prometheus`, because a pull endpoint needs no other
 /// server (the OTel specification's default is `otlp`: set the variable to get it).
 ///
@@ -29,6 +31,8 @@ pub struct FromEnv {
     textfile: Option<TextfileExporter>,
     #[cfg(feature = "pushgateway")]
     pushgateway: Option<PushgatewayExporter>,
+    #[cfg(feature = "influx")]
+    influx: Option<InfluxExporter>,
 }
 
 /// Exporters chosen by `OTEL_METRICS_EXPORTER`; see [`FromEnv`].
@@ -43,6 +47,8 @@ pub fn from_env() -> FromEnv {
         textfile: None,
         #[cfg(feature = "pushgateway")]
         pushgateway: None,
+        #[cfg(feature = "influx")]
+        influx: None,
     }
 }
 
@@ -64,6 +70,13 @@ impl FromEnv {
     #[cfg(feature = "otlp")]
     pub fn otlp(mut self, exporter: OtlpExporter) -> Self {
         self.otlp = Some(exporter);
+        self
+    }
+
+    /// The line-protocol exporter to use if it is selected.
+    #[cfg(feature = "influx")]
+    pub fn influx(mut self, exporter: InfluxExporter) -> Self {
+        self.influx = Some(exporter);
         self
     }
 
@@ -99,6 +112,8 @@ impl Exporter for FromEnv {
                 ExporterKind::Textfile => Box::new(self.textfile.take().unwrap_or_default()),
                 #[cfg(feature = "pushgateway")]
                 ExporterKind::Pushgateway => Box::new(self.pushgateway.take().unwrap_or_default()),
+                #[cfg(feature = "influx")]
+                ExporterKind::Influx => Box::new(self.influx.take().unwrap_or_default()),
                 #[allow(unreachable_patterns)]
                 other => {
                     return Err(BuildError::Exporter {

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -272,17 +271,8 @@ impl TextfileWriter {
         let target =
             self.state.target.get().ok_or_else(|| TextfileError::NotCollecting("the exporter is not attached to a pipeline".into()))?;
         let text = self.state.scraper.scrape(Format::Text).map_err(|e| TextfileError::NotCollecting(e.to_string()))?;
-        let io = |source| TextfileError::Io { path: target.path.clone(), source };
-        let written = (|| {
-            let mut file = fs::File::create(&target.temporary)?;
-            file.write_all(&text)?;
-            file.sync_all()?;
-            fs::rename(&target.temporary, &target.path)
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&target.temporary);
-            return Err(io(e));
-        }
+        periodic::write_atomically(&target.path, &target.temporary, &text)
+            .map_err(|source| TextfileError::Io { path: target.path.clone(), source })?;
         Ok(target.path.clone())
     }
 }

@@ -88,12 +88,13 @@ impl Env {
                 "otlp" => ExporterKind::Otlp,
                 "textfile" => ExporterKind::Textfile,
                 "pushgateway" => ExporterKind::Pushgateway,
+                "influx" => ExporterKind::Influx,
                 "none" => continue,
                 _ => {
                     return Err(BuildError::invalid_env(
                         VAR,
                         &value,
-                        "a comma list of prometheus, otlp, textfile, pushgateway, none (e.g. `prometheus,otlp`)",
+                        "a comma list of prometheus, otlp, textfile, pushgateway, influx, none (e.g. `prometheus,otlp`)",
                     ))
                 }
             };
@@ -136,6 +137,8 @@ pub enum ExporterKind {
     Textfile,
     /// Pushes to a Prometheus Pushgateway.
     Pushgateway,
+    /// InfluxDB line protocol to a write URL or a file.
+    Influx,
 }
 
 fn percent_decode(s: &str) -> Option<String> {

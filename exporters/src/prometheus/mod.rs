@@ -10,6 +10,8 @@
 pub mod conformance;
 mod exporter;
 mod format;
+#[cfg(feature = "influx")]
+mod influx;
 mod model;
 mod naming;
 mod negotiate;

@@ -104,17 +104,34 @@ impl Scraper {
             (Some(escaped), false) => escaped,
             _ => &naming.options,
         };
+        self.render(options, |out| match negotiated.format {
+            Format::Text => Box::new(text::TextWriter::new(out, false, negotiated.utf8_names)),
+            Format::OpenMetrics => Box::new(text::TextWriter::new(out, true, negotiated.utf8_names)),
+            Format::Protobuf => Box::new(proto::ProtoWriter::new(out)),
+        })
+    }
+
+    /// The current metrics as InfluxDB line protocol, one line per Prometheus sample.
+    #[cfg(feature = "influx")]
+    pub(crate) fn scrape_line_protocol(&self) -> Result<Vec<u8>, ScrapeError> {
+        let naming = self.naming();
+        let options = naming.escaped.as_ref().unwrap_or(&naming.options);
+        self.render(options, |out| Box::new(super::influx::InfluxWriter::new(out)))
+    }
+
+    /// Collects and encodes with the writer `make` returns.
+    fn render(
+        &self,
+        options: &EncodeOptions,
+        make: impl for<'o> FnOnce(&'o mut Vec<u8>) -> Box<dyn model::Writer + 'o>,
+    ) -> Result<Vec<u8>, ScrapeError> {
         // Start at the last scrape's size so the buffer rarely grows (and copies) mid-encode.
         let mut out = Vec::with_capacity(self.shared.last_size.load(Ordering::Relaxed).max(4096) + 4096);
         let mut issues = model::Issues::default();
         {
             let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
             self.shared.reader.collect(&mut metrics).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
-            let mut writer: Box<dyn model::Writer + '_> = match negotiated.format {
-                Format::Text => Box::new(text::TextWriter::new(&mut out, false, negotiated.utf8_names)),
-                Format::OpenMetrics => Box::new(text::TextWriter::new(&mut out, true, negotiated.utf8_names)),
-                Format::Protobuf => Box::new(proto::ProtoWriter::new(&mut out)),
-            };
+            let mut writer = make(&mut out);
             model::walk(&metrics, options, writer.as_mut(), &mut issues);
         }
         self.shared.last_size.store(out.len(), Ordering::Relaxed);

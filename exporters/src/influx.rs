@@ -1,0 +1,249 @@
+//! The line-protocol exporter: the pipeline's metrics as InfluxDB line protocol, POSTed to a
+//! write endpoint (VictoriaMetrics `/write`, InfluxDB, Telegraf) or written to a file.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use hyper::{Method, Request, Uri};
+use otel_core::{redact_urls, BuildError, Exporter, Plug};
+use tokio::runtime::Handle;
+use tokio_rustls::rustls::{crypto::ring, ClientConfig, RootCertStore};
+
+use crate::periodic::{self, Sink};
+use crate::prometheus::Scraper;
+use crate::sender::{basic_authorization, http_failure, RetryPolicy, Sender};
+use crate::EncodeOptions;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Writes the pipeline's metrics as InfluxDB line protocol every interval and at shutdown, to an
+/// `http(s)://` write URL (POST) or to a file (rewritten atomically).
+///
+/// Each Prometheus sample becomes one line whose measurement and field are the sample name
+/// split at its last `_` (`orders_placed_total` → `orders_placed` field `total`; histogram
+/// buckets carry an `le` tag), so a store that names series `<measurement>_<field>`, such as
+/// VictoriaMetrics, holds exactly the names a scrape would. Labels become tags.
+///
+/// Settings: the builder, else `OTEL_EXPORTER_INFLUX_ENDPOINT` (a URL or a file path) and
+/// `OTEL_EXPORTER_INFLUX_INTERVAL` (ms, default: the pipeline's export interval). The
+/// snapshot's JSON ([`Telemetry::snapshot`](otel_core::Telemetry::snapshot)) is the JSON form.
+#[derive(Clone)]
+pub struct InfluxExporter {
+    endpoint: Option<String>,
+    interval: Option<Duration>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    options: EncodeOptions,
+}
+
+impl fmt::Debug for InfluxExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InfluxExporter")
+            .field("endpoint", &self.endpoint.as_deref().map(redact_urls))
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for InfluxExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InfluxExporter {
+    /// An exporter configured from the environment (and defaults).
+    pub fn new() -> Self {
+        InfluxExporter {
+            endpoint: None,
+            interval: None,
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            options: EncodeOptions { target_info: false, ..EncodeOptions::default() },
+        }
+    }
+
+    /// Where to write: an `http://` / `https://` write URL (e.g. VictoriaMetrics'
+    /// `http://vm:8428/write`), or a file path.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// How often to write (default: the pipeline's export interval).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = Some(interval);
+        self
+    }
+
+    /// The timeout of one HTTP write (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How failed HTTP writes are retried.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Naming and labelling options, as for the pull endpoint.
+    pub fn encode_options(mut self, options: EncodeOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+/// Where the lines go.
+enum Destination {
+    Http(Box<HttpWrite>),
+    File { path: PathBuf, temporary: PathBuf },
+}
+
+/// An HTTP write endpoint and the client that reaches it.
+struct HttpWrite {
+    sender: Sender,
+    runtime: Handle,
+    uri: Uri,
+    shown: String,
+    authorization: Option<HeaderValue>,
+}
+
+struct LineWriter {
+    destination: Destination,
+}
+
+impl Sink for LineWriter {
+    const NAME: &'static str = "influx";
+
+    fn deliver(&self, scraper: &Scraper) -> Result<(), (&'static str, String)> {
+        let Ok(lines) = scraper.scrape_line_protocol() else { return Ok(()) };
+        match &self.destination {
+            Destination::File { path, temporary } => periodic::write_atomically(path, temporary, &lines)
+                .map_err(|e| ("influx_write", format!("cannot write {}: {e}; the previous file is left as it was", path.display()))),
+            Destination::Http(http) => {
+                let HttpWrite { sender, runtime, uri, shown, authorization } = &**http;
+                let body = Bytes::from(lines);
+                let request = || {
+                    let mut request = Request::new(Full::new(body.clone()));
+                    *request.method_mut() = Method::POST;
+                    *request.uri_mut() = uri.clone();
+                    let headers = request.headers_mut();
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                    headers.insert(USER_AGENT, HeaderValue::from_static(concat!("otel-pipeline/", env!("CARGO_PKG_VERSION"))));
+                    if let Some(auth) = authorization {
+                        headers.insert(AUTHORIZATION, auth.clone());
+                    }
+                    request
+                };
+                let judge = |answer: &crate::sender::Answer| {
+                    if answer.status.is_success() {
+                        Ok(())
+                    } else {
+                        Err(http_failure(answer.status, &answer.body))
+                    }
+                };
+                runtime.block_on(sender.send(request, judge)).map_err(|f| (f.reason, format!("POST {shown}: {}", f.message)))
+            }
+        }
+    }
+}
+
+impl Exporter for InfluxExporter {
+    fn name(&self) -> &'static str {
+        "influx"
+    }
+
+    fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
+        let env = plug.env();
+        let endpoint = match self.endpoint.clone() {
+            Some(e) => e,
+            None => env.get("OTEL_EXPORTER_INFLUX_ENDPOINT").ok_or_else(|| BuildError::InvalidSetting {
+                setting: "endpoint",
+                reason:
+                    "the influx exporter needs a write URL or a file: set OTEL_EXPORTER_INFLUX_ENDPOINT or call InfluxExporter::endpoint"
+                        .into(),
+            })?,
+        };
+        let interval = match self.interval {
+            Some(i) if i.is_zero() => {
+                return Err(BuildError::InvalidSetting { setting: "interval", reason: "must be longer than zero".into() })
+            }
+            Some(i) => i,
+            None => env.millis(&["OTEL_EXPORTER_INFLUX_INTERVAL"])?.unwrap_or(plug.export_interval()),
+        };
+        let destination = match endpoint.split_once("://") {
+            Some((scheme @ ("http" | "https"), rest)) => {
+                let shown = redact_urls(&endpoint);
+                let authority = rest.split('/').next().unwrap_or_default();
+                let (userinfo, host) = match authority.rfind('@') {
+                    Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+                    None => (None, authority),
+                };
+                let path = &rest[authority.len()..];
+                let uri: Uri = format!("{scheme}://{host}{path}")
+                    .parse()
+                    .map_err(|_| BuildError::InvalidSetting { setting: "endpoint", reason: format!("{shown:?} is not a valid URL") })?;
+                let authorization = match userinfo {
+                    Some(userinfo) => {
+                        let mut value = HeaderValue::from_str(&basic_authorization(
+                            &percent_encoding::percent_decode_str(userinfo).decode_utf8_lossy(),
+                        ))
+                        .map_err(|_| BuildError::InvalidSetting {
+                            setting: "endpoint",
+                            reason: "the URL's credentials cannot be sent".into(),
+                        })?;
+                        value.set_sensitive(true);
+                        Some(value)
+                    }
+                    None => None,
+                };
+                let mut roots = RootCertStore::empty();
+                if scheme == "https" {
+                    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+                }
+                let tls = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| BuildError::Exporter { exporter: "influx", reason: e.to_string() })?
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+                let runtime = crate::runtime::handle("influx")?;
+                let sender = {
+                    let _context = runtime.enter();
+                    Sender::new(tls, false, self.timeout, self.retry.clone())
+                };
+                plug.announce(format!("influx {shown}"));
+                Destination::Http(Box::new(HttpWrite { sender, runtime, uri, shown, authorization }))
+            }
+            Some((scheme, _)) => {
+                return Err(BuildError::InvalidSetting {
+                    setting: "endpoint",
+                    reason: format!("{scheme}:// is not supported: give an http:// or https:// write URL, or a file path"),
+                })
+            }
+            None => {
+                let path = PathBuf::from(&endpoint);
+                let (Some(dir), Some(file)) = (path.parent(), path.file_name()) else {
+                    return Err(BuildError::InvalidSetting { setting: "endpoint", reason: format!("{endpoint:?} is not a file path") });
+                };
+                let dir = if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir };
+                if !dir.is_dir() {
+                    return Err(BuildError::InvalidSetting {
+                        setting: "endpoint",
+                        reason: format!("{}: the directory does not exist; create it", dir.display()),
+                    });
+                }
+                let temporary = dir.join(format!(".{}.{}.tmp", file.to_string_lossy(), std::process::id()));
+                plug.announce(path.display().to_string());
+                Destination::File { path, temporary }
+            }
+        };
+        periodic::attach(plug, Scraper::new(self.options.clone()), Arc::new(LineWriter { destination }), Some(interval))
+    }
+}

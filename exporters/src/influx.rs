@@ -7,16 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use hyper::{Method, Request, Uri};
+use hyper::Method;
 use otel_core::{redact_urls, BuildError, Exporter, Plug};
-use tokio::runtime::Handle;
-use tokio_rustls::rustls::{crypto::ring, ClientConfig, RootCertStore};
 
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
-use crate::sender::{basic_authorization, http_failure, RetryPolicy, Sender};
+use crate::sender::{RetryPolicy, TextPush};
 use crate::EncodeOptions;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,17 +98,8 @@ impl InfluxExporter {
 
 /// Where the lines go.
 enum Destination {
-    Http(Box<HttpWrite>),
+    Http(Box<TextPush>),
     File { path: PathBuf, temporary: PathBuf },
-}
-
-/// An HTTP write endpoint and the client that reaches it.
-struct HttpWrite {
-    sender: Sender,
-    runtime: Handle,
-    uri: Uri,
-    shown: String,
-    authorization: Option<HeaderValue>,
 }
 
 struct LineWriter {
@@ -127,30 +114,7 @@ impl Sink for LineWriter {
         match &self.destination {
             Destination::File { path, temporary } => periodic::write_atomically(path, temporary, &lines)
                 .map_err(|e| ("influx_write", format!("cannot write {}: {e}; the previous file is left as it was", path.display()))),
-            Destination::Http(http) => {
-                let HttpWrite { sender, runtime, uri, shown, authorization } = &**http;
-                let body = Bytes::from(lines);
-                let request = || {
-                    let mut request = Request::new(Full::new(body.clone()));
-                    *request.method_mut() = Method::POST;
-                    *request.uri_mut() = uri.clone();
-                    let headers = request.headers_mut();
-                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-                    headers.insert(USER_AGENT, HeaderValue::from_static(concat!("otel-pipeline/", env!("CARGO_PKG_VERSION"))));
-                    if let Some(auth) = authorization {
-                        headers.insert(AUTHORIZATION, auth.clone());
-                    }
-                    request
-                };
-                let judge = |answer: &crate::sender::Answer| {
-                    if answer.status.is_success() {
-                        Ok(())
-                    } else {
-                        Err(http_failure(answer.status, &answer.body))
-                    }
-                };
-                runtime.block_on(sender.send(request, judge)).map_err(|f| (f.reason, format!("POST {shown}: {}", f.message)))
-            }
+            Destination::Http(write) => write.send(Method::POST, Bytes::from(lines)),
         }
     }
 }
@@ -179,47 +143,10 @@ impl Exporter for InfluxExporter {
             None => env.millis(&["OTEL_EXPORTER_INFLUX_INTERVAL"])?.unwrap_or(plug.export_interval()),
         };
         let destination = match endpoint.split_once("://") {
-            Some((scheme @ ("http" | "https"), rest)) => {
-                let shown = redact_urls(&endpoint);
-                let authority = rest.split('/').next().unwrap_or_default();
-                let (userinfo, host) = match authority.rfind('@') {
-                    Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-                    None => (None, authority),
-                };
-                let path = &rest[authority.len()..];
-                let uri: Uri = format!("{scheme}://{host}{path}")
-                    .parse()
-                    .map_err(|_| BuildError::InvalidSetting { setting: "endpoint", reason: format!("{shown:?} is not a valid URL") })?;
-                let authorization = match userinfo {
-                    Some(userinfo) => {
-                        let mut value = HeaderValue::from_str(&basic_authorization(
-                            &percent_encoding::percent_decode_str(userinfo).decode_utf8_lossy(),
-                        ))
-                        .map_err(|_| BuildError::InvalidSetting {
-                            setting: "endpoint",
-                            reason: "the URL's credentials cannot be sent".into(),
-                        })?;
-                        value.set_sensitive(true);
-                        Some(value)
-                    }
-                    None => None,
-                };
-                let mut roots = RootCertStore::empty();
-                if scheme == "https" {
-                    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-                }
-                let tls = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| BuildError::Exporter { exporter: "influx", reason: e.to_string() })?
-                    .with_root_certificates(roots)
-                    .with_no_client_auth();
-                let runtime = crate::runtime::handle("influx")?;
-                let sender = {
-                    let _context = runtime.enter();
-                    Sender::new(tls, false, self.timeout, self.retry.clone())
-                };
-                plug.announce(format!("influx {shown}"));
-                Destination::Http(Box::new(HttpWrite { sender, runtime, uri, shown, authorization }))
+            Some(("http" | "https", _)) => {
+                let write = TextPush::new("influx", &endpoint, "text/plain; charset=utf-8", None, self.timeout, self.retry.clone())?;
+                plug.announce(format!("influx {}", write.shown));
+                Destination::Http(Box::new(write))
             }
             Some((scheme, _)) => {
                 return Err(BuildError::InvalidSetting {

@@ -6,16 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use hyper::{Method, Request, Uri};
+use hyper::Method;
 use otel_core::{redact_urls, BuildError, Exporter, Plug};
-use tokio::runtime::Handle;
-use tokio_rustls::rustls::{crypto::ring, ClientConfig, RootCertStore};
 
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
-use crate::sender::{basic_authorization, http_failure, Failure, RetryPolicy, Sender};
+use crate::sender::{basic_authorization, RetryPolicy, TextPush};
 use crate::{EncodeOptions, Format};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -173,41 +169,9 @@ fn segment(name: &str, value: &str) -> String {
 
 /// What a push needs once the pipeline is built.
 struct Pusher {
-    sender: Sender,
-    runtime: Handle,
-    group: Uri,
-    shown: String,
+    group: TextPush,
     method: Method,
     delete_on_shutdown: bool,
-    authorization: Option<HeaderValue>,
-}
-
-impl Pusher {
-    fn request(&self, method: Method, body: Bytes) -> Request<Full<Bytes>> {
-        let mut request = Request::new(Full::new(body));
-        *request.method_mut() = method;
-        *request.uri_mut() = self.group.clone();
-        let headers = request.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
-        headers.insert(USER_AGENT, HeaderValue::from_static(concat!("otel-pipeline/", env!("CARGO_PKG_VERSION"))));
-        if let Some(auth) = &self.authorization {
-            headers.insert(AUTHORIZATION, auth.clone());
-        }
-        request
-    }
-
-    /// Sends to the group; Pushgateway's answer to a rejected push is the error's text.
-    fn send(&self, method: Method, body: Bytes) -> Result<(), (&'static str, String)> {
-        let judge = |answer: &crate::sender::Answer| {
-            if answer.status.is_success() {
-                Ok(())
-            } else {
-                Err(http_failure(answer.status, &answer.body))
-            }
-        };
-        let sent: Result<(), Failure> = self.runtime.block_on(self.sender.send(|| self.request(method.clone(), body.clone()), judge));
-        sent.map_err(|f| (f.reason, format!("{} {}: {}", method, self.shown, f.message)))
-    }
 }
 
 impl Sink for Pusher {
@@ -218,12 +182,12 @@ impl Sink for Pusher {
             Ok(text) => text,
             Err(_) => return Ok(()),
         };
-        self.send(self.method.clone(), Bytes::from(text))
+        self.group.send(self.method.clone(), Bytes::from(text))
     }
 
     fn finish(&self) -> Result<(), (&'static str, String)> {
         if self.delete_on_shutdown {
-            self.send(Method::DELETE, Bytes::new())
+            self.group.send(Method::DELETE, Bytes::new())
         } else {
             Ok(())
         }
@@ -275,29 +239,6 @@ impl Exporter for PushgatewayExporter {
             }
             path.push_str(&segment(name, value));
         }
-        // Credentials in the URL become basic authentication.
-        let authority = rest.split('/').next().unwrap_or_default();
-        let (userinfo, host) = match authority.rfind('@') {
-            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-            None => (None, authority),
-        };
-        let group: Uri =
-            format!("{scheme}://{host}{path}").parse().map_err(|_| invalid("endpoint", format!("{shown:?} is not a valid URL")))?;
-        let mut authorization = self.authorization.clone();
-        if authorization.is_none() {
-            if let Some(userinfo) = userinfo {
-                authorization = Some(basic_authorization(&percent_encoding::percent_decode_str(userinfo).decode_utf8_lossy()));
-            }
-        }
-        let authorization = match authorization {
-            Some(value) => {
-                let mut value = HeaderValue::from_str(&value)
-                    .map_err(|_| invalid("authorization", "the credentials contain a control character".into()))?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
         let interval = match self.interval {
             Some(i) if i.is_zero() => return Err(invalid("interval", "must be longer than zero".into())),
             Some(i) => Some(i),
@@ -315,23 +256,11 @@ impl Exporter for PushgatewayExporter {
             Some(on) => on,
             None => env.choice(&["OTEL_EXPORTER_PUSHGATEWAY_DELETE_ON_SHUTDOWN"], &["true", "false"])?.as_deref() == Some("true"),
         };
-        let mut roots = RootCertStore::empty();
-        if scheme == "https" {
-            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        }
-        let tls = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| BuildError::Exporter { exporter: "pushgateway", reason: e.to_string() })?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let runtime = crate::runtime::handle("pushgateway")?;
-        let sender = {
-            let _context = runtime.enter();
-            Sender::new(tls, false, self.timeout, self.retry.clone())
-        };
-        let shown_group = redact_urls(&format!("{scheme}://{authority}{path}"));
-        plug.announce(format!("pushgateway {shown_group}"));
-        let pusher = Pusher { sender, runtime, group, shown: shown_group, method, delete_on_shutdown, authorization };
+        let url = format!("{scheme}://{}{path}", rest.split('/').next().unwrap_or_default());
+        let group =
+            TextPush::new("pushgateway", &url, "text/plain; version=0.0.4", self.authorization.clone(), self.timeout, self.retry.clone())?;
+        plug.announce(format!("pushgateway {}", group.shown));
+        let pusher = Pusher { group, method, delete_on_shutdown };
         periodic::attach(plug, Scraper::new(self.options.clone()), Arc::new(pusher), interval)
     }
 }

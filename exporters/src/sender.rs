@@ -71,6 +71,97 @@ pub(crate) fn basic_authorization(credentials: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
 }
 
+/// A text body pushed to one URL (a Pushgateway group, a line-protocol write endpoint): the
+/// parsed URL without credentials, the credentials as a header, a client with system roots.
+#[cfg(any(feature = "pushgateway", feature = "influx"))]
+pub(crate) struct TextPush {
+    sender: Sender,
+    runtime: tokio::runtime::Handle,
+    uri: hyper::Uri,
+    /// The URL as it may be printed (credentials redacted).
+    pub(crate) shown: String,
+    authorization: Option<hyper::header::HeaderValue>,
+    content_type: &'static str,
+}
+
+#[cfg(any(feature = "pushgateway", feature = "influx"))]
+impl TextPush {
+    /// Parses `url` (`http(s)://[user:password@]host[:port]/path`); `authorization` wins over
+    /// credentials in the URL.
+    pub(crate) fn new(
+        exporter: &'static str,
+        url: &str,
+        content_type: &'static str,
+        authorization: Option<String>,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Result<Self, otel_core::BuildError> {
+        use otel_core::BuildError;
+        let shown = otel_core::redact_urls(url);
+        let invalid = |why: &str| BuildError::InvalidSetting { setting: "endpoint", reason: format!("{shown:?} {why}") };
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("is not an http:// or https:// URL"))?;
+        if !matches!(scheme, "http" | "https") {
+            return Err(invalid("is not an http:// or https:// URL"));
+        }
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        let (userinfo, host) = match authority.rfind('@') {
+            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+            None => (None, authority),
+        };
+        if host.is_empty() {
+            return Err(invalid("has no host"));
+        }
+        let uri: hyper::Uri =
+            format!("{scheme}://{host}{}", &rest[authority.len()..]).parse().map_err(|_| invalid("is not a valid URL"))?;
+        let authorization = authorization
+            .or_else(|| userinfo.map(|u| basic_authorization(&percent_encoding::percent_decode_str(u).decode_utf8_lossy())))
+            .map(|value| {
+                let mut value = hyper::header::HeaderValue::from_str(&value).map_err(|_| BuildError::InvalidSetting {
+                    setting: "authorization",
+                    reason: "the credentials contain a control character".into(),
+                })?;
+                value.set_sensitive(true);
+                Ok::<_, BuildError>(value)
+            })
+            .transpose()?;
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        if scheme == "https" {
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        }
+        let tls = ClientConfig::builder_with_provider(std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| BuildError::Exporter { exporter, reason: e.to_string() })?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let runtime = crate::runtime::handle(exporter)?;
+        let sender = {
+            let _context = runtime.enter();
+            Sender::new(tls, false, timeout, retry)
+        };
+        Ok(TextPush { sender, runtime, uri, shown, authorization, content_type })
+    }
+
+    /// Sends `body` with `method` (from a thread outside any runtime); any 2xx is success, and
+    /// a refusal carries the server's own answer.
+    pub(crate) fn send(&self, method: hyper::Method, body: Bytes) -> Result<(), (&'static str, String)> {
+        use hyper::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+        let request = || {
+            let mut request = Request::new(Full::new(body.clone()));
+            *request.method_mut() = method.clone();
+            *request.uri_mut() = self.uri.clone();
+            let headers = request.headers_mut();
+            headers.insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static(self.content_type));
+            headers.insert(USER_AGENT, hyper::header::HeaderValue::from_static(concat!("otel-pipeline/", env!("CARGO_PKG_VERSION"))));
+            if let Some(auth) = &self.authorization {
+                headers.insert(AUTHORIZATION, auth.clone());
+            }
+            request
+        };
+        let judge = |answer: &Answer| if answer.status.is_success() { Ok(()) } else { Err(http_failure(answer.status, &answer.body)) };
+        self.runtime.block_on(self.sender.send(request, judge)).map_err(|f| (f.reason, format!("{method} {}: {}", self.shown, f.message)))
+    }
+}
+
 /// A server's complete answer to one attempt (headers and trailers matter to gRPC only).
 #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 pub(crate) struct Answer {

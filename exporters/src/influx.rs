@@ -108,6 +108,7 @@ struct LineWriter {
 
 impl Sink for LineWriter {
     const NAME: &'static str = "influx";
+    const COMPONENT: &'static str = "influx_metric_exporter";
 
     fn deliver(&self, scraper: &Scraper) -> Result<(), (&'static str, String)> {
         let Ok(lines) = scraper.scrape_line_protocol() else { return Ok(()) };

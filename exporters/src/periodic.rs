@@ -39,6 +39,8 @@ pub(crate) fn write_atomically(path: &std::path::Path, temporary: &std::path::Pa
 pub(crate) trait Sink: Send + Sync + 'static {
     /// The exporter's name, for logs and the thread.
     const NAME: &'static str;
+    /// Its `otel.component.type` in the self-metrics.
+    const COMPONENT: &'static str;
 
     /// Delivers the current metrics. `Err((reason, message))` is counted in
     /// `otel_pipeline_export_failed_total{reason}` and logged a bounded number of times.
@@ -54,6 +56,7 @@ pub(crate) trait Sink: Send + Sync + 'static {
 /// and once more at shutdown.
 pub(crate) fn attach<S: Sink>(plug: &mut Plug, scraper: Scraper, sink: Arc<S>, interval: Option<Duration>) -> Result<(), BuildError> {
     scraper.report_to(plug.health());
+    scraper.set_component(S::COMPONENT);
     let shared = Arc::new(Shared { scraper, sink, health: plug.health().clone(), failing: AtomicBool::new(false) });
     let stop = Arc::new((Mutex::new(false), Condvar::new()));
     let thread = match interval {
@@ -94,7 +97,11 @@ impl<S: Sink> Shared<S> {
     }
 
     fn deliver(&self) {
-        self.report(self.sink.deliver(&self.scraper));
+        let started = std::time::Instant::now();
+        let result = self.sink.deliver(&self.scraper);
+        let error = result.as_ref().err().map(|(reason, _)| *reason);
+        self.health.export_finished(S::COMPONENT, self.scraper.last_points(), started.elapsed().as_secs_f64(), error);
+        self.report(result);
     }
 
     fn run(&self, interval: Duration, stop: &(Mutex<bool>, Condvar)) {

@@ -176,6 +176,7 @@ struct Pusher {
 
 impl Sink for Pusher {
     const NAME: &'static str = "pushgateway";
+    const COMPONENT: &'static str = "pushgateway_metric_exporter";
 
     fn deliver(&self, scraper: &Scraper) -> Result<(), (&'static str, String)> {
         let text = match scraper.scrape(Format::Text) {

@@ -279,6 +279,7 @@ impl TextfileWriter {
 
 impl Sink for TextfileWriter {
     const NAME: &'static str = "textfile";
+    const COMPONENT: &'static str = "textfile_metric_exporter";
 
     fn deliver(&self, _scraper: &Scraper) -> Result<(), (&'static str, String)> {
         match self.write_now() {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use opentelemetry::metrics::Meter;
+use opentelemetry::metrics::{Counter, Histogram, Meter};
 use opentelemetry::KeyValue;
 
 /// A self-metric that counts problems by `reason`.
@@ -56,6 +56,49 @@ const WARNED_SUBJECTS_PER_REASON: usize = 32;
 #[derive(Clone, Default)]
 pub struct Health {
     inner: Arc<Mutex<State>>,
+    /// The pipeline's own instruments, made once the meter provider exists.
+    instruments: Arc<std::sync::OnceLock<SelfInstruments>>,
+}
+
+/// Instruments named as the OpenTelemetry conventions for SDK self-observability name them.
+struct SelfInstruments {
+    exported: Counter<u64>,
+    export_duration: Histogram<f64>,
+    collection_duration: Histogram<f64>,
+    scrape_size: Histogram<u64>,
+}
+
+/// Attributes of one exporter or reader (`otel.component.type`, and `error.type` on failure).
+fn component(component_type: &'static str, error: Option<&'static str>) -> Vec<KeyValue> {
+    let mut attributes = vec![KeyValue::new("otel.component.type", component_type)];
+    if let Some(error) = error {
+        attributes.push(KeyValue::new("error.type", error));
+    }
+    attributes
+}
+
+/// The data points in a collection.
+pub fn data_points(metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> u64 {
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    fn count<T>(data: &MetricData<T>) -> usize {
+        match data {
+            MetricData::Gauge(g) => g.data_points().count(),
+            MetricData::Sum(s) => s.data_points().count(),
+            MetricData::Histogram(h) => h.data_points().count(),
+            MetricData::ExponentialHistogram(h) => h.data_points().count(),
+        }
+    }
+    let mut total = 0;
+    for scope in metrics.scope_metrics() {
+        for metric in scope.metrics() {
+            total += match metric.data() {
+                AggregatedMetrics::F64(d) => count(d),
+                AggregatedMetrics::U64(d) => count(d),
+                AggregatedMetrics::I64(d) => count(d),
+            };
+        }
+    }
+    total as u64
 }
 
 #[derive(Default)]
@@ -124,8 +167,55 @@ impl Health {
         state.counts.iter().filter(|((p, r), _)| *p == problem && *r == reason).map(|(_, n)| *n).sum()
     }
 
-    /// Observable counters for every problem kind, reported at each collection.
+    /// An export by `component_type` (`otlp_grpc_metric_exporter`, `textfile_metric_exporter`,
+    /// ...) finished: its duration, and the data points it carried or (on failure) lost.
+    pub fn export_finished(&self, component_type: &'static str, points: u64, seconds: f64, error: Option<&'static str>) {
+        if let Some(i) = self.instruments.get() {
+            let attributes = component(component_type, error);
+            i.export_duration.record(seconds, &attributes);
+            i.exported.add(points, &attributes);
+        }
+    }
+
+    /// A pull reader answered a scrape: how long collecting and encoding took, and the size of
+    /// the body in `format`.
+    pub fn scrape_finished(&self, component_type: &'static str, seconds: f64, format: &'static str, bytes: u64) {
+        if let Some(i) = self.instruments.get() {
+            i.collection_duration.record(seconds, &component(component_type, None));
+            i.scrape_size.record(bytes, &[KeyValue::new("otel.component.type", component_type), KeyValue::new("format", format)]);
+        }
+    }
+
+    /// Observable counters for every problem kind, reported at each collection, and the
+    /// instruments of [`export_finished`](Self::export_finished) and
+    /// [`scrape_finished`](Self::scrape_finished).
     pub(crate) fn register(&self, meter: &Meter) {
+        let seconds = crate::buckets::SECONDS.to_vec();
+        let _ = self.instruments.set(SelfInstruments {
+            exported: meter
+                .u64_counter("otel.sdk.exporter.metric_data_point.exported")
+                .with_unit("{data_point}")
+                .with_description("Data points exporters sent (with error.type: lost in a failed export)")
+                .build(),
+            export_duration: meter
+                .f64_histogram("otel.sdk.exporter.operation.duration")
+                .with_unit("s")
+                .with_description("Duration of each export, by exporter")
+                .with_boundaries(seconds.clone())
+                .build(),
+            collection_duration: meter
+                .f64_histogram("otel.sdk.metric_reader.collection.duration")
+                .with_unit("s")
+                .with_description("Duration of each scrape's collection and encoding")
+                .with_boundaries(seconds)
+                .build(),
+            scrape_size: meter
+                .u64_histogram("otel_pipeline.scrape.size")
+                .with_unit("By")
+                .with_description("Size of each scrape's body, by format")
+                .with_boundaries(crate::buckets::for_unit("By").unwrap_or_default())
+                .build(),
+        });
         for problem in Problem::ALL {
             let state = self.inner.clone();
             let _counter = meter

@@ -447,9 +447,17 @@ struct OtlpPush {
 
 impl PushMetricExporter for OtlpPush {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let started = std::time::Instant::now();
         let message = ExportMetricsServiceRequest::from(metrics).encode_to_vec();
         // The periodic reader calls this on its own thread, never inside a runtime.
-        match self.runtime.block_on(self.transport.export(message)) {
+        let result = self.runtime.block_on(self.transport.export(message));
+        let component = match self.transport.protocol {
+            OtlpProtocol::Grpc => "otlp_grpc_metric_exporter",
+            OtlpProtocol::HttpProtobuf => "otlp_http_metric_exporter",
+        };
+        let error = result.as_ref().err().map(|f| f.reason);
+        self.health.export_finished(component, otel_core::data_points(metrics), started.elapsed().as_secs_f64(), error);
+        match result {
             Ok(()) => {
                 if self.failing.swap(false, Ordering::Relaxed) {
                     tracing::info!(target: "otel_pipeline::otlp", endpoint = %self.shown, "OTLP export works again");

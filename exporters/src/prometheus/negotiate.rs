@@ -24,6 +24,15 @@ impl Format {
         }
     }
 
+    /// A short name, for the self-metrics' `format` label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::OpenMetrics => "openmetrics",
+            Format::Protobuf => "protobuf",
+        }
+    }
+
     /// Every format, in the order of preference when a scraper likes them equally.
     pub const ALL: [Format; 3] = [Format::Protobuf, Format::OpenMetrics, Format::Text];
 }

@@ -53,7 +53,11 @@ struct ScraperState {
     collect: Mutex<ResourceMetrics>,
     /// The pipeline's problem counters, known once the exporter is attached.
     health: OnceLock<Health>,
+    /// `otel.component.type` in the self-metrics.
+    component: OnceLock<&'static str>,
     last_size: AtomicUsize,
+    /// Data points in the last collection.
+    last_points: std::sync::atomic::AtomicU64,
     stopped: watch::Sender<bool>,
 }
 
@@ -73,7 +77,9 @@ impl Scraper {
                 naming: RwLock::new(Arc::new(Naming::new(options))),
                 collect: Mutex::new(ResourceMetrics::default()),
                 health: OnceLock::new(),
+                component: OnceLock::new(),
                 last_size: AtomicUsize::new(0),
+                last_points: std::sync::atomic::AtomicU64::new(0),
                 stopped,
             }),
         }
@@ -81,6 +87,16 @@ impl Scraper {
 
     fn naming(&self) -> Arc<Naming> {
         self.shared.naming.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The exporter this scraper works for, as the self-metrics name it (`otel.component.type`).
+    pub(crate) fn set_component(&self, component: &'static str) {
+        let _ = self.shared.component.set(component);
+    }
+
+    /// Data points in the last collection.
+    pub(crate) fn last_points(&self) -> u64 {
+        self.shared.last_points.load(Ordering::Relaxed)
     }
 
     /// Where the pipeline counts what scrapes leave out; set when the exporter is attached.
@@ -104,7 +120,7 @@ impl Scraper {
             (Some(escaped), false) => escaped,
             _ => &naming.options,
         };
-        self.render(options, |out| match negotiated.format {
+        self.render(options, negotiated.format.name(), |out| match negotiated.format {
             Format::Text => Box::new(text::TextWriter::new(out, false, negotiated.utf8_names)),
             Format::OpenMetrics => Box::new(text::TextWriter::new(out, true, negotiated.utf8_names)),
             Format::Protobuf => Box::new(proto::ProtoWriter::new(out)),
@@ -116,26 +132,33 @@ impl Scraper {
     pub(crate) fn scrape_line_protocol(&self) -> Result<Vec<u8>, ScrapeError> {
         let naming = self.naming();
         let options = naming.escaped.as_ref().unwrap_or(&naming.options);
-        self.render(options, |out| Box::new(super::influx::InfluxWriter::new(out)))
+        self.render(options, "influx", |out| Box::new(super::influx::InfluxWriter::new(out)))
     }
 
     /// Collects and encodes with the writer `make` returns.
     fn render(
         &self,
         options: &EncodeOptions,
+        format: &'static str,
         make: impl for<'o> FnOnce(&'o mut Vec<u8>) -> Box<dyn model::Writer + 'o>,
     ) -> Result<Vec<u8>, ScrapeError> {
+        let started = std::time::Instant::now();
         // Start at the last scrape's size so the buffer rarely grows (and copies) mid-encode.
         let mut out = Vec::with_capacity(self.shared.last_size.load(Ordering::Relaxed).max(4096) + 4096);
         let mut issues = model::Issues::default();
         {
             let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
             self.shared.reader.collect(&mut metrics).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
+            self.shared.last_points.store(otel_core::data_points(&metrics), Ordering::Relaxed);
             let mut writer = make(&mut out);
             model::walk(&metrics, options, writer.as_mut(), &mut issues);
         }
         self.shared.last_size.store(out.len(), Ordering::Relaxed);
         self.report(issues);
+        if let Some(health) = self.shared.health.get() {
+            let component = self.shared.component.get().copied().unwrap_or("prometheus_http_text_metric_exporter");
+            health.scrape_finished(component, started.elapsed().as_secs_f64(), format, out.len() as u64);
+        }
         Ok(out)
     }
 

@@ -8,7 +8,7 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
 use otel_core::{Env, Telemetry};
-use otel_exporters::{Format, PrometheusExporter};
+use otel_exporters::{Format, PrometheusExporter, TextfileExporter};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -48,6 +48,7 @@ pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static
         ("prometheus-client", prometheus_client(shape)),
         ("metrics-exporter-prometheus", metrics_exporter(shape)),
         ("otel-sdk-collect-only", sdk_collect_only(shape)),
+        ("otel-pipeline-textfile-write", otel_pipeline_textfile(shape)),
     ];
     let bytes: Vec<usize> = scrapers.iter_mut().map(|(_, scrape)| scrape().len()).collect();
     let mut runs_of: Vec<Contender<'_>> = scrapers
@@ -153,6 +154,34 @@ fn otel_pipeline(shape: Shape) -> Scrape {
     Box::new(move || {
         let _keep = &telemetry;
         scraper.scrape(Format::Text).expect("scrape")
+    })
+}
+
+/// The same data written by the textfile exporter: encode, write a temporary file, fsync,
+/// rename. (A Pushgateway push sends the text scrape itself as its body.)
+fn otel_pipeline_textfile(shape: Shape) -> Scrape {
+    let dir = std::env::temp_dir().join(format!("otel-bench-textfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the textfile directory");
+    let textfile = TextfileExporter::new().directory(&dir).file_name("bench").interval(std::time::Duration::from_secs(3600));
+    let writer = textfile.writer();
+    let telemetry = Telemetry::builder()
+        .env(Env::empty())
+        .service_name("bench")
+        .view(no_overflow)
+        .exporter(textfile)
+        .build()
+        .expect("otel-pipeline builds");
+    record_otel(&telemetry.meter("bench"), shape);
+    let mut sized = false;
+    Box::new(move || {
+        let _keep = &telemetry;
+        let path = writer.write_now().expect("write the textfile");
+        // The first call (untimed) reports the file's size for the bytes column.
+        if std::mem::replace(&mut sized, true) {
+            Vec::new()
+        } else {
+            vec![0; std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(0)]
+        }
     })
 }
 

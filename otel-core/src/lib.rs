@@ -47,6 +47,7 @@ mod handles;
 mod health;
 mod metrics;
 mod operations;
+pub mod presets;
 mod quantile;
 mod redact;
 mod snapshot;

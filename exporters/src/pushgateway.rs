@@ -11,7 +11,7 @@ use otel_core::{redact_urls, BuildError, Exporter, Plug};
 
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
-use crate::sender::{basic_authorization, RetryPolicy, TextPush};
+use crate::sender::{basic_authorization, RetryPolicy, TextPush, UrlParts};
 use crate::{EncodeOptions, Format};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -214,10 +214,9 @@ impl Exporter for PushgatewayExporter {
             })?,
         };
         let shown = redact_urls(&endpoint);
-        let (scheme, rest) = endpoint.split_once("://").unwrap_or(("", ""));
-        if !matches!(scheme, "http" | "https") || rest.is_empty() {
-            return Err(invalid("endpoint", format!("{shown:?} is not an http:// or https:// URL such as http://pushgateway:9091")));
-        }
+        let parts = UrlParts::split(&endpoint).map_err(|why| {
+            invalid("endpoint", format!("{shown:?} is not an http:// or https:// URL such as http://pushgateway:9091 ({why})"))
+        })?;
         let job = match self.job.clone().or_else(|| env.get("OTEL_EXPORTER_PUSHGATEWAY_JOB")) {
             Some(job) => job,
             None => plug.resource().get(&opentelemetry::Key::from_static_str("service.name")).map(|v| v.to_string()).unwrap_or_default(),
@@ -230,8 +229,7 @@ impl Exporter for PushgatewayExporter {
         }
         let mut grouping = env.key_values(&["OTEL_EXPORTER_PUSHGATEWAY_GROUPING"], false)?;
         grouping.extend(self.grouping.iter().cloned());
-        let mut path = rest.split_once('/').map_or(String::new(), |(_, p)| format!("/{}", p.trim_end_matches('/')));
-        path.push_str("/metrics");
+        let mut path = format!("{}/metrics", parts.path.trim_end_matches('/'));
         path.push_str(&segment("job", &job));
         for (name, value) in &grouping {
             let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !name.starts_with("__");
@@ -257,7 +255,8 @@ impl Exporter for PushgatewayExporter {
             Some(on) => on,
             None => env.choice(&["OTEL_EXPORTER_PUSHGATEWAY_DELETE_ON_SHUTDOWN"], &["true", "false"])?.as_deref() == Some("true"),
         };
-        let url = format!("{scheme}://{}{path}", rest.split('/').next().unwrap_or_default());
+        // The endpoint as given (credentials included, for TextPush) with the group's path.
+        let url = format!("{}{path}", &endpoint[..endpoint.len() - parts.path.len()]);
         let group =
             TextPush::new("pushgateway", &url, "text/plain; version=0.0.4", self.authorization.clone(), self.timeout, self.retry.clone())?;
         plug.announce(format!("pushgateway {}", group.shown));

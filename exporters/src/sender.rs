@@ -65,6 +65,71 @@ impl Failure {
     }
 }
 
+/// An `http(s)://[user:password@]host[:port][/path]` URL taken apart: every push exporter
+/// sends to `host` and `path`, prints the URL redacted, and turns the credentials into basic
+/// authentication.
+pub(crate) struct UrlParts<'u> {
+    pub(crate) https: bool,
+    /// The credentials, percent-decoded.
+    pub(crate) userinfo: Option<String>,
+    pub(crate) host: &'u str,
+    /// From the first `/`, `?` or `#` on; empty when there is none.
+    pub(crate) path: &'u str,
+}
+
+impl<'u> UrlParts<'u> {
+    /// Splits `url`; the error says what is wrong (never repeating the URL).
+    pub(crate) fn split(url: &'u str) -> Result<Self, &'static str> {
+        let (scheme, rest) = url.split_once("://").ok_or("no scheme")?;
+        let https = match scheme.to_ascii_lowercase().as_str() {
+            "http" => false,
+            "https" => true,
+            _ => return Err("the scheme must be http or https"),
+        };
+        let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+        let (userinfo, host) = match authority.rfind('@') {
+            Some(at) => {
+                (Some(percent_encoding::percent_decode_str(&authority[..at]).decode_utf8_lossy().into_owned()), &authority[at + 1..])
+            }
+            None => (None, authority),
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err("no host");
+        }
+        Ok(UrlParts { https, userinfo, host, path })
+    }
+
+    /// The URL of `path` on this host, without credentials.
+    pub(crate) fn uri(&self, path: &str) -> Result<hyper::Uri, &'static str> {
+        format!("{}://{}{path}", if self.https { "https" } else { "http" }, self.host).parse().map_err(|_| "not a valid URL")
+    }
+}
+
+/// A TLS client configuration (ring provider) trusting `roots`, presenting `identity` if given.
+pub(crate) fn client_tls(
+    exporter: &'static str,
+    roots: tokio_rustls::rustls::RootCertStore,
+    identity: Option<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)>,
+) -> Result<ClientConfig, String> {
+    let builder = ClientConfig::builder_with_provider(std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("exporter `{exporter}`: {e}"))?
+        .with_root_certificates(roots);
+    match identity {
+        Some((chain, key)) => {
+            builder.with_client_auth_cert(chain, key).map_err(|e| format!("the client certificate and key do not work together: {e}"))
+        }
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// The operating system's trusted root certificates.
+pub(crate) fn system_roots() -> tokio_rustls::rustls::RootCertStore {
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    roots
+}
+
 /// An `Authorization` value for HTTP basic authentication from `user:password`.
 pub(crate) fn basic_authorization(credentials: &str) -> String {
     use base64::Engine as _;
@@ -99,22 +164,10 @@ impl TextPush {
         use otel_core::BuildError;
         let shown = otel_core::redact_urls(url);
         let invalid = |why: &str| BuildError::InvalidSetting { setting: "endpoint", reason: format!("{shown:?} {why}") };
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("is not an http:// or https:// URL"))?;
-        if !matches!(scheme, "http" | "https") {
-            return Err(invalid("is not an http:// or https:// URL"));
-        }
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let (userinfo, host) = match authority.rfind('@') {
-            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-            None => (None, authority),
-        };
-        if host.is_empty() {
-            return Err(invalid("has no host"));
-        }
-        let uri: hyper::Uri =
-            format!("{scheme}://{host}{}", &rest[authority.len()..]).parse().map_err(|_| invalid("is not a valid URL"))?;
+        let parts = UrlParts::split(url).map_err(|why| invalid(&format!("is not an http:// or https:// URL ({why})")))?;
+        let uri = parts.uri(parts.path).map_err(invalid)?;
         let authorization = authorization
-            .or_else(|| userinfo.map(|u| basic_authorization(&percent_encoding::percent_decode_str(u).decode_utf8_lossy())))
+            .or_else(|| parts.userinfo.as_deref().map(basic_authorization))
             .map(|value| {
                 let mut value = hyper::header::HeaderValue::from_str(&value).map_err(|_| BuildError::InvalidSetting {
                     setting: "authorization",
@@ -124,15 +177,8 @@ impl TextPush {
                 Ok::<_, BuildError>(value)
             })
             .transpose()?;
-        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-        if scheme == "https" {
-            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        }
-        let tls = ClientConfig::builder_with_provider(std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| BuildError::Exporter { exporter, reason: e.to_string() })?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let roots = if parts.https { system_roots() } else { tokio_rustls::rustls::RootCertStore::empty() };
+        let tls = client_tls(exporter, roots, None).map_err(|reason| BuildError::Exporter { exporter, reason })?;
         let runtime = crate::runtime::handle(exporter)?;
         let sender = {
             let _context = runtime.enter();

@@ -26,14 +26,6 @@ pub(crate) struct Cells<C> {
     overflow: Arc<C>,
 }
 
-/// Where a label set's recording went.
-pub(crate) enum Slot<C> {
-    /// Its own series.
-    Own(Arc<C>),
-    /// The overflow series: the metric is at its cardinality limit.
-    Overflow(Arc<C>),
-}
-
 impl<C: Default> Cells<C> {
     /// Cells for a metric that keeps `limit` label sets apart (plus the overflow series, as
     /// the SDK counts its cardinality limit).
@@ -50,26 +42,26 @@ impl<C: Default> Cells<C> {
         aliases.get(labels).map(|cell| f(cell))
     }
 
-    /// The cell that records `labels`.
-    pub(crate) fn slot(&self, labels: &[KeyValue]) -> Slot<C> {
+    /// The cell that records `labels`: its own, or past the limit the overflow cell.
+    pub(crate) fn slot(&self, labels: &[KeyValue]) -> Arc<C> {
         if let Some(cell) = self.aliases.read().ok().and_then(|a| a.get(labels).cloned()) {
-            return Slot::Own(cell);
+            return cell;
         }
         let key = series_key(labels);
         // A read lock first: past the limit, a flood of new label sets never takes the write lock.
         let known = match self.series.read() {
-            Ok(series) if series.len() >= self.limit && !series.contains_key(&key) => return Slot::Overflow(self.overflow.clone()),
+            Ok(series) if series.len() >= self.limit && !series.contains_key(&key) => return self.overflow.clone(),
             Ok(series) => series.get(&key).cloned(),
-            Err(_) => return Slot::Overflow(self.overflow.clone()),
+            Err(_) => return self.overflow.clone(),
         };
         let cell = match known {
             Some(cell) => cell,
             None => {
-                let Ok(mut series) = self.series.write() else { return Slot::Overflow(self.overflow.clone()) };
+                let Ok(mut series) = self.series.write() else { return self.overflow.clone() };
                 match series.get(&key) {
                     Some(cell) => cell.clone(),
                     None if series.len() < self.limit => series.entry(key).or_default().clone(),
-                    None => return Slot::Overflow(self.overflow.clone()),
+                    None => return self.overflow.clone(),
                 }
             }
         };
@@ -79,7 +71,7 @@ impl<C: Default> Cells<C> {
                 aliases.insert(labels.to_vec(), cell.clone());
             }
         }
-        Slot::Own(cell)
+        cell
     }
 
     /// Every series with its labels, the overflow series last (when it recorded anything).
@@ -91,14 +83,6 @@ impl<C: Default> Cells<C> {
         }
         if overflow_used(&self.overflow) {
             f(&[KeyValue::new(OVERFLOW_KEY, true)], &self.overflow);
-        }
-    }
-}
-
-impl<C> Slot<C> {
-    pub(crate) fn cell(&self) -> &Arc<C> {
-        match self {
-            Slot::Own(c) | Slot::Overflow(c) => c,
         }
     }
 }
@@ -230,7 +214,7 @@ mod tests {
     fn label_sets_past_the_limit_share_the_overflow_cell() {
         let cells: Cells<CounterCell> = Cells::new(10);
         for i in 0..1000 {
-            cells.slot(&[KeyValue::new("user", i)]).cell().add(1);
+            cells.slot(&[KeyValue::new("user", i)]).add(1);
         }
         let mut seen = Vec::new();
         cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), CounterCell::used);
@@ -243,9 +227,9 @@ mod tests {
     #[test]
     fn the_same_labels_in_any_order_or_repeated_make_one_series() {
         let cells: Cells<CounterCell> = Cells::new(10);
-        cells.slot(&[KeyValue::new("a", 1), KeyValue::new("b", 2)]).cell().add(1);
-        cells.slot(&[KeyValue::new("b", 2), KeyValue::new("a", 1)]).cell().add(1);
-        cells.slot(&[KeyValue::new("b", 9), KeyValue::new("a", 1), KeyValue::new("b", 2)]).cell().add(1);
+        cells.slot(&[KeyValue::new("a", 1), KeyValue::new("b", 2)]).add(1);
+        cells.slot(&[KeyValue::new("b", 2), KeyValue::new("a", 1)]).add(1);
+        cells.slot(&[KeyValue::new("b", 9), KeyValue::new("a", 1), KeyValue::new("b", 2)]).add(1);
         let mut seen = Vec::new();
         cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), CounterCell::used);
         assert_eq!(seen, vec![(vec![KeyValue::new("a", 1), KeyValue::new("b", 2)], 3)]);

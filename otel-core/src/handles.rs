@@ -70,7 +70,7 @@ impl CounterHandle {
         let added = match self.cells.with_known(labels, |cell| cell.add(value)) {
             Some(added) => added,
             None => match check_labels(&self.def, labels) {
-                Ok(()) => self.cells.slot(labels).cell().add(value),
+                Ok(()) => self.cells.slot(labels).add(value),
                 Err(e) => {
                     let message = e.to_string();
                     return self.health.report(Problem::Recording, "label_not_allowed", &self.def.name, 1, || message);
@@ -86,7 +86,7 @@ impl CounterHandle {
     /// the handle adds to the overflow series.
     pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundCounterHandle, LabelError> {
         check_labels(&self.def, labels)?;
-        Ok(BoundCounterHandle { cell: self.cells.slot(labels).cell().clone(), enabled: self.enabled.clone(), handle: self.clone() })
+        Ok(BoundCounterHandle { cell: self.cells.slot(labels).clone(), enabled: self.enabled.clone(), handle: self.clone() })
     }
 }
 

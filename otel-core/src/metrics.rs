@@ -183,8 +183,8 @@ impl Metrics {
             }
         }
         let added = match self.checked(name, labels) {
-            Some(Recorder::Counter(cells)) => cells.slot(labels).cell().add(value),
-            Some(Recorder::UpDown(cells)) => cells.slot(labels).cell().add(i64::try_from(value).unwrap_or(i64::MAX)),
+            Some(Recorder::Counter(cells)) => cells.slot(labels).add(value),
+            Some(Recorder::UpDown(cells)) => cells.slot(labels).add(i64::try_from(value).unwrap_or(i64::MAX)),
             Some(_) => return self.drop_recording(Dropped::WrongKind, name, "increment_counter on a metric that is not a counter"),
             None => return,
         };
@@ -244,10 +244,10 @@ impl Metrics {
             return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
         }
         match (self.checked(name, labels), change) {
-            (Some(Recorder::Gauge(cells)), _) => cells.slot(labels).cell().apply(change),
+            (Some(Recorder::Gauge(cells)), _) => cells.slot(labels).apply(change),
             (Some(Recorder::UpDown(cells)), GaugeChange::By(by)) => {
                 // Saturating float-to-int conversion: out-of-range moves clamp.
-                if !cells.slot(labels).cell().add(by as i64) {
+                if !cells.slot(labels).add(by as i64) {
                     report_saturated(&self.inner.health, name);
                 }
             }

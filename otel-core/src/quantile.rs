@@ -75,7 +75,7 @@ impl Timer {
     }
 
     pub(crate) fn observe(&self, value: f64, labels: &[KeyValue]) {
-        if let Ok(mut window) = self.windows.slot(labels).cell().lock() {
+        if let Ok(mut window) = self.windows.slot(labels).lock() {
             window.push(value, self.capacity);
         }
     }

@@ -8,7 +8,6 @@ mod transport;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
@@ -21,7 +20,9 @@ use opentelemetry_sdk::metrics::Temporality;
 use otel_core::{redact_urls, BuildError, Env, Exporter, Health, Plug, Problem};
 use prost::Message as _;
 use tokio::runtime::Handle;
-use tokio_rustls::rustls::{self, crypto::ring, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+use crate::sender::{client_tls, system_roots, UrlParts};
 
 use crate::sender::RetryPolicy;
 use transport::Transport;
@@ -306,29 +307,14 @@ impl Target {
                 Source::Env(var, _) => BuildError::invalid_env(var, &shown, expected),
             }
         };
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("no scheme"))?;
-        let https = match scheme.to_ascii_lowercase().as_str() {
-            "http" => false,
-            "https" => true,
-            _ => return Err(invalid("the scheme must be http or https")),
-        };
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(authority_end);
-        let (userinfo, host) = match authority.rfind('@') {
-            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-            None => (None, authority),
-        };
-        if host.is_empty() || host.contains(char::is_whitespace) {
-            return Err(invalid("no host"));
-        }
+        let parts = UrlParts::split(url).map_err(invalid)?;
         let path = match protocol {
             OtlpProtocol::Grpc => GRPC_EXPORT_PATH,
-            OtlpProtocol::HttpProtobuf if path.is_empty() => "/",
-            OtlpProtocol::HttpProtobuf => path,
+            OtlpProtocol::HttpProtobuf if parts.path.is_empty() => "/",
+            OtlpProtocol::HttpProtobuf => parts.path,
         };
-        let uri: Uri =
-            format!("{}://{host}{path}", if https { "https" } else { "http" }).parse().map_err(|_| invalid("not a valid URL"))?;
-        let basic_auth = userinfo.map(|u| percent_encoding::percent_decode_str(u).decode_utf8_lossy().into_owned());
+        let uri = parts.uri(path).map_err(invalid)?;
+        let (https, basic_auth) = (parts.https, parts.userinfo);
         Ok(Target { uri, shown, https, basic_auth })
     }
 }
@@ -352,8 +338,7 @@ fn tls_config(
                 }
             }
             None => {
-                let found = rustls_native_certs::load_native_certs();
-                roots.add_parsable_certificates(found.certs);
+                roots = system_roots();
                 if roots.is_empty() {
                     return Err(BuildError::Exporter {
                         exporter: "otlp",
@@ -363,19 +348,13 @@ fn tls_config(
             }
         }
     }
-    let builder = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| BuildError::Exporter { exporter: "otlp", reason: e.to_string() })?
-        .with_root_certificates(roots);
     match identity {
         Some((cert, key, source)) if https => {
             let chain = crate::pem::certificates(cert).map_err(|e| source.error(&e))?;
             let key = crate::pem::private_key(key).map_err(|e| source.error(&e))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| source.error(&format!("the client certificate and key do not work together: {e}")))
+            client_tls("otlp", roots, Some((chain, key))).map_err(|e| source.error(&e))
         }
-        _ => Ok(builder.with_no_client_auth()),
+        _ => client_tls("otlp", roots, None).map_err(|reason| BuildError::Exporter { exporter: "otlp", reason }),
     }
 }
 

@@ -90,11 +90,13 @@ impl Scraper {
     }
 
     /// The exporter this scraper works for, as the self-metrics name it (`otel.component.type`).
+    #[cfg(any(feature = "textfile", feature = "pushgateway", feature = "influx"))]
     pub(crate) fn set_component(&self, component: &'static str) {
         let _ = self.shared.component.set(component);
     }
 
     /// Data points in the last collection.
+    #[cfg(any(feature = "textfile", feature = "pushgateway", feature = "influx"))]
     pub(crate) fn last_points(&self) -> u64 {
         self.shared.last_points.load(Ordering::Relaxed)
     }

@@ -79,7 +79,8 @@ impl TextfileExporter {
         self
     }
 
-    /// The file's name without `.prom` (default `<service.name>_<pid>`).
+    /// The file's name, with or without its `.prom` extension (default `<service.name>_<pid>`):
+    /// `worker` and `worker.prom` both write `worker.prom`.
     pub fn file_name(mut self, name: impl Into<String>) -> Self {
         self.file_name = Some(name.into());
         self
@@ -125,7 +126,7 @@ impl TextfileExporter {
             .map(|v| v.to_string())
             .unwrap_or_else(|| "unknown_service".to_owned());
         let name = match self.file_name.clone().or_else(|| env.get("OTEL_EXPORTER_TEXTFILE_NAME")) {
-            Some(name) => name,
+            Some(name) => name.strip_suffix(".prom").map(str::to_owned).unwrap_or(name),
             None => format!("{}_{}", file_safe(&service), std::process::id()),
         };
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {

@@ -11,12 +11,12 @@
 //! is dropped early is recorded with `error.type="cancelled"`.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use http::header::HeaderMap;
 use http::{Method, StatusCode};
-use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter, Histogram, Meter, UpDownCounter};
-use opentelemetry::KeyValue;
+use opentelemetry::metrics::{BoundCounter, BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, UpDownCounter};
+use opentelemetry::{Key, KeyValue};
 
 use crate::metered::{AtHead, Bindings, Classifier, End, ErrorType, MeteredLayer};
 use crate::semconv;
@@ -27,8 +27,127 @@ type RouteFn = Arc<dyn Fn(&http::request::Parts) -> Option<String> + Send + Sync
 /// Records HTTP server requests (a tower layer for axum, hyper, tonic).
 pub type HttpServerLayer = MeteredLayer<HttpServer>;
 
-/// The HTTP server side of a [`MeteredLayer`]: semantic-convention attributes, route templates,
-/// body sizes, active requests.
+/// The metric names and attribute keys an [`HttpServerLayer`] records under. The default is the
+/// semantic conventions'; a system with its own names sets them here, for example
+///
+/// ```
+/// use otel_instrumentation::http::HttpServerNames;
+///
+/// // taskflows_api_request_duration_seconds{method,endpoint,status_code},
+/// // taskflows_api_request_total{...}, taskflows_api_active_requests{method,endpoint}
+/// let names = HttpServerNames::default()
+///     .namespace("taskflows")
+///     .duration("api.request.duration")
+///     .requests(Some("api.request"))
+///     .active("api.active_requests")
+///     .body_sizes(false)
+///     .keys("method", "endpoint", "status_code")
+///     .scheme_key(None)
+///     .error_type_key(None)
+///     .active_by_route(true);
+/// # let _ = names;
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpServerNames {
+    namespace: Option<String>,
+    duration: String,
+    active: String,
+    requests: Option<String>,
+    body_sizes: bool,
+    method: String,
+    route: String,
+    status: String,
+    scheme: Option<String>,
+    error_type: Option<String>,
+    active_by_route: bool,
+}
+
+impl Default for HttpServerNames {
+    fn default() -> Self {
+        HttpServerNames {
+            namespace: None,
+            duration: semconv::HTTP_SERVER_REQUEST_DURATION.into(),
+            active: semconv::HTTP_SERVER_ACTIVE_REQUESTS.into(),
+            requests: None,
+            body_sizes: true,
+            method: semconv::HTTP_REQUEST_METHOD.into(),
+            route: semconv::HTTP_ROUTE.into(),
+            status: semconv::HTTP_RESPONSE_STATUS_CODE.into(),
+            scheme: Some(semconv::URL_SCHEME.into()),
+            error_type: Some(semconv::ERROR_TYPE.into()),
+            active_by_route: false,
+        }
+    }
+}
+
+impl HttpServerNames {
+    /// Prefixes every metric name (`taskflows` and `api.request.duration` make
+    /// `taskflows.api.request.duration`).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = Some(namespace.to_owned());
+        self
+    }
+
+    /// The duration histogram, in seconds (default `http.server.request.duration`).
+    pub fn duration(mut self, name: &str) -> Self {
+        self.duration = name.to_owned();
+        self
+    }
+
+    /// The in-flight up-down counter (default `http.server.active_requests`).
+    pub fn active(mut self, name: &str) -> Self {
+        self.active = name.to_owned();
+        self
+    }
+
+    /// A request counter with the duration's attributes (default: none, the histogram's count
+    /// is the same number).
+    pub fn requests(mut self, name: Option<&str>) -> Self {
+        self.requests = name.map(str::to_owned);
+        self
+    }
+
+    /// Whether to record the request and response body-size histograms (default yes).
+    pub fn body_sizes(mut self, on: bool) -> Self {
+        self.body_sizes = on;
+        self
+    }
+
+    /// The attribute keys of the method, the route template and the status code (default
+    /// `http.request.method`, `http.route`, `http.response.status_code`).
+    pub fn keys(mut self, method: &str, route: &str, status: &str) -> Self {
+        (self.method, self.route, self.status) = (method.to_owned(), route.to_owned(), status.to_owned());
+        self
+    }
+
+    /// The attribute key of the scheme (default `url.scheme`; `None` leaves it out).
+    pub fn scheme_key(mut self, key: Option<&str>) -> Self {
+        self.scheme = key.map(str::to_owned);
+        self
+    }
+
+    /// The attribute key of the error type (default `error.type`; `None` leaves it out).
+    pub fn error_type_key(mut self, key: Option<&str>) -> Self {
+        self.error_type = key.map(str::to_owned);
+        self
+    }
+
+    /// Whether in-flight requests are counted per route too (default no, as the conventions have it).
+    pub fn active_by_route(mut self, on: bool) -> Self {
+        self.active_by_route = on;
+        self
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}.{name}"),
+            None => name.to_owned(),
+        }
+    }
+}
+
+/// The HTTP server side of a [`MeteredLayer`]: semantic-convention attributes (or those of an
+/// [`HttpServerNames`]), route templates, body sizes, active requests.
 #[derive(Clone)]
 pub struct HttpServer {
     instruments: Arc<Instruments>,
@@ -42,16 +161,40 @@ impl fmt::Debug for HttpServer {
     }
 }
 
+/// Attribute keys, made once.
+struct Keys {
+    method: Key,
+    route: Key,
+    status: Key,
+    scheme: Option<Key>,
+    error_type: Option<Key>,
+}
+
+fn key(name: &str) -> Key {
+    Key::from(Arc::<str>::from(name))
+}
+
 struct Instruments {
+    keys: Keys,
+    active_by_route: bool,
     duration: Histogram<f64>,
     active: UpDownCounter<i64>,
-    request_size: Histogram<u64>,
-    response_size: Histogram<u64>,
-    /// In-flight counters bound per (method, scheme) on first use: then an atomic add.
-    active_bound: [[OnceLock<BoundUpDownCounter<i64>>; 2]; METHODS.len()],
-    /// Histograms bound per finished-request attribute set, so each request's attributes are
-    /// resolved once, not once per histogram.
+    requests: Option<Counter<u64>>,
+    sizes: Option<(Histogram<u64>, Histogram<u64>)>,
+    /// In-flight counters bound per (method, scheme, route when counted by route) on first use:
+    /// then an atomic add.
+    active_bound: Bindings<ActiveKey, BoundUpDownCounter<i64>>,
+    /// Instruments bound per finished-request attribute set, so each request's attributes are
+    /// resolved once, not once per instrument.
     bound: Bindings<SeriesKey, BoundSeries>,
+}
+
+/// The attributes of a request in flight.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ActiveKey {
+    method: &'static str,
+    scheme: &'static str,
+    route: Option<String>,
 }
 
 /// The attributes of a finished request.
@@ -66,71 +209,113 @@ struct SeriesKey {
 
 struct BoundSeries {
     duration: BoundHistogram<f64>,
-    request_size: BoundHistogram<u64>,
-    response_size: BoundHistogram<u64>,
+    requests: Option<BoundCounter<u64>>,
+    sizes: Option<(BoundHistogram<u64>, BoundHistogram<u64>)>,
+}
+
+/// Where a request in flight is counted.
+#[derive(Debug)]
+enum InFlight {
+    Bound(Arc<BoundUpDownCounter<i64>>),
+    /// Past the bindings' bound: counted with its attributes.
+    Unbound(Vec<KeyValue>),
 }
 
 impl Instruments {
-    fn active(&self, method: &'static str, scheme: &'static str, delta: i64) {
-        let m = METHODS.iter().position(|known| *known == method).unwrap_or(METHODS.len() - 1);
-        let s = usize::from(scheme == "https");
-        self.active_bound[m][s]
-            .get_or_init(|| {
-                self.active.bind(&[KeyValue::new(semconv::HTTP_REQUEST_METHOD, method), KeyValue::new(semconv::URL_SCHEME, scheme)])
-            })
-            .add(delta);
-    }
-}
-
-impl SeriesKey {
-    fn attributes(&self) -> Vec<KeyValue> {
+    fn attributes(&self, method: &'static str, scheme: &'static str, route: Option<&String>) -> Vec<KeyValue> {
+        let k = &self.keys;
         let mut attributes = Vec::with_capacity(5);
-        attributes.push(KeyValue::new(semconv::HTTP_REQUEST_METHOD, self.method));
-        attributes.push(KeyValue::new(semconv::URL_SCHEME, self.scheme));
-        if let Some(route) = &self.route {
-            attributes.push(KeyValue::new(semconv::HTTP_ROUTE, route.clone()));
+        attributes.push(KeyValue::new(k.method.clone(), method));
+        if let Some(key) = &k.scheme {
+            attributes.push(KeyValue::new(key.clone(), scheme));
         }
-        if let Some(status) = self.status {
-            attributes.push(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-        }
-        if let Some(e) = self.error_type {
-            attributes.push(KeyValue::new(semconv::ERROR_TYPE, e.value()));
+        if let Some(route) = route {
+            attributes.push(KeyValue::new(k.route.clone(), route.clone()));
         }
         attributes
+    }
+
+    fn series_attributes(&self, s: &SeriesKey) -> Vec<KeyValue> {
+        let mut attributes = self.attributes(s.method, s.scheme, s.route.as_ref());
+        if let Some(status) = s.status {
+            attributes.push(KeyValue::new(self.keys.status.clone(), i64::from(status)));
+        }
+        if let (Some(key), Some(e)) = (&self.keys.error_type, s.error_type) {
+            attributes.push(KeyValue::new(key.clone(), e.value()));
+        }
+        attributes
+    }
+
+    fn start(&self, method: &'static str, scheme: &'static str, route: Option<&String>) -> InFlight {
+        let key = ActiveKey { method, scheme, route: route.filter(|_| self.active_by_route).cloned() };
+        let in_flight =
+            match self.active_bound.get(&key, || (key.clone(), self.active.bind(&self.attributes(method, scheme, key.route.as_ref())))) {
+                Some(bound) => InFlight::Bound(bound),
+                None => InFlight::Unbound(self.attributes(method, scheme, key.route.as_ref())),
+            };
+        self.end(&in_flight, 1);
+        in_flight
+    }
+
+    fn end(&self, in_flight: &InFlight, delta: i64) {
+        match in_flight {
+            InFlight::Bound(bound) => bound.add(delta),
+            InFlight::Unbound(attributes) => self.active.add(delta, attributes),
+        }
     }
 }
 
 impl MeteredLayer<HttpServer> {
-    /// Records through `meter`; excludes `/metrics`; takes routes from axum's `MatchedPath`
-    /// (feature `axum`).
+    /// Records the semantic conventions' metrics through `meter`; excludes `/metrics`; takes
+    /// routes from axum's `MatchedPath` (feature `axum`).
     pub fn new(meter: &Meter) -> Self {
-        let size_buckets = otel_core::buckets::for_unit("By").unwrap_or_default();
+        Self::with_names(meter, HttpServerNames::default())
+    }
+
+    /// Records through `meter` under `names`; otherwise like [`new`](Self::new).
+    pub fn with_names(meter: &Meter, names: HttpServerNames) -> Self {
+        let sizes = names.body_sizes.then(|| {
+            let buckets = otel_core::buckets::for_unit("By").unwrap_or_default();
+            let size = |name: &str, description: &'static str| {
+                meter
+                    .u64_histogram(names.qualified(name))
+                    .with_unit("By")
+                    .with_description(description)
+                    .with_boundaries(buckets.clone())
+                    .build()
+            };
+            (
+                size(semconv::HTTP_SERVER_REQUEST_BODY_SIZE, "Size of HTTP server request bodies"),
+                size(semconv::HTTP_SERVER_RESPONSE_BODY_SIZE, "Size of HTTP server response bodies"),
+            )
+        });
         MeteredLayer::with_classifier(HttpServer {
             instruments: Arc::new(Instruments {
+                keys: Keys {
+                    method: key(&names.method),
+                    route: key(&names.route),
+                    status: key(&names.status),
+                    scheme: names.scheme.as_deref().map(key),
+                    error_type: names.error_type.as_deref().map(key),
+                },
+                active_by_route: names.active_by_route,
                 duration: meter
-                    .f64_histogram(semconv::HTTP_SERVER_REQUEST_DURATION)
+                    .f64_histogram(names.qualified(&names.duration))
                     .with_unit("s")
                     .with_description("Duration of HTTP server requests")
                     .with_boundaries(otel_core::buckets::SECONDS.to_vec())
                     .build(),
                 active: meter
-                    .i64_up_down_counter(semconv::HTTP_SERVER_ACTIVE_REQUESTS)
+                    .i64_up_down_counter(names.qualified(&names.active))
                     .with_unit("{request}")
                     .with_description("Number of active HTTP server requests")
                     .build(),
-                request_size: meter
-                    .u64_histogram(semconv::HTTP_SERVER_REQUEST_BODY_SIZE)
-                    .with_unit("By")
-                    .with_description("Size of HTTP server request bodies")
-                    .with_boundaries(size_buckets.clone())
-                    .build(),
-                response_size: meter
-                    .u64_histogram(semconv::HTTP_SERVER_RESPONSE_BODY_SIZE)
-                    .with_unit("By")
-                    .with_description("Size of HTTP server response bodies")
-                    .with_boundaries(size_buckets)
-                    .build(),
-                active_bound: Default::default(),
+                requests: names
+                    .requests
+                    .as_deref()
+                    .map(|name| meter.u64_counter(names.qualified(name)).with_description("HTTP server requests").build()),
+                sizes,
+                active_bound: Bindings::default(),
                 bound: Bindings::default(),
             }),
             route: default_route(),
@@ -172,6 +357,7 @@ pub fn method_attribute(method: &Method) -> &'static str {
 /// One request in flight (opaque).
 #[derive(Debug)]
 pub struct ServerCall {
+    in_flight: InFlight,
     method: &'static str,
     scheme: &'static str,
     route: Option<String>,
@@ -190,8 +376,9 @@ impl Classifier for HttpServer {
         }
         let method = method_attribute(&parts.method);
         let scheme = if parts.uri.scheme_str() == Some("https") { "https" } else { "http" };
-        self.instruments.active(method, scheme, 1);
-        Some(ServerCall { method, scheme, route: (self.route)(parts), status: None, error_type: None, request_size: body_size, sent: 0 })
+        let route = (self.route)(parts);
+        let in_flight = self.instruments.start(method, scheme, route.as_ref());
+        Some(ServerCall { in_flight, method, scheme, route, status: None, error_type: None, request_size: body_size, sent: 0 })
     }
 
     fn head(&self, call: &mut ServerCall, status: StatusCode, _headers: &HeaderMap) -> AtHead {
@@ -212,7 +399,7 @@ impl Classifier for HttpServer {
 
     fn record(&self, call: ServerCall, seconds: f64, end: End) {
         let i = &self.instruments;
-        i.active(call.method, call.scheme, -1);
+        i.end(&call.in_flight, -1);
         let error_type = match (call.error_type, end) {
             (Some(e), _) => Some(e),
             (None, End::Cancelled) => Some(ErrorType::Named("cancelled")),
@@ -221,32 +408,43 @@ impl Classifier for HttpServer {
         // The response size is known when the response ended.
         let response_size = (end == End::Complete).then_some(call.sent);
         let key = SeriesKey { method: call.method, scheme: call.scheme, route: call.route, status: call.status, error_type };
-        match i.bound.get(&key, || {
-            let attributes = key.attributes();
+        let bound = i.bound.get(&key, || {
+            let attributes = i.series_attributes(&key);
             let series = BoundSeries {
                 duration: i.duration.bind(&attributes),
-                request_size: i.request_size.bind(&attributes),
-                response_size: i.response_size.bind(&attributes),
+                requests: i.requests.as_ref().map(|c| c.bind(&attributes)),
+                sizes: i.sizes.as_ref().map(|(request, response)| (request.bind(&attributes), response.bind(&attributes))),
             };
             (key.clone(), series)
-        }) {
+        });
+        match bound {
             Some(series) => {
                 series.duration.record(seconds);
-                if let Some(size) = call.request_size {
-                    series.request_size.record(size);
+                if let Some(requests) = &series.requests {
+                    requests.add(1);
                 }
-                if let Some(size) = response_size {
-                    series.response_size.record(size);
+                if let Some((request, response)) = &series.sizes {
+                    if let Some(size) = call.request_size {
+                        request.record(size);
+                    }
+                    if let Some(size) = response_size {
+                        response.record(size);
+                    }
                 }
             }
             None => {
-                let attributes = key.attributes();
+                let attributes = i.series_attributes(&key);
                 i.duration.record(seconds, &attributes);
-                if let Some(size) = call.request_size {
-                    i.request_size.record(size, &attributes);
+                if let Some(requests) = &i.requests {
+                    requests.add(1, &attributes);
                 }
-                if let Some(size) = response_size {
-                    i.response_size.record(size, &attributes);
+                if let Some((request, response)) = &i.sizes {
+                    if let Some(size) = call.request_size {
+                        request.record(size, &attributes);
+                    }
+                    if let Some(size) = response_size {
+                        response.record(size, &attributes);
+                    }
                 }
             }
         }

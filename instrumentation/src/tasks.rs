@@ -1,9 +1,31 @@
-//! Task workers, scheduled jobs and service lifecycle, with the metric names and labels the
-//! Conductor worker SDK documents (after Prometheus translation): `task_poll_total`, `task_poll_time_seconds`,
-//! `task_execute_error_total`, `job_executions_total`, `service_restarts_total`, ...
+//! Task workers, scheduled jobs and service lifecycle. [`WorkerMetrics`] has the metric names and
+//! labels the Conductor worker SDK documents (after Prometheus translation: `task_poll_total`,
+//! `task_poll_time_seconds`, `task_execute_error_total`, ...); [`Jobs`] and [`Lifecycle`] record
+//! `job_executions_total`, `service_restarts_total`, ... by default, and any other system's names
+//! and label keys through [`JobNames`] and [`LifecycleNames`]:
 //!
-//! Each helper records through an [`otel_core::Metrics`] facade; declare its
-//! `definitions()` in your catalog.
+//! ```
+//! use otel_instrumentation::tasks::{JobNames, Jobs};
+//!
+//! // taskflows_task_total{task_name,status}, taskflows_task_duration_seconds, ...
+//! let names = JobNames::default()
+//!     .namespace("taskflows")
+//!     .executions("task")
+//!     .duration("task.duration")
+//!     .errors("task.errors")
+//!     .retries("task.retries")
+//!     .timeouts(None)
+//!     .job_key("task_name");
+//! let catalog = otel_core::Catalog::new().with(names.definitions())?;
+//! let telemetry = otel_core::Telemetry::builder().env(otel_core::Env::empty()).catalog(catalog).build()?;
+//! let jobs = Jobs::with_names(&telemetry.metrics(), names);
+//! jobs.run("backup", || Ok::<_, std::io::Error>(()))?;
+//! assert_eq!(telemetry.snapshot().value("taskflows.task", &[("task_name", "backup"), ("status", "success")]), Some(1.0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Each helper records through an [`otel_core::Metrics`] facade; declare its definitions in your
+//! catalog.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -146,32 +168,166 @@ impl WorkerMetrics {
     }
 }
 
+/// Joins a namespace and a metric name with the OpenTelemetry separator.
+fn qualified(namespace: &Option<String>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}.{name}"),
+        None => name.to_owned(),
+    }
+}
+
+/// The metric names and label keys [`Jobs`] records under. The defaults are
+/// `job.executions`, `job.duration` (s, buckets 0.1 s–600 s), `job.errors`, `job.retries` and
+/// `job.timeouts` with the label keys `job`, `status` and `error_type`; every one can be changed,
+/// and [`namespace`](Self::namespace) prefixes all metric names.
+#[derive(Debug, Clone)]
+pub struct JobNames {
+    namespace: Option<String>,
+    executions: String,
+    duration: String,
+    errors: String,
+    retries: String,
+    timeouts: Option<String>,
+    job_key: String,
+    status_key: String,
+    error_type_key: String,
+    buckets: Vec<f64>,
+}
+
+impl Default for JobNames {
+    fn default() -> Self {
+        JobNames {
+            namespace: None,
+            executions: "job.executions".into(),
+            duration: "job.duration".into(),
+            errors: "job.errors".into(),
+            retries: "job.retries".into(),
+            timeouts: Some("job.timeouts".into()),
+            job_key: "job".into(),
+            status_key: "status".into(),
+            error_type_key: "error_type".into(),
+            buckets: vec![0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0],
+        }
+    }
+}
+
+impl JobNames {
+    /// Prefixes every metric name: `taskflows` and `task.duration` make `taskflows.task.duration`
+    /// (`taskflows_task_duration_seconds` in Prometheus).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = Some(namespace.to_owned());
+        self
+    }
+
+    /// The counter of executions by job and status (default `job.executions`).
+    pub fn executions(mut self, name: &str) -> Self {
+        self.executions = name.to_owned();
+        self
+    }
+
+    /// The duration histogram, in seconds (default `job.duration`).
+    pub fn duration(mut self, name: &str) -> Self {
+        self.duration = name.to_owned();
+        self
+    }
+
+    /// The counter of errors by job and error type (default `job.errors`).
+    pub fn errors(mut self, name: &str) -> Self {
+        self.errors = name.to_owned();
+        self
+    }
+
+    /// The counter of retries by job (default `job.retries`).
+    pub fn retries(mut self, name: &str) -> Self {
+        self.retries = name.to_owned();
+        self
+    }
+
+    /// The counter of timed-out runs by job (default `job.timeouts`); `None` records a timeout only
+    /// as an execution with status `timeout` and an error of type `timeout`.
+    pub fn timeouts(mut self, name: Option<&str>) -> Self {
+        self.timeouts = name.map(str::to_owned);
+        self
+    }
+
+    /// The label key naming the job (default `job`).
+    pub fn job_key(mut self, key: &str) -> Self {
+        self.job_key = key.to_owned();
+        self
+    }
+
+    /// The label key of the outcome, `success`, `failure` or `timeout` (default `status`).
+    pub fn status_key(mut self, key: &str) -> Self {
+        self.status_key = key.to_owned();
+        self
+    }
+
+    /// The label key of the error type (default `error_type`).
+    pub fn error_type_key(mut self, key: &str) -> Self {
+        self.error_type_key = key.to_owned();
+        self
+    }
+
+    /// The duration histogram's bucket boundaries, in seconds.
+    pub fn buckets(mut self, bounds: &[f64]) -> Self {
+        self.buckets = bounds.to_vec();
+        self
+    }
+
+    /// The names with the namespace applied.
+    fn resolved(self) -> Self {
+        let ns = self.namespace;
+        JobNames {
+            namespace: None,
+            executions: qualified(&ns, &self.executions),
+            duration: qualified(&ns, &self.duration),
+            errors: qualified(&ns, &self.errors),
+            retries: qualified(&ns, &self.retries),
+            timeouts: self.timeouts.map(|t| qualified(&ns, &t)),
+            ..self
+        }
+    }
+
+    /// The metrics to declare in the catalog.
+    pub fn definitions(&self) -> Vec<MetricDef> {
+        let n = self.clone().resolved();
+        let (job, status, error_type) = (n.job_key.as_str(), n.status_key.as_str(), n.error_type_key.as_str());
+        let mut defs = vec![
+            MetricDef::counter(&n.executions).description("Job executions").labels([job, status]),
+            MetricDef::histogram(&n.duration).unit("s").description("Job duration").labels([job, status]).buckets(&n.buckets),
+            MetricDef::counter(&n.errors).description("Job errors by type").labels([job, error_type]),
+            MetricDef::counter(&n.retries).description("Job retry attempts").labels([job]),
+        ];
+        if let Some(timeouts) = &n.timeouts {
+            defs.push(MetricDef::counter(timeouts).description("Job runs that timed out").labels([job]));
+        }
+        defs
+    }
+}
+
 /// Scheduled jobs: executions by status, duration, retries, timeouts, errors by type, and the
-/// per-job statistics of the snapshot's operations view (min/avg/max, p50–p99, rate, uptime).
+/// per-job statistics of the snapshot's operations view (min/avg/max, p50–p99, rate, uptime),
+/// under the names of a [`JobNames`].
 #[derive(Debug, Clone)]
 pub struct Jobs {
     metrics: Metrics,
+    names: Arc<JobNames>,
 }
 
 impl Jobs {
-    /// The metrics to declare in the catalog.
+    /// The metrics to declare in the catalog for [`new`](Self::new).
     pub fn definitions() -> Vec<MetricDef> {
-        vec![
-            MetricDef::counter("job.executions").description("Job executions").labels(["job", "status"]),
-            MetricDef::histogram("job.duration")
-                .unit("s")
-                .description("Job duration")
-                .labels(["job", "status"])
-                .buckets(&[0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0]),
-            MetricDef::counter("job.errors").description("Job errors by type").labels(["job", "error_type"]),
-            MetricDef::counter("job.retries").description("Job retry attempts").labels(["job"]),
-            MetricDef::counter("job.timeouts").description("Job runs that timed out").labels(["job"]),
-        ]
+        JobNames::default().definitions()
     }
 
-    /// Records through `metrics`.
+    /// Records through `metrics` under the default names.
     pub fn new(metrics: &Metrics) -> Self {
-        Jobs { metrics: metrics.clone() }
+        Self::with_names(metrics, JobNames::default())
+    }
+
+    /// Records through `metrics` (whose catalog holds `names.definitions()`) under `names`.
+    pub fn with_names(metrics: &Metrics, names: JobNames) -> Self {
+        Jobs { metrics: metrics.clone(), names: Arc::new(names.resolved()) }
     }
 
     /// Runs a job and records it.
@@ -179,7 +335,7 @@ impl Jobs {
         let started = Instant::now();
         let operation = self.metrics.operation(job);
         let result = f();
-        self.finish(job, started, &result);
+        self.finish(job, started.elapsed().as_secs_f64(), outcome(&result));
         operation.result(&result);
         result
     }
@@ -189,30 +345,46 @@ impl Jobs {
         let started = Instant::now();
         let operation = self.metrics.operation(job);
         let result = future.await;
-        self.finish(job, started, &result);
+        self.finish(job, started.elapsed().as_secs_f64(), outcome(&result));
         operation.result(&result);
         result
     }
 
-    fn finish<T, E>(&self, job: &str, started: Instant, result: &Result<T, E>) {
-        let labels = [KeyValue::new("job", job.to_owned()), KeyValue::new("status", if result.is_ok() { "success" } else { "failure" })];
-        self.metrics.increment_counter("job.executions", 1, &labels);
-        self.metrics.record_histogram("job.duration", started.elapsed().as_secs_f64(), &labels);
-        if result.is_err() {
-            let errors = [KeyValue::new("job", job.to_owned()), KeyValue::new("error_type", error_type_name::<E>())];
-            self.metrics.increment_counter("job.errors", 1, &errors);
+    fn finish(&self, job: &str, seconds: f64, outcome: Result<(), &'static str>) {
+        let n = &*self.names;
+        let status = match outcome {
+            Ok(()) => "success",
+            Err("timeout") => "timeout",
+            Err(_) => "failure",
+        };
+        let labels = [KeyValue::new(n.job_key.clone(), job.to_owned()), KeyValue::new(n.status_key.clone(), status)];
+        self.metrics.increment_counter(&n.executions, 1, &labels);
+        self.metrics.record_histogram(&n.duration, seconds, &labels);
+        if let Err(error_type) = outcome {
+            let errors = [KeyValue::new(n.job_key.clone(), job.to_owned()), KeyValue::new(n.error_type_key.clone(), error_type)];
+            self.metrics.increment_counter(&n.errors, 1, &errors);
         }
     }
 
     /// A retry of `job`.
     pub fn retry(&self, job: &str) {
-        self.metrics.increment_counter("job.retries", 1, &[KeyValue::new("job", job.to_owned())]);
+        self.metrics.increment_counter(&self.names.retries, 1, &[KeyValue::new(self.names.job_key.clone(), job.to_owned())]);
     }
 
-    /// A run of `job` that timed out.
-    pub fn timeout(&self, job: &str) {
-        self.metrics.increment_counter("job.timeouts", 1, &[KeyValue::new("job", job.to_owned())]);
+    /// A run of `job`, started at `started`, that was given up: an execution with status
+    /// `timeout`, an error of type `timeout`, and one more in the timeouts counter when there is one.
+    pub fn timed_out(&self, job: &str, started: Instant) {
+        self.finish(job, started.elapsed().as_secs_f64(), Err("timeout"));
+        self.metrics.operation(job).started_at(started).failure("timeout");
+        if let Some(timeouts) = &self.names.timeouts {
+            self.metrics.increment_counter(timeouts, 1, &[KeyValue::new(self.names.job_key.clone(), job.to_owned())]);
+        }
     }
+}
+
+/// A result's outcome: its error type on failure.
+fn outcome<T, E>(result: &Result<T, E>) -> Result<(), &'static str> {
+    result.as_ref().map(|_| ()).map_err(|_| error_type_name::<E>())
 }
 
 /// A service's state: exposed as 1 (active), 0 (inactive) or -1 (failed).
@@ -226,73 +398,221 @@ pub enum ServiceState {
     Failed,
 }
 
-/// Each service and when it last became active (`None` while not active).
-type ActiveSince = Arc<Mutex<Vec<(String, Option<Instant>)>>>;
+impl ServiceState {
+    /// The gauge value: 1, 0 or -1.
+    pub fn value(self) -> f64 {
+        match self {
+            ServiceState::Active => 1.0,
+            ServiceState::Inactive => 0.0,
+            ServiceState::Failed => -1.0,
+        }
+    }
 
-/// Service lifecycle: state gauge, restarts by reason, uptime since the last start.
+    /// The `state` label value: `active`, `inactive` or `failed`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceState::Active => "active",
+            ServiceState::Inactive => "inactive",
+            ServiceState::Failed => "failed",
+        }
+    }
+}
+
+/// The metric names and label keys [`Lifecycle`] records under. The defaults are
+/// `service.state`, `service.restarts` and `service.uptime` (s) with the label keys
+/// `service_name` and `reason`, and no state label.
+///
+/// With a [`state_key`](Self::state_key) the state gauge carries the state as a label too, as
+/// some systems document it (`service_state{service_name="api",state="failed"} -1`). A state
+/// change then removes the previous state's series instead of leaving it at its last value or
+/// setting it to 0: a 0 would read as "inactive" under the 1/0/-1 encoding, and a kept series
+/// would say the service is still active. So at any time each service has exactly one state series,
+/// and a sum or count over `state` never double-counts a service (Prometheus marks the removed
+/// series stale at its next scrape).
+#[derive(Debug, Clone)]
+pub struct LifecycleNames {
+    namespace: Option<String>,
+    state: String,
+    restarts: String,
+    uptime: String,
+    service_key: String,
+    reason_key: String,
+    state_key: Option<String>,
+}
+
+impl Default for LifecycleNames {
+    fn default() -> Self {
+        LifecycleNames {
+            namespace: None,
+            state: "service.state".into(),
+            restarts: "service.restarts".into(),
+            uptime: "service.uptime".into(),
+            service_key: "service_name".into(),
+            reason_key: "reason".into(),
+            state_key: None,
+        }
+    }
+}
+
+impl LifecycleNames {
+    /// Prefixes every metric name (`taskflows` makes `taskflows.service.state`).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = Some(namespace.to_owned());
+        self
+    }
+
+    /// The state gauge (default `service.state`).
+    pub fn state(mut self, name: &str) -> Self {
+        self.state = name.to_owned();
+        self
+    }
+
+    /// The restart counter (default `service.restarts`).
+    pub fn restarts(mut self, name: &str) -> Self {
+        self.restarts = name.to_owned();
+        self
+    }
+
+    /// The uptime gauge, in seconds (default `service.uptime`).
+    pub fn uptime(mut self, name: &str) -> Self {
+        self.uptime = name.to_owned();
+        self
+    }
+
+    /// The label key naming the service (default `service_name`).
+    pub fn service_key(mut self, key: &str) -> Self {
+        self.service_key = key.to_owned();
+        self
+    }
+
+    /// The label key of the restart reason (default `reason`).
+    pub fn reason_key(mut self, key: &str) -> Self {
+        self.reason_key = key.to_owned();
+        self
+    }
+
+    /// Also label the state gauge with the state (`active`, `inactive`, `failed`) under `key`.
+    pub fn state_key(mut self, key: &str) -> Self {
+        self.state_key = Some(key.to_owned());
+        self
+    }
+
+    fn resolved(self) -> Self {
+        let ns = self.namespace;
+        LifecycleNames {
+            namespace: None,
+            state: qualified(&ns, &self.state),
+            restarts: qualified(&ns, &self.restarts),
+            uptime: qualified(&ns, &self.uptime),
+            ..self
+        }
+    }
+
+    /// The metrics to declare in the catalog (uptime is an observable gauge of its own).
+    pub fn definitions(&self) -> Vec<MetricDef> {
+        let n = self.clone().resolved();
+        let state = MetricDef::gauge(&n.state).description("Service state (1=active, 0=inactive, -1=failed)");
+        let state = match &n.state_key {
+            Some(key) => state.labels([n.service_key.as_str(), key.as_str()]),
+            None => state.labels([n.service_key.as_str()]),
+        };
+        vec![
+            state,
+            MetricDef::counter(&n.restarts).description("Service restart count").labels([n.service_key.as_str(), n.reason_key.as_str()]),
+        ]
+    }
+}
+
+/// Each service, its current state and when it last became active (`None` while not active).
+type Services = Arc<Mutex<Vec<(String, ServiceState, Option<Instant>)>>>;
+
+/// Service lifecycle: state gauge, restarts by reason, uptime since the last start, under the
+/// names of a [`LifecycleNames`].
 #[derive(Clone)]
 pub struct Lifecycle {
     metrics: Metrics,
-    started: ActiveSince,
+    names: Arc<LifecycleNames>,
+    services: Services,
 }
 
 impl std::fmt::Debug for Lifecycle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lifecycle").finish_non_exhaustive()
+        f.debug_struct("Lifecycle").field("names", &self.names).finish_non_exhaustive()
     }
 }
 
 impl Lifecycle {
-    /// The metrics to declare in the catalog (uptime is an observable gauge of its own).
+    /// The metrics to declare in the catalog for [`new`](Self::new).
     pub fn definitions() -> Vec<MetricDef> {
-        vec![
-            MetricDef::gauge("service.state").description("Service state (1=active, 0=inactive, -1=failed)").labels(["service_name"]),
-            MetricDef::counter("service.restarts").description("Service restart count").labels(["service_name", "reason"]),
-        ]
+        LifecycleNames::default().definitions()
     }
 
-    /// Records state and restarts through `metrics`; reports `service.uptime` (s) through
-    /// `meter` whenever metrics are collected.
+    /// Records state and restarts through `metrics` under the default names; reports
+    /// `service.uptime` (s) through `meter` whenever metrics are collected.
     pub fn new(metrics: &Metrics, meter: &Meter) -> Self {
-        let started = ActiveSince::default();
-        let observed = started.clone();
+        Self::with_names(metrics, meter, LifecycleNames::default())
+    }
+
+    /// Records through `metrics` (whose catalog holds `names.definitions()`) under `names`.
+    pub fn with_names(metrics: &Metrics, meter: &Meter, names: LifecycleNames) -> Self {
+        let names = names.resolved();
+        let services = Services::default();
+        let observed = services.clone();
+        let service_key = opentelemetry::Key::new(names.service_key.clone());
         let _uptime = meter
-            .f64_observable_gauge("service.uptime")
+            .f64_observable_gauge(names.uptime.clone())
             .with_unit("s")
             .with_description("Seconds since the service last became active")
             .with_callback(move |observer| {
                 if let Ok(services) = observed.lock() {
-                    for (service, since) in services.iter() {
+                    for (service, _, since) in services.iter() {
                         let seconds = since.map_or(0.0, |s| s.elapsed().as_secs_f64());
-                        observer.observe(seconds, &[KeyValue::new("service_name", service.clone())]);
+                        observer.observe(seconds, &[KeyValue::new(service_key.clone(), service.clone())]);
                     }
                 }
             })
             .build();
-        Lifecycle { metrics: metrics.clone(), started }
+        Lifecycle { metrics: metrics.clone(), names: Arc::new(names), services }
+    }
+
+    fn state_labels(&self, service: &str, state: ServiceState) -> Vec<KeyValue> {
+        let mut labels = vec![KeyValue::new(self.names.service_key.clone(), service.to_owned())];
+        if let Some(key) = &self.names.state_key {
+            labels.push(KeyValue::new(key.clone(), state.label()));
+        }
+        labels
     }
 
     /// The service changed state.
     pub fn set_state(&self, service: &str, state: ServiceState) {
-        let value = match state {
-            ServiceState::Active => 1.0,
-            ServiceState::Inactive => 0.0,
-            ServiceState::Failed => -1.0,
-        };
-        self.metrics.set_gauge("service.state", value, &[KeyValue::new("service_name", service.to_owned())]);
-        if let Ok(mut services) = self.started.lock() {
-            let since = (state == ServiceState::Active).then(Instant::now);
-            match services.iter_mut().find(|(s, _)| s == service) {
-                Some(entry) => entry.1 = since,
-                None => services.push((service.to_owned(), since)),
+        let Ok(mut services) = self.services.lock() else { return };
+        let since = (state == ServiceState::Active).then(Instant::now);
+        let previous = match services.iter_mut().find(|(s, _, _)| s == service) {
+            Some(entry) => {
+                let previous = entry.1;
+                // A restart of an active service restarts its uptime too.
+                *entry = (service.to_owned(), state, since);
+                Some(previous)
             }
+            None => {
+                services.push((service.to_owned(), state, since));
+                None
+            }
+        };
+        // Under the lock, so concurrent changes of one service leave exactly one state series.
+        if let Some(previous) = previous.filter(|p| *p != state && self.names.state_key.is_some()) {
+            self.metrics.remove_series(&self.names.state, &self.state_labels(service, previous));
         }
+        self.metrics.set_gauge(&self.names.state, state.value(), &self.state_labels(service, state));
     }
 
     /// The service restarted (`reason`: `manual`, `failure`, `dependency`, ...).
     pub fn restarted(&self, service: &str, reason: &str) {
-        let labels = [KeyValue::new("service_name", service.to_owned()), KeyValue::new("reason", reason.to_owned())];
-        self.metrics.increment_counter("service.restarts", 1, &labels);
+        let labels = [
+            KeyValue::new(self.names.service_key.clone(), service.to_owned()),
+            KeyValue::new(self.names.reason_key.clone(), reason.to_owned()),
+        ];
+        self.metrics.increment_counter(&self.names.restarts, 1, &labels);
         self.set_state(service, ServiceState::Active);
     }
 }

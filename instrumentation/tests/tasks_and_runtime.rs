@@ -2,7 +2,7 @@
 
 use otel_core::{Catalog, Env, Telemetry};
 use otel_instrumentation::runtime::{register_process_metrics, register_tokio_metrics};
-use otel_instrumentation::tasks::{Jobs, Lifecycle, ServiceState};
+use otel_instrumentation::tasks::{JobNames, Jobs, Lifecycle, LifecycleNames, ServiceState};
 
 fn telemetry() -> Telemetry {
     let catalog = Catalog::new().with(Jobs::definitions().into_iter().chain(Lifecycle::definitions())).expect("catalog");
@@ -19,7 +19,7 @@ fn jobs_record_executions_errors_retries_and_operation_stats() {
     assert_eq!(jobs.run("sync", || Ok::<_, DiskFull>(1)).ok(), Some(1));
     assert!(jobs.run("sync", || Err::<u8, _>(DiskFull)).is_err());
     jobs.retry("sync");
-    jobs.timeout("sync");
+    jobs.timed_out("sync", std::time::Instant::now() - std::time::Duration::from_millis(30));
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     assert!(runtime.block_on(jobs.run_async("sync", async { Ok::<_, DiskFull>(()) })).is_ok());
 
@@ -29,10 +29,13 @@ fn jobs_record_executions_errors_retries_and_operation_stats() {
     assert_eq!(s.value("job.errors", &[("job", "sync"), ("error_type", "DiskFull")]), Some(1.0));
     assert_eq!(s.value("job.retries", &[("job", "sync")]), Some(1.0));
     assert_eq!(s.value("job.timeouts", &[("job", "sync")]), Some(1.0));
+    assert_eq!(s.value("job.executions", &[("job", "sync"), ("status", "timeout")]), Some(1.0));
+    assert_eq!(s.value("job.errors", &[("job", "sync"), ("error_type", "timeout")]), Some(1.0));
+    assert!(s.histogram("job.duration", &[("job", "sync"), ("status", "timeout")]).is_some_and(|h| h.sum >= 0.03));
     assert_eq!(s.histogram("job.duration", &[("job", "sync"), ("status", "success")]).map(|h| h.count), Some(2));
     let stats = &s.operations.task_stats["sync"];
-    assert_eq!((stats.executions, stats.successes, stats.failures), (3, 2, 1));
-    assert!(stats.max_duration >= stats.min_duration);
+    assert_eq!((stats.executions, stats.successes, stats.failures), (4, 2, 2));
+    assert!(stats.max_duration >= 0.03 && stats.max_duration >= stats.min_duration);
 }
 
 #[test]
@@ -71,4 +74,54 @@ fn process_and_runtime_metrics_report_plausible_values() {
     assert!(s.value("process.cpu.time", &[("cpu.mode", "user")]).is_some());
     assert_eq!(s.value("tokio.runtime.workers", &[]), Some(3.0));
     assert!(s.value("tokio.runtime.worker.busy.time", &[("worker", "0")]).is_some());
+}
+
+#[test]
+fn jobs_and_lifecycle_record_under_another_systems_names() {
+    let jobs_names = JobNames::default()
+        .namespace("taskflows")
+        .executions("task")
+        .duration("task.duration")
+        .errors("task.errors")
+        .retries("task.retries")
+        .timeouts(None)
+        .job_key("task_name");
+    let lifecycle_names = LifecycleNames::default().namespace("taskflows").state_key("state");
+    let catalog = Catalog::new().with(jobs_names.definitions().into_iter().chain(lifecycle_names.definitions())).expect("catalog");
+    assert!(catalog.get("job.executions").is_none() && catalog.get("taskflows.task.timeouts").is_none());
+    let telemetry = Telemetry::builder().env(Env::empty()).catalog(catalog).build().expect("build");
+    let jobs = Jobs::with_names(&telemetry.metrics(), jobs_names);
+    assert!(jobs.run("backup", || Err::<(), _>(DiskFull)).is_err());
+    jobs.retry("backup");
+    jobs.timed_out("backup", std::time::Instant::now());
+    let s = telemetry.snapshot();
+    assert_eq!(s.value("taskflows.task", &[("task_name", "backup"), ("status", "failure")]), Some(1.0));
+    assert_eq!(s.value("taskflows.task", &[("task_name", "backup"), ("status", "timeout")]), Some(1.0));
+    assert_eq!(s.value("taskflows.task.errors", &[("task_name", "backup"), ("error_type", "DiskFull")]), Some(1.0));
+    assert_eq!(s.value("taskflows.task.retries", &[("task_name", "backup")]), Some(1.0));
+    assert!(s.histogram("taskflows.task.duration", &[("task_name", "backup"), ("status", "failure")]).is_some());
+    assert!(s.series.iter().all(|series| !series.name.starts_with("job.")), "no default-named series");
+
+    // With a state label, each service has exactly one state series at any time.
+    let lifecycle = Lifecycle::with_names(&telemetry.metrics(), &telemetry.meter("lifecycle"), lifecycle_names);
+    let states = |t: &Telemetry| {
+        let s = t.snapshot();
+        s.series
+            .iter()
+            .filter(|series| series.name == "taskflows.service.state")
+            .map(|series| (series.labels.get("state").cloned().unwrap_or_default(), series.value.unwrap_or(f64::NAN)))
+            .collect::<Vec<_>>()
+    };
+    lifecycle.set_state("api", ServiceState::Active);
+    assert_eq!(states(&telemetry), vec![("active".to_owned(), 1.0)]);
+    lifecycle.set_state("api", ServiceState::Failed);
+    assert_eq!(states(&telemetry), vec![("failed".to_owned(), -1.0)]);
+    lifecycle.restarted("api", "failure");
+    assert_eq!(states(&telemetry), vec![("active".to_owned(), 1.0)]);
+    lifecycle.set_state("api", ServiceState::Inactive);
+    lifecycle.set_state("api", ServiceState::Inactive);
+    assert_eq!(states(&telemetry), vec![("inactive".to_owned(), 0.0)]);
+    let s = telemetry.snapshot();
+    assert_eq!(s.value("taskflows.service.restarts", &[("service_name", "api"), ("reason", "failure")]), Some(1.0));
+    assert!(s.value("taskflows.service.uptime", &[("service_name", "api")]).is_some());
 }

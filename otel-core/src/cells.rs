@@ -74,6 +74,17 @@ impl<C: Default> Cells<C> {
         cell
     }
 
+    /// Forgets the series of `labels` (in any order); the next collection no longer reports it.
+    /// Returns whether it existed.
+    pub(crate) fn remove(&self, labels: &[KeyValue]) -> bool {
+        let key = series_key(labels);
+        let Some(cell) = self.series.write().ok().and_then(|mut series| series.remove(&key)) else { return false };
+        if let Ok(mut aliases) = self.aliases.write() {
+            aliases.retain(|_, alias| !Arc::ptr_eq(alias, &cell));
+        }
+        true
+    }
+
     /// Every series with its labels, the overflow series last (when it recorded anything).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&[KeyValue], &C), overflow_used: impl Fn(&C) -> bool) {
         if let Ok(series) = self.series.read() {
@@ -233,6 +244,23 @@ mod tests {
         let mut seen = Vec::new();
         cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), CounterCell::used);
         assert_eq!(seen, vec![(vec![KeyValue::new("a", 1), KeyValue::new("b", 2)], 3)]);
+    }
+
+    #[test]
+    fn a_removed_series_is_gone_under_every_order_and_frees_its_place() {
+        let cells: Cells<GaugeCell> = Cells::new(1);
+        let (a, b) = (KeyValue::new("service", "api"), KeyValue::new("state", "active"));
+        cells.slot(&[a.clone(), b.clone()]).apply(GaugeChange::To(1.0));
+        cells.slot(&[b.clone(), a.clone()]).apply(GaugeChange::To(1.0));
+        assert!(cells.remove(&[b.clone(), a.clone()]));
+        assert!(!cells.remove(&[a.clone(), b.clone()]));
+        let mut seen = Vec::new();
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), GaugeCell::used);
+        assert!(seen.is_empty(), "{seen:?}");
+        // The place is free again: a new label set gets its own cell, not the overflow cell.
+        cells.slot(&[a.clone(), KeyValue::new("state", "failed")]).apply(GaugeChange::To(-1.0));
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), GaugeCell::used);
+        assert_eq!(seen, vec![(vec![a, KeyValue::new("state", "failed")], -1.0)]);
     }
 
     #[test]

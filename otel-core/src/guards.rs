@@ -87,6 +87,13 @@ pub struct OutcomeGuard {
 }
 
 impl OutcomeGuard {
+    /// Measures from `started` instead of from the guard's creation: for work that began before
+    /// the guard could be made (a run given up after a timeout, say).
+    pub fn started_at(mut self, started: Instant) -> Self {
+        self.started = started;
+        self
+    }
+
     /// The scope succeeded.
     pub fn success(mut self) {
         self.outcome = Some(Ok(()));

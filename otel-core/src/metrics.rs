@@ -151,6 +151,20 @@ impl Metrics {
         }
     }
 
+    /// Removes one series of a counter, up-down counter or gauge: from the next collection on it
+    /// is no longer exposed or exported (Prometheus marks it stale at its next scrape), and a
+    /// later recording starts it again from zero. For series whose label set stops being true,
+    /// such as a gauge with a `state` label after the state changed. Returns whether the series
+    /// existed; histograms and quantile timers keep their series (the SDK cannot forget them).
+    pub fn remove_series(&self, name: &str, labels: &[KeyValue]) -> bool {
+        match self.inner.instruments.get(name).map(|d| &d.recorder) {
+            Some(Recorder::Counter(cells)) => cells.remove(labels),
+            Some(Recorder::UpDown(cells)) => cells.remove(labels),
+            Some(Recorder::Gauge(cells)) => cells.remove(labels),
+            _ => false,
+        }
+    }
+
     /// Turns every recording (facade, handles, guards) on or off. Off, a call costs one
     /// relaxed atomic load.
     pub fn set_enabled(&self, on: bool) {
@@ -317,6 +331,13 @@ impl Metrics {
             }
             _ => Err(HandleError { name: name.to_owned(), problem: "is declared with another kind" }),
         }
+    }
+
+    /// The operations view alone (what [`Telemetry::snapshot`](crate::Telemetry::snapshot) puts
+    /// in `operations`), without collecting any metric: cheap enough for an observable
+    /// instrument's callback, which must not take a snapshot.
+    pub fn operations(&self) -> crate::OperationsView {
+        self.inner.operations.view()
     }
 
     pub(crate) fn inner_operations(&self) -> &crate::operations::Operations {

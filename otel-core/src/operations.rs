@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -16,6 +17,8 @@ const OPERATION_WINDOW: usize = 1000;
 /// Totals over all operations, and per operation.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OperationsView {
+    /// Seconds since the statistics started (at build time, or at the last reset).
+    pub uptime_seconds: f64,
     /// Executions.
     pub total_executions: u64,
     /// Executions that succeeded.
@@ -28,7 +31,7 @@ pub struct OperationsView {
     pub total_duration: f64,
     /// Seconds per execution.
     pub average_duration: f64,
-    /// Executions per second of uptime.
+    /// Executions per second of `uptime_seconds`.
     pub executions_per_second: f64,
     /// Per operation name.
     pub task_stats: BTreeMap<String, OperationStats>,
@@ -59,10 +62,17 @@ pub struct OperationStats {
     window: Window,
 }
 
-/// Per-operation statistics kept in process.
-#[derive(Debug, Default)]
+/// Per-operation statistics kept in process, and since when.
+#[derive(Debug)]
 pub(crate) struct Operations {
     stats: Mutex<BTreeMap<String, OperationStats>>,
+    since: Mutex<Instant>,
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        Operations { stats: Mutex::default(), since: Mutex::new(Instant::now()) }
+    }
 }
 
 impl Operations {
@@ -87,14 +97,24 @@ impl Operations {
         s.window.push(seconds, OPERATION_WINDOW);
     }
 
+    /// Starts over: no operations, uptime from now.
     pub(crate) fn reset(&self) {
         if let Ok(mut stats) = self.stats.lock() {
             stats.clear();
         }
+        if let Ok(mut since) = self.since.lock() {
+            *since = Instant::now();
+        }
     }
 
-    pub(crate) fn view(&self, uptime: f64) -> OperationsView {
-        let mut view = OperationsView::default();
+    /// The statistics, with uptime since they started.
+    pub(crate) fn view(&self) -> OperationsView {
+        let uptime = self.since.lock().map(|since| since.elapsed().as_secs_f64()).unwrap_or_default();
+        self.view_over(uptime)
+    }
+
+    fn view_over(&self, uptime: f64) -> OperationsView {
+        let mut view = OperationsView { uptime_seconds: uptime, ..OperationsView::default() };
         let Ok(stats) = self.stats.lock() else { return view };
         for (name, s) in stats.iter() {
             let mut s = s.clone();
@@ -132,7 +152,7 @@ mod tests {
         ops.record("sync", 0.5, true);
         ops.record("sync", 1.5, false);
         ops.record("sync", 1.0, true);
-        let view = ops.view(3.0);
+        let view = ops.view_over(3.0);
         assert_eq!((view.total_executions, view.successful_executions, view.failed_executions), (3, 2, 1));
         assert!((view.success_rate - 2.0 / 3.0).abs() < 1e-12);
         assert!((view.executions_per_second - 1.0).abs() < 1e-12);
@@ -140,6 +160,6 @@ mod tests {
         assert_eq!((s.min_duration, s.max_duration, s.average_duration), (0.5, 1.5, 1.0));
         assert_eq!(s.quantiles["p50"], 1.0);
         ops.reset();
-        assert_eq!(ops.view(1.0).total_executions, 0);
+        assert_eq!(ops.view_over(1.0).total_executions, 0);
     }
 }

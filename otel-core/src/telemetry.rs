@@ -296,12 +296,7 @@ impl Telemetry {
     pub fn snapshot(&self) -> Snapshot {
         let uptime = snapshot::uptime(self.metrics.started());
         let (series, _) = self.collect_series();
-        Snapshot {
-            taken_at_unix_ms: snapshot::now_ms(),
-            uptime_seconds: uptime,
-            series,
-            operations: self.metrics.inner_operations().view(uptime),
-        }
+        Snapshot { taken_at_unix_ms: snapshot::now_ms(), uptime_seconds: uptime, series, operations: self.metrics.operations() }
     }
 
     /// Zeroes the snapshot: counters and histograms count from now, operation statistics start

@@ -131,6 +131,103 @@ impl Process {
     }
 }
 
+impl Process {
+    /// Waits up to `timeout` for the process to exit; panics with its output if it does not.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let status = wait_for(timeout, || self.child.try_wait().ok().flatten());
+        status.unwrap_or_else(|| panic!("{} still running after {timeout:?}:\n{}", self.name, self.output()))
+    }
+}
+
+/// One of the example services (`examples/`), started by its binary for a test.
+#[derive(Debug)]
+pub struct ExampleRun {
+    process: Process,
+    /// Where it serves its metrics (from its `... metrics at URL` line).
+    pub metrics_url: String,
+}
+
+impl ExampleRun {
+    /// Starts `binary` with `args` and no exporter settings from this process' environment;
+    /// waits until it says where its metrics are.
+    pub fn start(binary: &str, args: &[&str]) -> ExampleRun {
+        let name = Path::new(binary).file_name().and_then(|n| n.to_str()).unwrap_or("example").to_owned();
+        let mut command = Command::new(binary);
+        command.args(args).env_remove("OTEL_METRICS_EXPORTER").env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let mut process = Process::start(&name, command, scratch_dir(&name).join("output.log"));
+        let metrics_url = wait_for(Duration::from_secs(30), || {
+            process.assert_running();
+            process.output().lines().find_map(|l| l.split_once(": metrics at ").map(|(_, url)| url.trim().to_owned()))
+        });
+        let metrics_url = metrics_url.unwrap_or_else(|| panic!("{name} never said where its metrics are:\n{}", process.output()));
+        ExampleRun { process, metrics_url }
+    }
+
+    /// `host:port` of the metrics endpoint, for a scrape config.
+    pub fn target(&self) -> String {
+        self.metrics_url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned()
+    }
+
+    /// The metrics path, for a scrape config.
+    pub fn metrics_path(&self) -> String {
+        let rest = self.metrics_url.trim_start_matches("http://");
+        rest.find('/').map_or("/metrics".to_owned(), |i| rest[i..].to_owned())
+    }
+
+    /// A text-format scrape once it contains every one of `needles` (waits up to 30 s); panics
+    /// naming the missing ones.
+    pub fn scrape_with(&self, needles: &[&str]) -> String {
+        let mut last = String::new();
+        let found = wait_for(Duration::from_secs(30), || {
+            let (_, body) = http_get(&self.metrics_url).ok()?;
+            let complete = needles.iter().all(|n| body.contains(n));
+            last = body;
+            complete.then(|| last.clone())
+        });
+        found.unwrap_or_else(|| {
+            let missing: Vec<_> = needles.iter().filter(|n| !last.contains(*n)).collect();
+            panic!("missing {missing:?} in\n{last}\noutput:\n{}", self.process.output())
+        })
+    }
+
+    /// Waits for the example to stop by itself (its `--duration`), asserts it succeeded, and
+    /// returns everything it printed.
+    pub fn finish(mut self, timeout: Duration) -> String {
+        let status = self.process.wait_exit(timeout);
+        let output = self.process.output();
+        assert!(status.success(), "{} exited with {status}:\n{output}", self.process.name);
+        output
+    }
+}
+
+/// Compares an exposition with a document's table of metrics: each row `(sample name, family
+/// type, label names)` needs a sample of that name carrying at least those labels, in a family
+/// of that type. Returns the rows that do not hold, each with what was found instead.
+pub fn missing_documented(exposition: &str, rows: &[(&str, &str, &[&str])]) -> Vec<String> {
+    let types: Vec<(&str, &str)> = exposition.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split_once(' ')).collect();
+    let samples = sample_label_names(exposition);
+    let mut missing = Vec::new();
+    for (name, kind, labels) in rows {
+        let of_name: Vec<&Vec<String>> =
+            samples.iter().filter(|(line, _)| line.split(['{', ' ']).next() == Some(*name)).map(|(_, names)| names).collect();
+        // The family a sample belongs to: its own name, or its name without a sample suffix.
+        let family_type = types
+            .iter()
+            .filter(|(family, _)| {
+                *family == *name
+                    || ["_total", "_count", "_sum", "_bucket", "_created"].iter().any(|s| name.strip_suffix(s) == Some(*family))
+            })
+            .map(|(_, t)| *t)
+            .next();
+        let with_labels = of_name.iter().any(|names| labels.iter().all(|l| names.iter().any(|n| n == l)));
+        if !with_labels || family_type != Some(*kind) {
+            let seen: Vec<_> = of_name.iter().take(3).collect();
+            missing.push(format!("{name} ({kind}, {labels:?}): family type {family_type:?}, label sets {seen:?}"));
+        }
+    }
+    missing
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -194,6 +291,13 @@ impl Prometheus {
             value.is_finite().then_some(value)
         });
         found.unwrap_or_else(|| panic!("no value for {promql}; Prometheus log:\n{}", self.process.output()))
+    }
+
+    /// The result of `promql` once it is not empty (waits up to 30 s); panics with the query
+    /// otherwise.
+    pub fn query_nonempty(&self, promql: &str) -> Vec<serde_json::Value> {
+        let found = wait_for(Duration::from_secs(30), || Some(self.query(promql)).filter(|r| !r.is_empty()));
+        found.unwrap_or_else(|| panic!("no data for {promql}; targets: {}", self.targets()))
     }
 
     /// Prometheus' metadata for a metric family name: `(type, unit)`, once it has some.

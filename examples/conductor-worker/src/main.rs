@@ -14,15 +14,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use bytes::Bytes;
-use example_support::{Args, Dice};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
+use example_support::{Args, Client, Dice};
 use otel_core::{Catalog, Telemetry};
 use otel_exporters::{PrometheusExporter, TextfileExporter};
 use otel_instrumentation::tasks::WorkerMetrics;
@@ -130,34 +127,23 @@ async fn task_server() -> Result<std::net::SocketAddr, String> {
 /// One API call, recorded as the SDK does: `api_request_time_seconds{method,uri,status}` with
 /// the URI template, and the status code or `error`.
 struct Api {
-    base: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client,
     metrics: WorkerMetrics,
 }
 
 impl Api {
-    async fn call(&self, method: &str, template: &str, path: &str, body: &'static str) -> (Option<StatusCode>, Bytes) {
+    async fn call(&self, method: Method, template: &str, path: &str, body: &'static str) -> (Option<StatusCode>, Bytes) {
         let started = Instant::now();
-        let request = axum::http::Request::builder().method(method).uri(format!("{}{path}", self.base)).body(Full::new(Bytes::from(body)));
-        let (status, bytes) = match request {
-            Ok(request) => match self.client.request(request).await {
-                Ok(response) => {
-                    let status = response.status();
-                    (Some(status), response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default())
-                }
-                Err(_) => (None, Bytes::new()),
-            },
-            Err(_) => (None, Bytes::new()),
-        };
-        let label = status.map_or_else(|| "error".to_owned(), |s| s.as_u16().to_string());
-        self.metrics.api_request(method, template, &label, started.elapsed().as_secs_f64());
-        (status, bytes)
+        let answer = self.client.send(method.clone(), path, body).await;
+        let label = answer.as_ref().map_or_else(|| "error".to_owned(), |(status, _)| status.as_u16().to_string());
+        self.metrics.api_request(method.as_str(), template, &label, started.elapsed().as_secs_f64());
+        answer.map_or((None, Bytes::new()), |(status, body)| (Some(status), body))
     }
 }
 
 /// Polls, executes and updates tasks until told to stop.
 async fn work(base: String, metrics: WorkerMetrics, mut stop: watch::Receiver<bool>) {
-    let api = Api { base, client: Client::builder(TokioExecutor::new()).build_http(), metrics: metrics.clone() };
+    let api = Api { client: Client::new(base), metrics: metrics.clone() };
     let mut dice = Dice::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()));
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     for round in 0u64.. {
@@ -177,7 +163,7 @@ async fn work(base: String, metrics: WorkerMetrics, mut stop: watch::Receiver<bo
         }
 
         let started = Instant::now();
-        let (status, tasks) = api.call("GET", "/tasks/poll/batch/{taskType}", &format!("/tasks/poll/batch/{task_type}"), "").await;
+        let (status, tasks) = api.call(Method::GET, "/tasks/poll/batch/{taskType}", &format!("/tasks/poll/batch/{task_type}"), "").await;
         let polled = status == Some(StatusCode::OK);
         metrics.poll(task_type, started.elapsed().as_secs_f64(), polled);
         if !polled || tasks.as_ref() == b"[]" {
@@ -208,7 +194,7 @@ async fn work(base: String, metrics: WorkerMetrics, mut stop: watch::Receiver<bo
         }
 
         let started = Instant::now();
-        let (status, _) = api.call("POST", "/tasks/update-v2", "/tasks/update-v2", r#"{"status":"COMPLETED"}"#).await;
+        let (status, _) = api.call(Method::POST, "/tasks/update-v2", "/tasks/update-v2", r#"{"status":"COMPLETED"}"#).await;
         let updated = status == Some(StatusCode::OK);
         metrics.update(task_type, started.elapsed().as_secs_f64(), updated);
         if !updated {
@@ -218,7 +204,7 @@ async fn work(base: String, metrics: WorkerMetrics, mut stop: watch::Receiver<bo
         if round % 25 == 0 {
             let input = 100 + dice.below(2000);
             metrics.workflow_input_size("order_fulfillment", "1", input);
-            let (status, _) = api.call("POST", "/workflow/{name}", "/workflow/order_fulfillment", r#"{"orderId":1}"#).await;
+            let (status, _) = api.call(Method::POST, "/workflow/{name}", "/workflow/order_fulfillment", r#"{"orderId":1}"#).await;
             if status != Some(StatusCode::OK) {
                 metrics.workflow_start_error("order_fulfillment", "ApiException");
             }

@@ -1,10 +1,15 @@
 //! What the example services share: their command-line flags, logging, a run of a given
-//! length, a `/metrics` route to mount in an axum app, and varied but repeatable traffic.
+//! length, a `/metrics` route to mount in an axum app, an HTTP client for the traffic they make
+//! themselves, and varied but repeatable randomness.
 
 use std::time::Duration;
 
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use otel_exporters::{negotiate, Format, Scraper};
 
 /// The flags every example takes (`--listen ADDR`, `--duration SECS`) and its own `--name VALUE`
@@ -88,6 +93,28 @@ pub fn metrics_response(scraper: &Scraper, headers: &HeaderMap) -> Response {
     match scraper.scrape_negotiated(negotiated) {
         Ok(body) => ([(header::CONTENT_TYPE, negotiated.format.content_type())], body).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+/// A plain HTTP/1 client for one base URL.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    inner: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Client {
+    /// Requests go to `base` (`http://host:port`, plus any path prefix).
+    pub fn new(base: impl Into<String>) -> Self {
+        Client { base: base.into(), inner: hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http() }
+    }
+
+    /// Sends `body` to `path`; the status and body, or `None` when the request failed.
+    pub async fn send(&self, method: Method, path: &str, body: impl Into<Bytes>) -> Option<(StatusCode, Bytes)> {
+        let request = Request::builder().method(method).uri(format!("{}{path}", self.base)).body(Full::new(body.into())).ok()?;
+        let response = self.inner.request(request).await.ok()?;
+        let status = response.status();
+        Some((status, response.into_body().collect().await.ok()?.to_bytes()))
     }
 }
 

@@ -29,7 +29,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
@@ -330,40 +330,46 @@ impl Jobs {
         Jobs { metrics: metrics.clone(), names: Arc::new(names.resolved()) }
     }
 
-    /// Runs a job and records it.
+    /// Runs a job and records it (also when it panics: as a failure of type `panic`).
     pub fn run<T, E>(&self, job: &str, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-        let started = Instant::now();
-        let operation = self.metrics.operation(job);
+        let mut run = Run::start(self, job);
         let result = f();
-        self.finish(job, started.elapsed().as_secs_f64(), outcome(&result));
-        operation.result(&result);
+        run.outcome = Some(Outcome::of(&result));
         result
     }
 
-    /// Runs an async job and records it (also when the future is dropped: as unfinished).
+    /// Runs an async job and records it (also when the future is dropped unfinished: as a failure
+    /// of type `unfinished`).
     pub async fn run_async<T, E>(&self, job: &str, future: impl Future<Output = Result<T, E>>) -> Result<T, E> {
-        let started = Instant::now();
-        let operation = self.metrics.operation(job);
+        let mut run = Run::start(self, job);
         let result = future.await;
-        self.finish(job, started.elapsed().as_secs_f64(), outcome(&result));
-        operation.result(&result);
+        run.outcome = Some(Outcome::of(&result));
         result
     }
 
-    fn finish(&self, job: &str, seconds: f64, outcome: Result<(), &'static str>) {
-        let n = &*self.names;
-        let status = match outcome {
-            Ok(()) => "success",
-            Err("timeout") => "timeout",
-            Err(_) => "failure",
-        };
-        let labels = [KeyValue::new(n.job_key.clone(), job.to_owned()), KeyValue::new(n.status_key.clone(), status)];
-        self.metrics.increment_counter(&n.executions, 1, &labels);
-        self.metrics.record_histogram(&n.duration, seconds, &labels);
-        if let Err(error_type) = outcome {
-            let errors = [KeyValue::new(n.job_key.clone(), job.to_owned()), KeyValue::new(n.error_type_key.clone(), error_type)];
-            self.metrics.increment_counter(&n.errors, 1, &errors);
-        }
+    /// Runs an async job for at most `limit`; a run that takes longer is dropped and recorded as
+    /// a timeout (see [`timed_out`](Self::timed_out)). Needs a tokio runtime with the timer on.
+    pub async fn run_async_within<T, E>(
+        &self,
+        job: &str,
+        limit: Duration,
+        future: impl Future<Output = Result<T, E>>,
+    ) -> Result<Result<T, E>, tokio::time::error::Elapsed> {
+        let mut run = Run::start(self, job);
+        let result = tokio::time::timeout(limit, future).await;
+        run.outcome = Some(match &result {
+            Ok(result) => Outcome::of(result),
+            Err(_) => Outcome::Timeout,
+        });
+        result
+    }
+
+    /// A run of `job`, started at `started`, given up by the caller's own timeout: an execution
+    /// with status `timeout`, an error of type `timeout`, and one more in the timeouts counter
+    /// when there is one. (Runs through [`run_async_within`](Self::run_async_within) are
+    /// recorded so already.)
+    pub fn timed_out(&self, job: &str, started: Instant) {
+        self.record(job, started, Outcome::Timeout);
     }
 
     /// A retry of `job`.
@@ -371,20 +377,70 @@ impl Jobs {
         self.metrics.increment_counter(&self.names.retries, 1, &[KeyValue::new(self.names.job_key.clone(), job.to_owned())]);
     }
 
-    /// A run of `job`, started at `started`, that was given up: an execution with status
-    /// `timeout`, an error of type `timeout`, and one more in the timeouts counter when there is one.
-    pub fn timed_out(&self, job: &str, started: Instant) {
-        self.finish(job, started.elapsed().as_secs_f64(), Err("timeout"));
-        self.metrics.operation(job).started_at(started).failure("timeout");
-        if let Some(timeouts) = &self.names.timeouts {
-            self.metrics.increment_counter(timeouts, 1, &[KeyValue::new(self.names.job_key.clone(), job.to_owned())]);
+    fn record(&self, job: &str, started: Instant, outcome: Outcome) {
+        let n = &*self.names;
+        let job_label = KeyValue::new(n.job_key.clone(), job.to_owned());
+        let status = match outcome {
+            Outcome::Success => "success",
+            Outcome::Failure(_) => "failure",
+            Outcome::Timeout => "timeout",
+        };
+        let labels = [job_label.clone(), KeyValue::new(n.status_key.clone(), status)];
+        self.metrics.increment_counter(&n.executions, 1, &labels);
+        self.metrics.record_histogram(&n.duration, started.elapsed().as_secs_f64(), &labels);
+        let operation = self.metrics.operation(job).started_at(started);
+        let error_type = match outcome {
+            Outcome::Success => return operation.success(),
+            Outcome::Failure(error_type) => error_type,
+            Outcome::Timeout => {
+                if let Some(timeouts) = &n.timeouts {
+                    self.metrics.increment_counter(timeouts, 1, std::slice::from_ref(&job_label));
+                }
+                "timeout"
+            }
+        };
+        operation.failure(error_type);
+        self.metrics.increment_counter(&n.errors, 1, &[job_label, KeyValue::new(n.error_type_key.clone(), error_type)]);
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Success,
+    /// Failed with this error type.
+    Failure(&'static str),
+    Timeout,
+}
+
+impl Outcome {
+    fn of<T, E>(result: &Result<T, E>) -> Self {
+        match result {
+            Ok(_) => Outcome::Success,
+            Err(_) => Outcome::Failure(error_type_name::<E>()),
         }
     }
 }
 
-/// A result's outcome: its error type on failure.
-fn outcome<T, E>(result: &Result<T, E>) -> Result<(), &'static str> {
-    result.as_ref().map(|_| ()).map_err(|_| error_type_name::<E>())
+/// One run in progress: recorded when dropped, with its outcome once known.
+struct Run<'a> {
+    jobs: &'a Jobs,
+    job: &'a str,
+    started: Instant,
+    outcome: Option<Outcome>,
+}
+
+impl<'a> Run<'a> {
+    fn start(jobs: &'a Jobs, job: &'a str) -> Self {
+        Run { jobs, job, started: Instant::now(), outcome: None }
+    }
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        let outcome = self.outcome.unwrap_or(Outcome::Failure(if std::thread::panicking() { "panic" } else { "unfinished" }));
+        self.jobs.record(self.job, self.started, outcome);
+    }
 }
 
 /// A service's state: exposed as 1 (active), 0 (inactive) or -1 (failed).

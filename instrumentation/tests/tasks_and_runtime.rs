@@ -20,8 +20,21 @@ fn jobs_record_executions_errors_retries_and_operation_stats() {
     assert!(jobs.run("sync", || Err::<u8, _>(DiskFull)).is_err());
     jobs.retry("sync");
     jobs.timed_out("sync", std::time::Instant::now() - std::time::Duration::from_millis(30));
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
     assert!(runtime.block_on(jobs.run_async("sync", async { Ok::<_, DiskFull>(()) })).is_ok());
+    // A run over its limit is a timeout (once, not also an unfinished run); one dropped is unfinished.
+    let slow = jobs.run_async_within("slow", std::time::Duration::from_millis(20), async {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        Ok::<_, DiskFull>(())
+    });
+    assert!(runtime.block_on(slow).is_err());
+    drop(jobs.run_async("slow", std::future::pending::<Result<(), DiskFull>>()));
+    runtime.block_on(async {
+        tokio::select! {
+            _ = jobs.run_async("slow", std::future::pending::<Result<(), DiskFull>>()) => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+        }
+    });
 
     let s = telemetry.snapshot();
     assert_eq!(s.value("job.executions", &[("job", "sync"), ("status", "success")]), Some(2.0));
@@ -33,6 +46,15 @@ fn jobs_record_executions_errors_retries_and_operation_stats() {
     assert_eq!(s.value("job.errors", &[("job", "sync"), ("error_type", "timeout")]), Some(1.0));
     assert!(s.histogram("job.duration", &[("job", "sync"), ("status", "timeout")]).is_some_and(|h| h.sum >= 0.03));
     assert_eq!(s.histogram("job.duration", &[("job", "sync"), ("status", "success")]).map(|h| h.count), Some(2));
+    assert_eq!(s.value("job.executions", &[("job", "slow"), ("status", "timeout")]), Some(1.0));
+    assert_eq!(s.value("job.timeouts", &[("job", "slow")]), Some(1.0));
+    assert_eq!(s.value("job.errors", &[("job", "slow"), ("error_type", "timeout")]), Some(1.0));
+    // A future dropped before its first poll never started: nothing to record; one dropped while
+    // running is a failure of type `unfinished`, everywhere.
+    assert_eq!(s.value("job.executions", &[("job", "slow"), ("status", "failure")]), Some(1.0));
+    assert_eq!(s.value("job.errors", &[("job", "slow"), ("error_type", "unfinished")]), Some(1.0));
+    let slow = &s.operations.task_stats["slow"];
+    assert_eq!((slow.executions, slow.failures), (2, 2));
     let stats = &s.operations.task_stats["sync"];
     assert_eq!((stats.executions, stats.successes, stats.failures), (4, 2, 2));
     assert!(stats.max_duration >= 0.03 && stats.max_duration >= stats.min_duration);

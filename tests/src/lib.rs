@@ -200,6 +200,15 @@ impl ExampleRun {
     }
 }
 
+/// The value of the first sample of `name` in a text exposition that carries every one of
+/// `labels` (other labels may be there too).
+pub fn exposition_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition.lines().filter(|l| l.split(['{', ' ']).next() == Some(name)).find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        labels.iter().all(|(k, v)| series.contains(&format!("{k}=\"{v}\""))).then(|| value.parse().ok())?
+    })
+}
+
 /// Compares an exposition with a document's table of metrics: each row `(sample name, family
 /// type, label names)` needs a sample of that name carrying at least those labels, in a family
 /// of that type. Returns the rows that do not hold, each with what was found instead.

@@ -101,27 +101,39 @@ fn process_and_runtime_metrics_report_plausible_values() {
 #[test]
 fn jobs_and_lifecycle_record_under_another_systems_names() {
     let jobs_names = JobNames::default()
-        .namespace("taskflows")
-        .executions("task")
-        .duration("task.duration")
-        .errors("task.errors")
-        .retries("task.retries")
+        .namespace("batch")
+        .executions("run")
+        .duration("run.time")
+        .errors("run.failures")
+        .retries("run.retries")
         .timeouts(None)
-        .job_key("task_name");
-    let lifecycle_names = LifecycleNames::default().namespace("taskflows").state_key("state");
+        .job_key("task_name")
+        .status_key("outcome")
+        .error_type_key("kind")
+        .buckets(&[1.0, 2.0]);
+    let lifecycle_names = LifecycleNames::default()
+        .namespace("fleet")
+        .state("unit.state")
+        .restarts("unit.restarts")
+        .uptime("unit.uptime")
+        .service_key("unit")
+        .reason_key("why")
+        .state_key("state");
     let catalog = Catalog::new().with(jobs_names.definitions().into_iter().chain(lifecycle_names.definitions())).expect("catalog");
-    assert!(catalog.get("job.executions").is_none() && catalog.get("taskflows.task.timeouts").is_none());
+    assert!(catalog.get("job.executions").is_none() && catalog.get("batch.run.timeouts").is_none());
+    assert_eq!(catalog.get("batch.run.time").map(|d| d.buckets.clone()), Some(otel_core::Buckets::Explicit(vec![1.0, 2.0])));
     let telemetry = Telemetry::builder().env(Env::empty()).catalog(catalog).build().expect("build");
     let jobs = Jobs::with_names(&telemetry.metrics(), jobs_names);
     assert!(jobs.run("backup", || Err::<(), _>(DiskFull)).is_err());
     jobs.retry("backup");
     jobs.timed_out("backup", std::time::Instant::now());
     let s = telemetry.snapshot();
-    assert_eq!(s.value("taskflows.task", &[("task_name", "backup"), ("status", "failure")]), Some(1.0));
-    assert_eq!(s.value("taskflows.task", &[("task_name", "backup"), ("status", "timeout")]), Some(1.0));
-    assert_eq!(s.value("taskflows.task.errors", &[("task_name", "backup"), ("error_type", "DiskFull")]), Some(1.0));
-    assert_eq!(s.value("taskflows.task.retries", &[("task_name", "backup")]), Some(1.0));
-    assert!(s.histogram("taskflows.task.duration", &[("task_name", "backup"), ("status", "failure")]).is_some());
+    assert_eq!(s.value("batch.run", &[("task_name", "backup"), ("outcome", "failure")]), Some(1.0));
+    assert_eq!(s.value("batch.run", &[("task_name", "backup"), ("outcome", "timeout")]), Some(1.0));
+    assert_eq!(s.value("batch.run.failures", &[("task_name", "backup"), ("kind", "DiskFull")]), Some(1.0));
+    assert_eq!(s.value("batch.run.failures", &[("task_name", "backup"), ("kind", "timeout")]), Some(1.0));
+    assert_eq!(s.value("batch.run.retries", &[("task_name", "backup")]), Some(1.0));
+    assert!(s.histogram("batch.run.time", &[("task_name", "backup"), ("outcome", "failure")]).is_some());
     assert!(s.series.iter().all(|series| !series.name.starts_with("job.")), "no default-named series");
 
     // With a state label, each service has exactly one state series at any time.
@@ -130,7 +142,7 @@ fn jobs_and_lifecycle_record_under_another_systems_names() {
         let s = t.snapshot();
         s.series
             .iter()
-            .filter(|series| series.name == "taskflows.service.state")
+            .filter(|series| series.name == "fleet.unit.state")
             .map(|series| (series.labels.get("state").cloned().unwrap_or_default(), series.value.unwrap_or(f64::NAN)))
             .collect::<Vec<_>>()
     };
@@ -144,6 +156,6 @@ fn jobs_and_lifecycle_record_under_another_systems_names() {
     lifecycle.set_state("api", ServiceState::Inactive);
     assert_eq!(states(&telemetry), vec![("inactive".to_owned(), 0.0)]);
     let s = telemetry.snapshot();
-    assert_eq!(s.value("taskflows.service.restarts", &[("service_name", "api"), ("reason", "failure")]), Some(1.0));
-    assert!(s.value("taskflows.service.uptime", &[("service_name", "api")]).is_some());
+    assert_eq!(s.value("fleet.unit.restarts", &[("unit", "api"), ("why", "failure")]), Some(1.0));
+    assert!(s.value("fleet.unit.uptime", &[("unit", "api")]).is_some());
 }

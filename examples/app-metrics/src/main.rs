@@ -21,7 +21,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use example_support::{Args, Client, Dice};
+use example_support::{Args, Client, Dice, Ticker};
 use otel_core::opentelemetry::KeyValue;
 use otel_core::{presets, Telemetry};
 use otel_exporters::{PrometheusExporter, Scraper};
@@ -35,12 +35,8 @@ const USAGE: &str = "usage: example-app-metrics [--listen ADDR] [--duration SECS
 
 #[tokio::main]
 async fn main() {
-    example_support::init_logging();
-    let args = Args::parse(PROGRAM, USAGE, "127.0.0.1:8000", &[]);
-    if let Err(message) = run(args).await {
-        eprintln!("{PROGRAM}: {message}");
-        std::process::exit(1);
-    }
+    let args = example_support::start(PROGRAM, USAGE, "127.0.0.1:8000", &[]);
+    example_support::exit_on_error(PROGRAM, run(args).await);
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -64,7 +60,7 @@ async fn run(args: Args) -> Result<(), String> {
         .with_state(scraper);
     let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (stop_tx, mut stop) = watch::channel(false);
+    let (stop_tx, stop) = watch::channel(false);
     let mut server_stop = stop.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app).with_graceful_shutdown(async move { drop(server_stop.wait_for(|s| *s).await) }).await
@@ -75,12 +71,8 @@ async fn run(args: Args) -> Result<(), String> {
     let traffic = tokio::spawn(async move {
         let client = Client::new(format!("http://{addr}"));
         let mut dice = Dice::new(u64::from(std::process::id()) << 7);
-        let mut ticker = tokio::time::interval(Duration::from_millis(25));
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = stop.wait_for(|s| *s) => break,
-            }
+        let mut ticks = Ticker::new(Duration::from_millis(25), stop);
+        while ticks.next().await {
             let question = match dice.below(12) {
                 0 => String::new(),
                 n => format!("question {}", n % 6),

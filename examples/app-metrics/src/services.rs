@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use example_support::Dice;
+use example_support::{Dice, Ticker};
 use otel_core::opentelemetry::KeyValue;
 use otel_instrumentation::{track_duration, track_errors};
 use tokio::sync::watch;
@@ -149,13 +149,9 @@ async fn invoke_bedrock(prompt: &str) -> Result<String, ThrottlingException> {
 }
 
 /// The process' resident memory, every half second, as `memory_usage{process}`.
-pub(crate) async fn report_process(mut stop: watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.wait_for(|s| *s) => break,
-        }
+pub(crate) async fn report_process(stop: watch::Receiver<bool>) {
+    let mut ticks = Ticker::new(Duration::from_millis(500), stop);
+    while ticks.next().await {
         // The second field of /proc/self/statm: resident pages.
         let resident = std::fs::read_to_string("/proc/self/statm")
             .ok()

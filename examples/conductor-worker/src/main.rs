@@ -19,7 +19,7 @@ use axum::extract::Path;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use example_support::{Args, Client, Dice};
+use example_support::{Args, Client, Dice, Ticker};
 use otel_core::{Catalog, Telemetry};
 use otel_exporters::{PrometheusExporter, TextfileExporter};
 use otel_instrumentation::tasks::WorkerMetrics;
@@ -39,12 +39,8 @@ const TASK_TYPES: [&str; 2] = ["myTask", "image_resize"];
 
 #[tokio::main]
 async fn main() {
-    example_support::init_logging();
-    let args = Args::parse(PROGRAM, USAGE, "127.0.0.1:9471", &["--metrics-dir", "--update-interval"]);
-    if let Err(message) = run(args).await {
-        eprintln!("{PROGRAM}: {message}");
-        std::process::exit(1);
-    }
+    let args = example_support::start(PROGRAM, USAGE, "127.0.0.1:9471", &["--metrics-dir", "--update-interval"]);
+    example_support::exit_on_error(PROGRAM, run(args).await);
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -142,15 +138,13 @@ impl Api {
 }
 
 /// Polls, executes and updates tasks until told to stop.
-async fn work(base: String, metrics: WorkerMetrics, mut stop: watch::Receiver<bool>) {
+async fn work(base: String, metrics: WorkerMetrics, stop: watch::Receiver<bool>) {
     let api = Api { client: Client::new(base), metrics: metrics.clone() };
     let mut dice = Dice::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()));
-    let mut ticker = tokio::time::interval(Duration::from_millis(20));
-    for round in 0u64.. {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.wait_for(|s| *s) => break,
-        }
+    let mut ticks = Ticker::new(Duration::from_millis(20), stop);
+    let mut round = 0u64;
+    while ticks.next().await {
+        round += 1;
         let task_type = TASK_TYPES[dice.below(TASK_TYPES.len() as u64) as usize];
         // The task handler restarts a worker process now and then.
         if round % 100 == 60 {

@@ -37,12 +37,8 @@ struct SyncError;
 
 #[tokio::main]
 async fn main() {
-    example_support::init_logging();
-    let args = Args::parse(PROGRAM, USAGE, "127.0.0.1:9090", &[]);
-    if let Err(message) = run(args).await {
-        eprintln!("{PROGRAM}: {message}");
-        std::process::exit(1);
-    }
+    let args = example_support::start(PROGRAM, USAGE, "127.0.0.1:9090", &[]);
+    example_support::exit_on_error(PROGRAM, run(args).await);
 }
 
 async fn run(args: Args) -> Result<(), String> {

@@ -5,8 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use example_support::Ticker;
 use otel_core::opentelemetry::KeyValue;
-use otel_core::{Metrics, OperationsView, Telemetry};
+use otel_core::{OperationsView, Telemetry};
 use otel_exporters::{PrometheusExporter, Scraper};
 use otel_instrumentation::tasks::Jobs;
 use tokio::sync::watch;
@@ -43,7 +44,7 @@ impl Scheduler {
         name: &'static str,
         interval: Duration,
         timeout: Option<Duration>,
-        mut stop: watch::Receiver<bool>,
+        stop: watch::Receiver<bool>,
         mut job: F,
     ) -> JoinHandle<()>
     where
@@ -54,12 +55,8 @@ impl Scheduler {
     {
         let jobs = self.jobs.clone();
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            loop {
-                tokio::select! {
-                    _ = ticker.tick() => {}
-                    _ = stop.wait_for(|s| *s) => break,
-                }
+            let mut ticks = Ticker::new(interval, stop);
+            while ticks.next().await {
                 match timeout {
                     None => drop(jobs.run_async(name, job()).await),
                     Some(limit) => drop(jobs.run_async_within(name, limit, job()).await),
@@ -105,27 +102,28 @@ impl Scheduler {
     }
 }
 
+/// Reads values, with their labels, from the operations view.
+type Read = fn(&OperationsView, &mut dyn FnMut(f64, &[KeyValue]));
+
 /// The document's `symphra_scheduler_*` series, read from the operations view whenever metrics
 /// are collected, so they always agree with `get_metrics()` and a reset zeroes them too.
 fn register_scheduler_metrics(telemetry: &Telemetry) {
     let meter = telemetry.meter("symphra_scheduler");
-    let metrics = telemetry.metrics();
-    let view = move |read: fn(&OperationsView, &mut dyn FnMut(f64, &[KeyValue]))| {
-        let metrics: Metrics = metrics.clone();
-        move |observe: &mut dyn FnMut(f64, &[KeyValue])| read(&metrics.operations(), observe)
+    let from_view = |read: Read| {
+        let metrics = telemetry.metrics();
+        move |found: &mut dyn FnMut(f64, &[KeyValue])| read(&metrics.operations(), found)
     };
-    let gauge =
-        |name: &'static str, unit: &'static str, description: &'static str, read: fn(&OperationsView, &mut dyn FnMut(f64, &[KeyValue]))| {
-            let read = view(read);
-            let _ = meter
-                .f64_observable_gauge(name)
-                .with_unit(unit)
-                .with_description(description)
-                .with_callback(move |o| read(&mut |v, labels| o.observe(v, labels)))
-                .build();
-        };
-    let counter = |name: &'static str, description: &'static str, read: fn(&OperationsView, &mut dyn FnMut(f64, &[KeyValue]))| {
-        let read = view(read);
+    let gauge = |name: &'static str, unit: &'static str, description: &'static str, read: Read| {
+        let read = from_view(read);
+        let _ = meter
+            .f64_observable_gauge(name)
+            .with_unit(unit)
+            .with_description(description)
+            .with_callback(move |o| read(&mut |v, labels| o.observe(v, labels)))
+            .build();
+    };
+    let counter = |name: &'static str, description: &'static str, read: Read| {
+        let read = from_view(read);
         let _ = meter
             .u64_observable_counter(name)
             .with_description(description)

@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use otel_exporters::{negotiate, Format, Scraper};
+use tokio::sync::watch;
 
 /// The flags every example takes (`--listen ADDR`, `--duration SECS`) and its own `--name VALUE`
 /// options.
@@ -65,6 +66,44 @@ impl Args {
     /// The value of one of the example's own flags, when given.
     pub fn option(&self, flag: &str) -> Option<&str> {
         self.options.iter().rev().find(|(f, _)| f == flag).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Starts an example: logging on, flags read (see [`Args::parse`]).
+pub fn start(program: &str, usage: &str, default_listen: &str, options: &[&str]) -> Args {
+    init_logging();
+    Args::parse(program, usage, default_listen, options)
+}
+
+/// Ends an example: on an error, says it and exits 1.
+pub fn exit_on_error(program: &str, result: Result<(), String>) {
+    if let Err(message) = result {
+        eprintln!("{program}: {message}");
+        std::process::exit(1);
+    }
+}
+
+/// A loop's beat: [`next`](Self::next) waits for the next tick and says `false` once the stop
+/// signal is given.
+#[derive(Debug)]
+pub struct Ticker {
+    interval: tokio::time::Interval,
+    stop: watch::Receiver<bool>,
+}
+
+impl Ticker {
+    /// Ticks every `period` (the first at once) until `stop` turns true.
+    pub fn new(period: Duration, stop: watch::Receiver<bool>) -> Self {
+        Ticker { interval: tokio::time::interval(period), stop }
+    }
+
+    /// Waits for the next tick; `false` when it is time to stop instead.
+    pub async fn next(&mut self) -> bool {
+        let ticked = tokio::select! {
+            _ = self.interval.tick() => true,
+            _ = self.stop.wait_for(|s| *s) => false,
+        };
+        ticked && !*self.stop.borrow()
     }
 }
 

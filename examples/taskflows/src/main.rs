@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use example_support::{Args, Client, Dice};
+use example_support::{Args, Client, Dice, Ticker};
 use otel_core::{Catalog, Telemetry};
 use otel_exporters::{PrometheusExporter, Scraper};
 use otel_instrumentation::http::{HttpServerLayer, HttpServerNames};
@@ -82,12 +82,8 @@ struct App {
 
 #[tokio::main]
 async fn main() {
-    example_support::init_logging();
-    let args = Args::parse(PROGRAM, USAGE, "127.0.0.1:7777", &[]);
-    if let Err(message) = run(args).await {
-        eprintln!("{PROGRAM}: {message}");
-        std::process::exit(1);
-    }
+    let args = example_support::start(PROGRAM, USAGE, "127.0.0.1:7777", &[]);
+    example_support::exit_on_error(PROGRAM, run(args).await);
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -178,14 +174,10 @@ async fn report(Path(name): Path<String>) -> String {
 
 /// Services fail and come back (restart reason `failure`), restart after a dependency did
 /// (`dependency`), and stop and start on purpose.
-async fn supervise(lifecycle: Lifecycle, mut stop: watch::Receiver<bool>) {
+async fn supervise(lifecycle: Lifecycle, stop: watch::Receiver<bool>) {
     let mut dice = Dice::new(0x5EED ^ u64::from(std::process::id()));
-    let mut ticker = tokio::time::interval(Duration::from_millis(400));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.wait_for(|s| *s) => break,
-        }
+    let mut ticks = Ticker::new(Duration::from_millis(400), stop);
+    while ticks.next().await {
         match dice.below(4) {
             0 => {
                 lifecycle.set_state("worker", ServiceState::Failed);
@@ -204,15 +196,11 @@ async fn supervise(lifecycle: Lifecycle, mut stop: watch::Receiver<bool>) {
 }
 
 /// A client calling the API: listings, manual restarts, task runs, unknown names, slow reports.
-async fn traffic(base: String, mut stop: watch::Receiver<bool>) {
+async fn traffic(base: String, stop: watch::Receiver<bool>) {
     let client = Client::new(base);
     let mut dice = Dice::new(0xA11 ^ u64::from(std::process::id()));
-    let mut ticker = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.wait_for(|s| *s) => break,
-        }
+    let mut ticks = Ticker::new(Duration::from_millis(50), stop);
+    while ticks.next().await {
         let (method, path) = match dice.below(10) {
             0 => (Method::POST, "/api/services/web/restart".to_owned()),
             1 => (Method::POST, "/api/services/nope/restart".to_owned()),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use example_support::Dice;
+use example_support::{Dice, Ticker};
 use otel_instrumentation::tasks::Jobs;
 use tokio::sync::{watch, Mutex};
 
@@ -94,14 +94,10 @@ impl Tasks {
     }
 
     /// Runs every task now and then until told to stop.
-    pub(crate) async fn run_schedule(self: std::sync::Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let mut ticker = tokio::time::interval(Duration::from_millis(150));
+    pub(crate) async fn run_schedule(self: std::sync::Arc<Self>, stop: watch::Receiver<bool>) {
+        let mut ticks = Ticker::new(Duration::from_millis(150), stop);
         let mut next = 0;
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = stop.wait_for(|s| *s) => break,
-            }
+        while ticks.next().await {
             let tasks = self.clone();
             tokio::spawn(async move { tasks.run_by_name(NAMES[next % NAMES.len()]).await });
             next += 1;

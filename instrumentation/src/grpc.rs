@@ -47,6 +47,29 @@ enum Outcome {
 }
 
 impl MeteredLayer<Grpc> {
+    /// The metrics of the server and client layers, as a catalog would declare them (for
+    /// references, rules and dashboards).
+    pub fn definitions() -> Vec<otel_core::MetricDef> {
+        [
+            (semconv::RPC_SERVER_DURATION, "Duration of inbound gRPC calls"),
+            (semconv::RPC_CLIENT_DURATION, "Duration of outbound gRPC calls"),
+        ]
+        .map(|(name, description)| {
+            otel_core::MetricDef::histogram(name)
+                .unit("s")
+                .description(description)
+                .labels([
+                    semconv::RPC_SYSTEM,
+                    semconv::RPC_SERVICE,
+                    semconv::RPC_METHOD,
+                    semconv::RPC_GRPC_STATUS_CODE,
+                    semconv::ERROR_TYPE,
+                ])
+                .buckets(&otel_core::buckets::SECONDS)
+        })
+        .to_vec()
+    }
+
     /// For a tonic server: `rpc.server.duration`.
     pub fn server(meter: &Meter) -> Self {
         Self::for_side(meter, semconv::RPC_SERVER_DURATION, "Duration of inbound gRPC calls")

@@ -138,6 +138,52 @@ impl HttpServerNames {
         self
     }
 
+    /// The metrics the layer records under these names, as a catalog would declare them (for
+    /// references, rules and dashboards; the layer creates its instruments itself).
+    pub fn definitions(&self) -> Vec<otel_core::MetricDef> {
+        use otel_core::MetricDef;
+        let mut keys: Vec<&str> = vec![&self.method];
+        keys.extend(self.scheme.as_deref());
+        let active_keys = if self.active_by_route { [keys.clone(), vec![&self.route]].concat() } else { keys.clone() };
+        keys.extend([self.route.as_str(), self.status.as_str()]);
+        keys.extend(self.error_type.as_deref());
+        let with_keys = |mut def: MetricDef, keys: &[&str]| {
+            def.labels = keys.iter().map(|k| (*k).to_owned()).collect();
+            def
+        };
+        let mut defs = vec![
+            with_keys(
+                MetricDef::histogram(&self.qualified(&self.duration))
+                    .unit("s")
+                    .description("Duration of HTTP server requests")
+                    .buckets(&otel_core::buckets::SECONDS),
+                &keys,
+            ),
+            with_keys(
+                MetricDef::up_down_counter(&self.qualified(&self.active))
+                    .unit("{request}")
+                    .description("Number of active HTTP server requests"),
+                &active_keys,
+            ),
+        ];
+        if let Some(requests) = &self.requests {
+            defs.push(with_keys(MetricDef::counter(&self.qualified(requests)).description("HTTP server requests"), &keys));
+        }
+        if self.body_sizes {
+            for (name, description) in [
+                (semconv::HTTP_SERVER_REQUEST_BODY_SIZE, "Size of HTTP server request bodies"),
+                (semconv::HTTP_SERVER_RESPONSE_BODY_SIZE, "Size of HTTP server response bodies"),
+            ] {
+                let buckets = otel_core::buckets::for_unit("By").unwrap_or_default();
+                defs.push(with_keys(
+                    MetricDef::histogram(&self.qualified(name)).unit("By").description(description).buckets(&buckets),
+                    &keys,
+                ));
+            }
+        }
+        defs
+    }
+
     fn qualified(&self, name: &str) -> String {
         match &self.namespace {
             Some(ns) => format!("{ns}.{name}"),

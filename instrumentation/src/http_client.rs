@@ -78,6 +78,23 @@ impl RequestKey {
 }
 
 impl MeteredLayer<HttpClient> {
+    /// The metric the layer records, as a catalog would declare it (for references, rules and
+    /// dashboards).
+    pub fn definitions() -> Vec<otel_core::MetricDef> {
+        vec![otel_core::MetricDef::histogram(semconv::HTTP_CLIENT_REQUEST_DURATION)
+            .unit("s")
+            .description("Duration of HTTP client requests")
+            .labels([
+                semconv::HTTP_REQUEST_METHOD,
+                semconv::SERVER_ADDRESS,
+                semconv::SERVER_PORT,
+                semconv::URL_TEMPLATE,
+                semconv::HTTP_RESPONSE_STATUS_CODE,
+                semconv::ERROR_TYPE,
+            ])
+            .buckets(&otel_core::buckets::SECONDS)]
+    }
+
     /// Records through `meter`.
     pub fn new(meter: &Meter) -> Self {
         let duration = meter

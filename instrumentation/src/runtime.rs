@@ -151,3 +151,23 @@ pub fn register_tokio_metrics(meter: &Meter, handle: &tokio::runtime::Handle) {
         })
         .build();
 }
+
+/// The metrics [`register_process_metrics`] and [`register_tokio_metrics`] report, as a catalog
+/// would declare them (for references, rules and dashboards).
+pub fn definitions() -> Vec<otel_core::MetricDef> {
+    use otel_core::MetricDef;
+    vec![
+        MetricDef::counter("process.cpu.time").unit("s").description("Total CPU seconds broken down by mode").labels(["cpu.mode"]),
+        MetricDef::up_down_counter("process.memory.usage").unit("By").description("The amount of physical memory in use"),
+        MetricDef::up_down_counter("process.memory.virtual").unit("By").description("The amount of committed virtual memory"),
+        MetricDef::up_down_counter("process.open_file_descriptor.count")
+            .unit("{file_descriptor}")
+            .description("Number of file descriptors in use by the process"),
+        MetricDef::up_down_counter("process.thread.count").unit("{thread}").description("Process threads count"),
+        MetricDef::gauge("process.start.time").unit("s").description("Start time of the process since the Unix epoch"),
+        MetricDef::gauge("tokio.runtime.workers").unit("{worker}").description("Worker threads of the runtime"),
+        MetricDef::gauge("tokio.runtime.alive_tasks").unit("{task}").description("Tasks alive in the runtime"),
+        MetricDef::gauge("tokio.runtime.global_queue.depth").unit("{task}").description("Tasks waiting in the runtime's global queue"),
+        MetricDef::counter("tokio.runtime.worker.busy.time").unit("s").description("Time each worker spent busy").labels(["worker"]),
+    ]
+}

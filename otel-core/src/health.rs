@@ -186,6 +186,36 @@ impl Health {
         }
     }
 
+    /// The pipeline's own metrics, as a catalog would declare them (for references, rules and
+    /// dashboards; they are registered by the pipeline itself, not through a catalog).
+    pub fn definitions() -> Vec<crate::MetricDef> {
+        use crate::MetricDef;
+        let component = "otel.component.type";
+        let mut defs = vec![
+            MetricDef::counter("otel.sdk.exporter.metric_data_point.exported")
+                .unit("{data_point}")
+                .description("Data points exporters sent (with error.type: lost in a failed export)")
+                .labels([component, "error.type"]),
+            MetricDef::histogram("otel.sdk.exporter.operation.duration")
+                .unit("s")
+                .description("Duration of each export, by exporter")
+                .labels([component, "error.type"])
+                .buckets(&crate::buckets::SECONDS),
+            MetricDef::histogram("otel.sdk.metric_reader.collection.duration")
+                .unit("s")
+                .description("Duration of each scrape's collection and encoding")
+                .labels([component, "error.type"])
+                .buckets(&crate::buckets::SECONDS),
+            MetricDef::histogram("otel_pipeline.scrape.size")
+                .unit("By")
+                .description("Size of each scrape's body, by format")
+                .labels([component, "format"])
+                .buckets(&crate::buckets::for_unit("By").unwrap_or_default()),
+        ];
+        defs.extend(Problem::ALL.map(|p| MetricDef::counter(p.metric_name()).description(p.description()).labels(["reason"])));
+        defs
+    }
+
     /// Observable counters for every problem kind, reported at each collection, and the
     /// instruments of [`export_finished`](Self::export_finished) and
     /// [`scrape_finished`](Self::scrape_finished).

@@ -16,26 +16,11 @@ mod worker;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use otel_core::{Catalog, Env, ExporterKind, MetricDef, Telemetry};
+use otel_core::{Env, ExporterKind, Telemetry};
 use otel_exporters::{OtlpExporter, PrometheusExporter};
-use otel_instrumentation::recipes::{Cache, Database, GenAi};
 use otel_instrumentation::runtime::{register_process_metrics, register_tokio_metrics};
-use otel_instrumentation::tasks::{Jobs, Lifecycle, WorkerMetrics};
+use otel_instrumentation::tasks::Lifecycle;
 use tokio::sync::watch;
-
-/// Everything the demo records, declared once.
-fn catalog() -> Result<Catalog, String> {
-    let own = [MetricDef::gauge("queue_size").description("Tasks waiting in the queue").labels(["queue_name"])];
-    let all = WorkerMetrics::definitions()
-        .into_iter()
-        .chain(Jobs::definitions())
-        .chain(Lifecycle::definitions())
-        .chain(Cache::definitions())
-        .chain(Database::definitions())
-        .chain(GenAi::definitions())
-        .chain(own);
-    Catalog::new().with(all).map_err(|e| e.to_string())
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -71,7 +56,7 @@ async fn run(args: args::Args) -> Result<(), String> {
         prometheus = prometheus.listen(addr.clone());
     }
     let mut builder = Telemetry::builder()
-        .catalog(catalog()?)
+        .catalog(otel_demo::catalog()?)
         .scope_name("otel-demo")
         .default_service_name("otel-demo")
         .service_version(env!("CARGO_PKG_VERSION"))

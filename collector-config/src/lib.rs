@@ -1,0 +1,107 @@
+//! # otel-ops
+//!
+//! Operating a service's metrics from the same declarations that create its instruments:
+//! `otel-ops` reads catalogs (the instrumentation modules' definitions plus a service's own
+//! [`Catalog`](otel_core::Catalog)), names every metric the way the Prometheus exporter will, and
+//! renders
+//!
+//! - alert and recording rules (`rules/*.rules.yml`) with a `promtool test rules` file for each
+//!   (`rules/*.test.yml`): multi-window, multi-burn-rate SLO alerts for the HTTP and gRPC server
+//!   metrics, worker, job, lifecycle and application alerts, and the pipeline's own health;
+//! - Grafana dashboards (`dashboards/*.json`), one per domain;
+//! - Prometheus scrape configs (`prometheus/*.yml`) and collector topologies (`collectors/`);
+//! - a metrics reference (`metrics.md`) and the alerts' runbooks (`runbooks.md`).
+//!
+//! ```text
+//! cargo run -p otel-ops -- render --out DIR [--slo job=NAME,availability=99.9,latency=0.5s:99]...
+//! ```
+//!
+//! A rule or panel is only generated for metrics the inventory holds, so every query names a
+//! series that is really scraped.
+
+pub mod inventory;
+pub mod rules;
+
+mod configs;
+mod dashboards;
+mod reference;
+mod render_rules;
+mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use otel_core::{Catalog, Env, Health, Telemetry};
+use otel_exporters::EncodeOptions;
+use otel_instrumentation::grpc::GrpcLayer;
+use otel_instrumentation::http::HttpServerNames;
+use otel_instrumentation::http_client::HttpClientLayer;
+
+pub use inventory::{Inventory, Metric};
+pub use rules::Slo;
+
+/// What to render and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Objectives of the request SLO alerts (default: 99.9 % available, 99 % under 0.5 s, for
+    /// every job).
+    pub slos: Vec<Slo>,
+    /// Replace every alert's `for` (to prove alerts fire within a short test; not for production).
+    pub hold_override: Option<String>,
+}
+
+/// The inventory of a service built with `catalog` that also uses every instrumentation module
+/// (HTTP server and client, gRPC, runtime) and the pipeline's self-metrics, named with the
+/// exporter's default options.
+pub fn inventory_for(catalog: Catalog) -> Result<Inventory, String> {
+    // Building a pipeline adds what the pipeline itself declares (operation.duration).
+    let telemetry = Telemetry::builder().env(Env::empty()).catalog(catalog).build().map_err(|e| e.to_string())?;
+    let mut inventory = Inventory::new(EncodeOptions::default());
+    let naming = |e: otel_exporters::NamingError| e.to_string();
+    inventory.add("http", HttpServerNames::default().definitions()).map_err(naming)?;
+    inventory.add("http client", HttpClientLayer::definitions()).map_err(naming)?;
+    inventory.add("grpc", GrpcLayer::definitions()).map_err(naming)?;
+    inventory.add("catalog", telemetry.catalog().definitions().iter().map(|d| (**d).clone())).map_err(naming)?;
+    inventory.add("runtime", otel_instrumentation::runtime::definitions()).map_err(naming)?;
+    inventory.add("pipeline", Health::definitions()).map_err(naming)?;
+    let _ = telemetry.shutdown();
+    Ok(inventory)
+}
+
+/// The demo's inventory: what `cargo run -p otel-demo` exposes.
+pub fn demo_inventory() -> Result<Inventory, String> {
+    inventory_for(otel_demo::catalog()?)
+}
+
+/// Renders everything into `out`; returns the files written, relative to `out`.
+pub fn render(out: &Path, inventory: &Inventory, options: &Options) -> Result<Vec<PathBuf>, String> {
+    let files = render_files(inventory, options)?;
+    for (path, text) in &files {
+        let full = out.join(path);
+        if let Some(dir) = full.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        std::fs::write(&full, text).map_err(|e| format!("cannot write {}: {e}", full.display()))?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
+}
+
+/// Every rendered file, by path relative to the output directory.
+pub fn render_files(inventory: &Inventory, options: &Options) -> Result<Vec<(PathBuf, String)>, String> {
+    let slos = if options.slos.is_empty() { vec![Slo::default()] } else { options.slos.clone() };
+    let groups = rules::groups(inventory, &slos)?;
+    let mut files = Vec::new();
+    for group in &groups {
+        files.push((
+            Path::new("rules").join(format!("{}.rules.yml", group.name)),
+            render_rules::rules_file(group, options.hold_override.as_deref()),
+        ));
+        files.push((Path::new("rules").join(format!("{}.test.yml", group.name)), render_rules::test_file(group)));
+    }
+    for (name, dashboard) in dashboards::dashboards(inventory, &groups) {
+        files.push((Path::new("dashboards").join(format!("{name}.json")), dashboard));
+    }
+    files.extend(configs::files(&groups));
+    files.push((PathBuf::from("metrics.md"), reference::metrics(inventory)));
+    files.push((PathBuf::from("runbooks.md"), reference::runbooks(&groups)));
+    Ok(files)
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real components, installing what is missing first:
-# Debian packages (Prometheus + promtool, node_exporter, Pushgateway and VictoriaMetrics for those exporters, nginx as
+# Debian packages (Prometheus + promtool, node_exporter, Pushgateway and VictoriaMetrics for those exporters,
+# Alertmanager for the generated alerts, nginx as
 # the TLS terminator in front of the collector, openssl for test certificates) and a Python venv in
 # .venv with the rotel OTLP collector and prometheus_client.
 set -euo pipefail
@@ -14,6 +15,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"

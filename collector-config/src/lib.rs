@@ -13,8 +13,10 @@
 //! - a metrics reference (`metrics.md`) and the alerts' runbooks (`runbooks.md`).
 //!
 //! ```text
-//! cargo run -p otel-ops -- render --out DIR [--slo job=NAME,availability=99.9,latency=0.5s:99]...
+//! cargo run -p otel-ops -- render --out DIR [--docs DIR] [--slo job=NAME,availability=99.9,latency=0.5s:99]...
 //! ```
+//!
+//! The repository keeps the demo's rendering: `render --out collector-config --docs docs`.
 //!
 //! A rule or panel is only generated for metrics the inventory holds, so every query names a
 //! series that is really scraped.
@@ -72,20 +74,26 @@ pub fn demo_inventory() -> Result<Inventory, String> {
     inventory_for(otel_demo::catalog()?)
 }
 
-/// Renders everything into `out`; returns the files written, relative to `out`.
-pub fn render(out: &Path, inventory: &Inventory, options: &Options) -> Result<Vec<PathBuf>, String> {
+/// Renders everything into `out`, and the Markdown (`docs/metrics.md`, `docs/runbooks.md`) into
+/// `docs`; returns the files written.
+pub fn render(out: &Path, docs: &Path, inventory: &Inventory, options: &Options) -> Result<Vec<PathBuf>, String> {
     let files = render_files(inventory, options)?;
+    let mut written = Vec::new();
     for (path, text) in &files {
-        let full = out.join(path);
+        let full = match path.strip_prefix("docs") {
+            Ok(doc) => docs.join(doc),
+            Err(_) => out.join(path),
+        };
         if let Some(dir) = full.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         std::fs::write(&full, text).map_err(|e| format!("cannot write {}: {e}", full.display()))?;
+        written.push(full);
     }
-    Ok(files.into_iter().map(|(p, _)| p).collect())
+    Ok(written)
 }
 
-/// Every rendered file, by path relative to the output directory.
+/// Every rendered file, by path relative to the output directory (the Markdown under `docs/`).
 pub fn render_files(inventory: &Inventory, options: &Options) -> Result<Vec<(PathBuf, String)>, String> {
     let slos = if options.slos.is_empty() { vec![Slo::default()] } else { options.slos.clone() };
     let groups = rules::groups(inventory, &slos)?;
@@ -101,7 +109,7 @@ pub fn render_files(inventory: &Inventory, options: &Options) -> Result<Vec<(Pat
         files.push((Path::new("dashboards").join(format!("{name}.json")), dashboard));
     }
     files.extend(configs::files(&groups));
-    files.push((PathBuf::from("metrics.md"), reference::metrics(inventory)));
-    files.push((PathBuf::from("runbooks.md"), reference::runbooks(&groups)));
+    files.push((PathBuf::from("docs/metrics.md"), reference::metrics(inventory)));
+    files.push((PathBuf::from("docs/runbooks.md"), reference::runbooks(&groups)));
     Ok(files)
 }

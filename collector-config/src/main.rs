@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use otel_ops::{Options, Slo};
 
-const USAGE: &str = "usage: otel-ops render --out DIR [--slo SPEC]... [--for DURATION]
+const USAGE: &str = "usage: otel-ops render --out DIR [--docs DIR] [--slo SPEC]... [--for DURATION]
 
 Renders, for the demo's catalog plus every instrumentation module and the pipeline's own
 metrics, named as the Prometheus exporter names them:
@@ -14,10 +14,12 @@ metrics, named as the Prometheus exporter names them:
   DIR/dashboards/*.json    Grafana dashboards, one per domain
   DIR/prometheus/*.yml     scrape configs: endpoint (static, file_sd), textfile, Pushgateway
   DIR/collectors/          rotel agent and gateway, Alertmanager, OpenTelemetry Collector reference
-  DIR/metrics.md           the metrics reference
-  DIR/runbooks.md          what each alert means and what to do
+  DOCS/metrics.md          the metrics reference
+  DOCS/runbooks.md         what each alert means and what to do
 
   --out DIR        where to write (created when missing)
+  --docs DIR       where the two Markdown files go (default: DIR/docs); the repository's own
+                   rendering is `render --out collector-config --docs docs`
   --slo SPEC       a request objective, repeatable: job=NAME,availability=99.9,latency=0.5s:99
                    (default: every job, 99.9% available, 99% under 0.5 s); the latency must be a
                    bucket boundary of the duration histogram
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         }
     }
     let mut out = None;
+    let mut docs = None;
     let mut options = Options::default();
     while let Some(flag) = words.next() {
         let Some(value) = words.next().filter(|_| flag != "-h" && flag != "--help") else {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         };
         match flag.as_str() {
             "--out" => out = Some(PathBuf::from(value)),
+            "--docs" => docs = Some(PathBuf::from(value)),
             "--slo" => match Slo::parse(&value) {
                 Ok(slo) => options.slos.push(slo),
                 Err(e) => {
@@ -68,7 +72,8 @@ fn main() -> ExitCode {
         eprintln!("otel-ops: render needs --out DIR\n\n{USAGE}");
         return ExitCode::from(2);
     };
-    let rendered = otel_ops::demo_inventory().and_then(|inventory| otel_ops::render(&out, &inventory, &options));
+    let docs = docs.unwrap_or_else(|| out.join("docs"));
+    let rendered = otel_ops::demo_inventory().and_then(|inventory| otel_ops::render(&out, &docs, &inventory, &options));
     match rendered {
         Ok(files) => {
             println!("otel-ops: wrote {} files under {}", files.len(), out.display());

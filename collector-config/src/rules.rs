@@ -102,12 +102,25 @@ impl Slo {
         Ok(slo)
     }
 
-    fn selector(&self) -> String {
-        self.job.as_ref().map(|j| format!("{{job=\"{j}\"}}")).unwrap_or_default()
+    /// The series it applies to: its job, or (for every job) the jobs without an objective of
+    /// their own among `all`.
+    fn selector(&self, all: &[Slo]) -> String {
+        match &self.job {
+            Some(job) => format!("{{job=\"{job}\"}}"),
+            None => {
+                let own: Vec<&str> = all.iter().filter_map(|s| s.job.as_deref()).collect();
+                if own.is_empty() {
+                    String::new()
+                } else {
+                    format!("{{job!~\"{}\"}}", own.join("|"))
+                }
+            }
+        }
     }
 
+    /// A job name the objective applies to, for its test.
     fn job_name(&self) -> &str {
-        self.job.as_deref().unwrap_or("api")
+        self.job.as_deref().unwrap_or("any-service")
     }
 }
 
@@ -170,7 +183,7 @@ fn slo_group(
     }
     let mut alerts = Vec::new();
     for slo in slos {
-        let sel = slo.selector();
+        let sel = slo.selector(slos);
         let job = slo.job_name();
         let objectives = [
             ("availability", format!("job:{short}_errors:ratio_rate"), 1.0 - slo.availability),

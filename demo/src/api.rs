@@ -3,8 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use otel_core::Telemetry;
@@ -12,18 +14,22 @@ use otel_instrumentation::http::HttpServerLayer;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::args::Inject;
+
 pub(crate) struct Api {
     pub(crate) addr: std::net::SocketAddr,
     pub(crate) server: JoinHandle<()>,
 }
 
-pub(crate) async fn start(addr: &str, telemetry: &Telemetry, mut stop: watch::Receiver<bool>) -> Result<Api, String> {
+pub(crate) async fn start(addr: &str, telemetry: &Telemetry, inject: Inject, mut stop: watch::Receiver<bool>) -> Result<Api, String> {
     let orders = Arc::new(AtomicU64::new(0));
     let app = Router::new()
         .route("/api/orders", get(list_orders).post(place_order))
         .route("/api/orders/{id}", get(get_order))
         .route("/api/health", get(|| async { "ok" }))
         .with_state(orders)
+        // Inside the measuring layer, so injected faults are measured like real ones.
+        .layer(middleware::from_fn_with_state((inject, Arc::new(AtomicU64::new(0))), fault))
         .layer(HttpServerLayer::new(&telemetry.meter("otel-demo.api")));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -40,6 +46,18 @@ pub(crate) async fn start(addr: &str, telemetry: &Telemetry, mut stop: watch::Re
     Ok(Api { addr, server })
 }
 
+/// Injected faults: extra latency on every other request, a 500 on `errors` percent of them.
+async fn fault(State((inject, requests)): State<(Inject, Arc<AtomicU64>)>, request: Request, next: Next) -> Response {
+    let n = requests.fetch_add(1, Ordering::Relaxed);
+    if inject.latency_ms > 0 && n % 2 == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(inject.latency_ms)).await;
+    }
+    if inject.fails(n) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "{\"error\":\"injected\"}").into_response();
+    }
+    next.run(request).await
+}
+
 async fn list_orders(State(orders): State<Arc<AtomicU64>>) -> String {
     format!("{{\"orders\":{}}}", orders.load(Ordering::Relaxed))
 }
@@ -54,9 +72,9 @@ async fn get_order(State(orders): State<Arc<AtomicU64>>, Path(id): Path<u64>) ->
 
 async fn place_order(State(orders): State<Arc<AtomicU64>>) -> (StatusCode, String) {
     let n = orders.fetch_add(1, Ordering::Relaxed) + 1;
-    // Every 20th order fails, so the error series have data.
+    // Every 20th payment is declined: a client error (402), not a failure of the service.
     if n % 20 == 0 {
-        (StatusCode::INTERNAL_SERVER_ERROR, "{\"error\":\"payment declined\"}".to_owned())
+        (StatusCode::PAYMENT_REQUIRED, "{\"error\":\"payment declined\"}".to_owned())
     } else {
         (StatusCode::CREATED, format!("{{\"id\":{n}}}"))
     }

@@ -68,7 +68,7 @@ async fn run(args: args::Args) -> Result<(), String> {
     let telemetry = builder.install().map_err(|e| e.to_string())?;
 
     let (stop_tx, stop) = watch::channel(false);
-    let api = api::start(&args.api, &telemetry, stop.clone()).await?;
+    let api = api::start(&args.api, &telemetry, args.inject, stop.clone()).await?;
     for endpoint in telemetry.endpoints() {
         if endpoint.starts_with("http://") {
             println!("otel-demo: metrics at {endpoint}");
@@ -86,7 +86,7 @@ async fn run(args: args::Args) -> Result<(), String> {
     let health = tokio::spawn(grpc::check(grpc_addr, grpc_meter, stop.clone()));
     println!("otel-demo: gRPC health at {grpc_addr}");
     let client_meter = telemetry.meter("otel-demo.client");
-    let worker = tokio::spawn(worker::run(format!("http://{}", api.addr), telemetry.metrics(), client_meter, lifecycle, stop));
+    let worker = tokio::spawn(worker::run(format!("http://{}", api.addr), telemetry.metrics(), client_meter, lifecycle, args.inject, stop));
 
     match args.duration {
         Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,

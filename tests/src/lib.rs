@@ -260,12 +260,17 @@ impl Prometheus {
     /// Like [`start`](Self::start), with extra lines for the scrape job (indented four spaces,
     /// e.g. `scheme: https`).
     pub fn start_with(targets: &[&str], metrics_path: &str, job_extra: &str, extra_flags: &[&str]) -> Prometheus {
-        let dir = scratch_dir("prometheus");
-        let port = free_port();
         let target_list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
         let config = format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: 'test'\n    metrics_path: '{metrics_path}'\n{job_extra}    static_configs:\n      - targets: [{target_list}]\n"
         );
+        Self::start_config(&config, extra_flags)
+    }
+
+    /// Starts Prometheus with this whole configuration file (rule files by absolute path).
+    pub fn start_config(config: &str, extra_flags: &[&str]) -> Prometheus {
+        let dir = scratch_dir("prometheus");
+        let port = free_port();
         fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
         let mut command = Command::new(program("prometheus"));
         command
@@ -277,6 +282,14 @@ impl Prometheus {
         let base = format!("http://127.0.0.1:{port}");
         process.wait_ready(&format!("{base}/-/ready"));
         Prometheus { process, base }
+    }
+
+    /// A GET on Prometheus' HTTP API (`/api/v1/...`), as JSON.
+    pub fn api(&self, path: &str) -> serde_json::Value {
+        let body: serde_json::Value =
+            reqwest::blocking::get(format!("{}{path}", self.base)).and_then(|r| r.json()).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(body["status"], "success", "GET {path}: {body}");
+        body["data"].clone()
     }
 
     /// Runs an instant PromQL query; the `data.result` array.

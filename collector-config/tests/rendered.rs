@@ -1,0 +1,151 @@
+//! The rendered files: current in the repository, valid for promtool (every alert fires on its
+//! bad series and stays silent on its good ones), dashboards that follow the conventions, and
+//! an SLO that cannot be measured refused with the fix.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use otel_ops::{inventory_for, render, render_files, Options, Slo};
+use otel_tests::{program, repo_root, scratch_dir};
+use serde_json::Value;
+
+fn promtool(args: &[&str], dir: &Path) -> (bool, String) {
+    let out = Command::new(program("promtool")).args(args).current_dir(dir).output().expect("run promtool");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+fn files_with(dir: &Path, suffix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(suffix))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_checked_in_rendering_is_current() {
+    let inventory = otel_ops::demo_inventory().expect("inventory");
+    let root = repo_root();
+    let mut stale = Vec::new();
+    for (path, text) in render_files(&inventory, &Options::default()).expect("render") {
+        let checked_in: PathBuf = match path.strip_prefix("docs") {
+            Ok(doc) => root.join("docs").join(doc),
+            Err(_) => root.join("collector-config").join(&path),
+        };
+        if std::fs::read_to_string(&checked_in).ok().as_deref() != Some(text.as_str()) {
+            stale.push(checked_in.display().to_string());
+        }
+    }
+    assert!(stale.is_empty(), "stale (render again with `cargo run -p otel-ops -- render --out collector-config --docs docs`): {stale:#?}");
+}
+
+#[test]
+fn every_rule_passes_promtool_and_every_alert_fires_and_stays_silent() {
+    // The demo's inventory plus the application framework's catalog, so every group is rendered.
+    let catalog = otel_core::presets::metrics_framework().expect("preset");
+    for defs in [otel_demo::catalog().expect("demo catalog").definitions()] {
+        for def in defs {
+            let _ = catalog.declare((*def).clone());
+        }
+    }
+    let inventory = inventory_for(catalog).expect("inventory");
+    let out = scratch_dir("otel-ops-rules");
+    let slos = vec![Slo::default(), Slo::parse("job=checkout,availability=99.5,latency=0.25s:95").expect("slo")];
+    render(&out, &out.join("docs"), &inventory, &Options { slos, hold_override: None }).expect("render");
+    let rules = out.join("rules");
+    let rule_files = files_with(&rules, ".rules.yml");
+    for group in ["app", "grpc_server", "http_server", "jobs", "lifecycle", "pipeline", "workers"] {
+        assert!(rule_files.contains(&format!("{group}.rules.yml")), "{group} missing: {rule_files:?}");
+    }
+    let mut args = vec!["check", "rules"];
+    args.extend(rule_files.iter().map(String::as_str));
+    let (ok, report) = promtool(&args, &rules);
+    assert!(ok && !report.contains("WARNING"), "{report}");
+    let tests = files_with(&rules, ".test.yml");
+    let mut args = vec!["test", "rules"];
+    args.extend(tests.iter().map(String::as_str));
+    let (ok, report) = promtool(&args, &rules);
+    assert!(ok, "{report}");
+    // Both objectives got their alerts, each test file tests every alert twice.
+    let http = std::fs::read_to_string(rules.join("http_server.rules.yml")).expect("http rules");
+    assert!(http.contains("{job=\"checkout\"} > 0.072") && http.contains("> 0.0144"), "{http}");
+    for test in &tests {
+        let rules_text = std::fs::read_to_string(rules.join(test.replace(".test.yml", ".rules.yml"))).expect("rules");
+        let test_text = std::fs::read_to_string(rules.join(test)).expect("test");
+        let alerts = rules_text.matches("- alert: ").count();
+        assert_eq!(test_text.matches("alertname: ").count(), 2 * alerts, "{test}");
+        assert_eq!(test_text.matches("exp_alerts: []").count(), alerts, "{test}");
+    }
+    let (ok, report) = promtool(&["check", "config", "prometheus.yml"], &out.join("prometheus"));
+    assert!(ok, "{report}");
+}
+
+#[test]
+fn dashboards_use_variables_rate_intervals_and_units() {
+    let inventory = otel_ops::demo_inventory().expect("inventory");
+    let files = render_files(&inventory, &Options::default()).expect("render");
+    let dashboards: Vec<(PathBuf, Value)> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("dashboards"))
+        .map(|(p, text)| (p.clone(), serde_json::from_str(text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))))
+        .collect();
+    assert_eq!(dashboards.len(), 6, "one per domain");
+    let mut uids = Vec::new();
+    for (path, d) in &dashboards {
+        let name = path.display();
+        assert!(d["schemaVersion"].as_u64().is_some_and(|v| v >= 36), "{name}: schema version");
+        uids.push(d["uid"].as_str().expect("uid").to_owned());
+        let variables: Vec<&str> =
+            d["templating"]["list"].as_array().expect("templating").iter().filter_map(|v| v["name"].as_str()).collect();
+        assert_eq!(variables, ["datasource", "job", "instance"], "{name}");
+        let panels = d["panels"].as_array().expect("panels");
+        assert!(!panels.is_empty(), "{name}");
+        for panel in panels {
+            let title = panel["title"].as_str().unwrap_or_default();
+            assert_eq!(panel["datasource"]["uid"], "${datasource}", "{name} {title}");
+            assert!(panel["fieldConfig"]["defaults"]["unit"].as_str().is_some_and(|u| !u.is_empty()), "{name} {title}: unit");
+            for target in panel["targets"].as_array().expect("targets") {
+                let expr = target["expr"].as_str().expect("expr");
+                assert_eq!(target["datasource"]["uid"], "${datasource}", "{name} {title}");
+                assert!(!expr.contains("job=\""), "{name} {title}: hard-coded job in {expr}");
+                assert!(
+                    expr.contains("$job") || expr.starts_with("job:") || expr.contains("job=~\"$job\""),
+                    "{name} {title}: no $job in {expr}"
+                );
+                assert!(
+                    !expr.contains("rate(") || expr.contains("[$__rate_interval]") || expr.contains(":ratio_rate"),
+                    "{name} {title}: {expr}"
+                );
+                assert!(!expr.contains("[5m]") && !expr.contains("[1m]"), "{name} {title}: fixed range in {expr}");
+            }
+        }
+        // Quantile panels read classic and native histograms.
+        let quantile_panels = panels.iter().filter(|p| p["title"].as_str().is_some_and(|t| t.contains("p50 / p95 / p99")));
+        for panel in quantile_panels {
+            let exprs: Vec<&str> = panel["targets"].as_array().expect("targets").iter().filter_map(|t| t["expr"].as_str()).collect();
+            assert!(exprs.iter().any(|e| e.contains("_bucket{")) && exprs.iter().any(|e| !e.contains("_bucket{")), "{name}: {exprs:?}");
+        }
+    }
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 6, "unique uids");
+}
+
+#[test]
+fn an_objective_that_cannot_be_measured_is_refused_with_the_fix() {
+    let inventory = otel_ops::demo_inventory().expect("inventory");
+    let slo = Slo::parse("latency=0.3s:99").expect("parses");
+    let err = render_files(&inventory, &Options { slos: vec![slo], hold_override: None }).expect_err("0.3 s is no boundary");
+    assert!(err.contains("not a bucket boundary") && err.contains("0.25"), "{err}");
+    for (spec, says) in [
+        ("availability=120", "between 0 and 100"),
+        ("latency=fast", "SECONDS[:PERCENT]"),
+        ("color=red", "known parts"),
+        ("job", "key=value"),
+    ] {
+        let err = Slo::parse(spec).expect_err(spec);
+        assert!(err.contains(says), "{spec}: {err}");
+    }
+}

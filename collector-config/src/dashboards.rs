@@ -234,7 +234,8 @@ fn workers(inv: &Inventory, groups: &[Group]) -> Vec<Panel> {
         panels.push(panel(
             "Execution queue full (saturation)",
             "short",
-            vec![(format!("sum by ({task}) (increase({full}{{{SEL}}}[$__rate_interval]))"), "{{taskType}}")],
+            // `or vector(0)`: no overflow is a 0, not an empty panel.
+            vec![(format!("sum by ({task}) (increase({full}{{{SEL}}}[$__rate_interval])) or vector(0)"), "{{taskType}}")],
         ));
     }
     panels
@@ -270,7 +271,10 @@ fn jobs(inv: &Inventory, groups: &[Group]) -> Vec<Panel> {
             "Service restarts by reason",
             "short",
             vec![(
-                format!("sum by ({service}, reason) (increase({}{{{SEL}}}[$__rate_interval]))", inv.family("service.restarts")),
+                format!(
+                    "sum by ({service}, reason) (increase({}{{{SEL}}}[$__rate_interval])) or vector(0)",
+                    inv.family("service.restarts")
+                ),
                 "{{service_name}} {{reason}}",
             )],
         ));

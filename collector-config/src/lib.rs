@@ -37,6 +37,7 @@ use otel_exporters::EncodeOptions;
 use otel_instrumentation::grpc::GrpcLayer;
 use otel_instrumentation::http::HttpServerNames;
 use otel_instrumentation::http_client::HttpClientLayer;
+use otel_instrumentation::tasks::LifecycleNames;
 
 pub use inventory::{Inventory, Metric};
 pub use rules::Slo;
@@ -63,6 +64,9 @@ pub fn inventory_for(catalog: Catalog) -> Result<Inventory, String> {
     inventory.add("http client", HttpClientLayer::definitions()).map_err(naming)?;
     inventory.add("grpc", GrpcLayer::definitions()).map_err(naming)?;
     inventory.add("catalog", telemetry.catalog().definitions().iter().map(|d| (**d).clone())).map_err(naming)?;
+    if inventory.get("service.state").is_some() {
+        inventory.add("catalog", LifecycleNames::default().reported_definitions()).map_err(naming)?;
+    }
     inventory.add("runtime", otel_instrumentation::runtime::definitions()).map_err(naming)?;
     inventory.add("pipeline", Health::definitions()).map_err(naming)?;
     let _ = telemetry.shutdown();

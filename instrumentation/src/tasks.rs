@@ -564,6 +564,16 @@ impl LifecycleNames {
         }
     }
 
+    /// The metric [`Lifecycle`] reports itself, not through the catalog (do not declare it):
+    /// the uptime gauge, for references, rules and dashboards.
+    pub fn reported_definitions(&self) -> Vec<MetricDef> {
+        let n = self.clone().resolved();
+        vec![MetricDef::gauge(&n.uptime)
+            .unit("s")
+            .description("Seconds since the service last became active")
+            .labels([n.service_key.as_str()])]
+    }
+
     /// The metrics to declare in the catalog (uptime is an observable gauge of its own).
     pub fn definitions(&self) -> Vec<MetricDef> {
         let n = self.clone().resolved();

@@ -151,9 +151,14 @@ impl ExampleRun {
     /// Starts `binary` with `args` and no exporter settings from this process' environment;
     /// waits until it says where its metrics are.
     pub fn start(binary: &str, args: &[&str]) -> ExampleRun {
+        Self::start_with_env(binary, args, &[])
+    }
+
+    /// Like [`start`](Self::start), with these environment variables set.
+    pub fn start_with_env(binary: &str, args: &[&str], env: &[(&str, &str)]) -> ExampleRun {
         let name = Path::new(binary).file_name().and_then(|n| n.to_str()).unwrap_or("example").to_owned();
         let mut command = Command::new(binary);
-        command.args(args).env_remove("OTEL_METRICS_EXPORTER").env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        command.args(args).env_remove("OTEL_METRICS_EXPORTER").env_remove("OTEL_EXPORTER_OTLP_ENDPOINT").envs(env.iter().copied());
         let mut process = Process::start(&name, command, scratch_dir(&name).join("output.log"));
         let metrics_url = wait_for(Duration::from_secs(30), || {
             process.assert_running();
@@ -188,6 +193,11 @@ impl ExampleRun {
             let missing: Vec<_> = needles.iter().filter(|n| !last.contains(*n)).collect();
             panic!("missing {missing:?} in\n{last}\noutput:\n{}", self.process.output())
         })
+    }
+
+    /// Everything it printed so far.
+    pub fn output(&self) -> String {
+        self.process.output()
     }
 
     /// Waits for the example to stop by itself (its `--duration`), asserts it succeeded, and

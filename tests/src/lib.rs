@@ -219,6 +219,52 @@ pub fn exposition_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -
     })
 }
 
+/// VictoriaMetrics 1.79 on a loopback port (remote write on `/api/v1/write`, line protocol on
+/// `/write`, PromQL on `/api/v1/query`).
+#[derive(Debug)]
+pub struct VictoriaMetrics {
+    process: Process,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl VictoriaMetrics {
+    /// Starts it with an empty store and no query latency offset.
+    pub fn start() -> VictoriaMetrics {
+        let port = free_port();
+        let dir = scratch_dir("victoria-metrics");
+        let mut command = Command::new(program("victoria-metrics"));
+        command
+            .arg(format!("-storageDataPath={}", dir.join("data").display()))
+            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+            .arg("-search.latencyOffset=0s")
+            .arg("-search.disableCache");
+        let mut process = Process::start("victoria-metrics", command, dir.join("vm.log"));
+        let base = format!("http://127.0.0.1:{port}");
+        process.wait_ready(&format!("{base}/health"));
+        VictoriaMetrics { process, base }
+    }
+
+    /// An instant PromQL query after flushing what was ingested; the `data.result` array.
+    pub fn query(&self, promql: &str) -> Vec<serde_json::Value> {
+        let client = reqwest::blocking::Client::new();
+        let _ = client.get(format!("{}/internal/force_flush", self.base)).send();
+        let body: Option<serde_json::Value> =
+            client.get(format!("{}/api/v1/query", self.base)).query(&[("query", promql)]).send().ok().and_then(|r| r.json().ok());
+        body.and_then(|b| b["data"]["result"].as_array().cloned()).unwrap_or_default()
+    }
+
+    /// The value of a single-series query once it has one (waits up to 30 s).
+    pub fn value(&self, promql: &str) -> Option<f64> {
+        wait_for(Duration::from_secs(30), || self.query(promql).first()?["value"][1].as_str()?.parse().ok())
+    }
+
+    /// Everything it logged.
+    pub fn output(&self) -> String {
+        self.process.output()
+    }
+}
+
 /// Compares an exposition with a document's table of metrics: each row `(sample name, family
 /// type, label names)` needs a sample of that name carrying at least those labels, in a family
 /// of that type. Returns the rows that do not hold, each with what was found instead.
@@ -292,6 +338,34 @@ impl Prometheus {
         let base = format!("http://127.0.0.1:{port}");
         process.wait_ready(&format!("{base}/-/ready"));
         Prometheus { process, base }
+    }
+
+    /// Starts Prometheus in agent mode (scrape and remote write only, no queries) with this
+    /// configuration.
+    pub fn start_agent(config: &str) -> Prometheus {
+        let dir = scratch_dir("prometheus-agent");
+        let port = free_port();
+        fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
+        let mut command = Command::new(program("prometheus"));
+        command
+            .arg("--enable-feature=agent")
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.agent.path={}", dir.join("wal").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        let mut process = Process::start("prometheus-agent", command, dir.join("prometheus.log"));
+        let base = format!("http://127.0.0.1:{port}");
+        process.wait_ready(&format!("{base}/-/ready"));
+        Prometheus { process, base }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Everything it logged.
+    pub fn output(&self) -> String {
+        self.process.output()
     }
 
     /// A GET on Prometheus' HTTP API (`/api/v1/...`), as JSON.
@@ -413,23 +487,22 @@ pub struct Rotel {
 impl Rotel {
     /// Starts the collector with detailed metric debug logging.
     pub fn start() -> Rotel {
-        let dir = scratch_dir("rotel");
         let (grpc, http) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+        Self::start_on(&grpc, &http, &["--exporter", "blackhole", "--debug-log", "metrics", "--debug-log-verbosity", "detailed"])
+    }
+
+    /// Starts the collector on these receiver addresses with these exporter (and logging)
+    /// arguments, e.g. a gateway forwarding to another collector:
+    /// `["--exporter", "otlp", "--otlp-exporter-endpoint", "http://127.0.0.1:P"]`.
+    pub fn start_on(grpc: &str, http: &str, exporter: &[&str]) -> Rotel {
+        let dir = scratch_dir("rotel");
+        let (grpc, http) = (grpc.to_owned(), http.to_owned());
         let mut command = Command::new(program("rotel-agent"));
-        command.current_dir(&dir).args([
-            "start",
-            "--otlp-grpc-endpoint",
-            &grpc,
-            "--otlp-http-endpoint",
-            &http,
-            "--exporter",
-            "blackhole",
-            "--debug-log",
-            "metrics",
-            "--debug-log-verbosity",
-            "detailed",
-            "--pid-file",
-        ]);
+        command
+            .current_dir(&dir)
+            .args(["start", "--otlp-grpc-endpoint", &grpc, "--otlp-http-endpoint", &http])
+            .args(exporter)
+            .arg("--pid-file");
         command.arg(dir.join("rotel.pid")).arg("--log-file").arg(dir.join("rotel-agent.log"));
         let mut process = Process::start("rotel", command, dir.join("rotel.out"));
         let listening = wait_for(Duration::from_secs(30), || {

@@ -1,43 +1,17 @@
 //! The line-protocol exporter against VictoriaMetrics 1.79 (`/write`), queried with PromQL: the
 //! names are a scrape's, the values exact, a histogram's quantile computable; and the file form.
 
-use std::process::Command;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use otel_core::{Env, Telemetry};
 use otel_exporters::InfluxExporter;
-use otel_tests::{free_port, program, scratch_dir, wait_for, Process};
-
-/// VictoriaMetrics on a loopback port.
-fn victoria_metrics() -> (Process, String) {
-    let port = free_port();
-    let dir = scratch_dir("victoria-metrics");
-    let mut command = Command::new(program("victoria-metrics"));
-    command
-        .arg(format!("-storageDataPath={}", dir.join("data").display()))
-        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg("-search.latencyOffset=0s");
-    let mut process = Process::start("victoria-metrics", command, dir.join("vm.log"));
-    let base = format!("http://127.0.0.1:{port}");
-    process.wait_ready(&format!("{base}/health"));
-    (process, base)
-}
-
-/// The value of a single-series PromQL query once VictoriaMetrics has it.
-fn value(base: &str, promql: &str) -> Option<f64> {
-    let client = reqwest::blocking::Client::new();
-    wait_for(Duration::from_secs(30), || {
-        let _ = client.get(format!("{base}/internal/force_flush")).send();
-        let body: serde_json::Value = client.get(format!("{base}/api/v1/query")).query(&[("query", promql)]).send().ok()?.json().ok()?;
-        body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
-    })
-}
+use otel_tests::{scratch_dir, wait_for, VictoriaMetrics};
 
 #[test]
 fn victoria_metrics_holds_the_scrape_names_with_exact_values_and_quantiles() {
-    let (_vm, base) = victoria_metrics();
-    let exporter = InfluxExporter::new().endpoint(format!("{base}/write")).interval(Duration::from_millis(200));
+    let vm = VictoriaMetrics::start();
+    let exporter = InfluxExporter::new().endpoint(format!("{}/write", vm.base)).interval(Duration::from_millis(200));
     let telemetry = Telemetry::builder().env(Env::empty()).service_name("lines").exporter(exporter).build().expect("build");
     let meter = telemetry.meter("lines");
     meter.u64_counter("orders.placed").build().add(42, &[KeyValue::new("payment", "card")]);
@@ -47,10 +21,10 @@ fn victoria_metrics_holds_the_scrape_names_with_exact_values_and_quantiles() {
         latency.record(0.15, &[]);
         latency.record(0.4, &[]);
     }
-    assert_eq!(value(&base, "orders_placed_total{payment=\"card\",otel_scope_name=\"lines\"}"), Some(42.0));
-    assert_eq!(value(&base, "memory_used_bytes"), Some(1.5e9));
-    assert_eq!(value(&base, "checkout_duration_seconds_count"), Some(100.0));
-    let p90 = value(&base, "histogram_quantile(0.9, sum by (le) (checkout_duration_seconds_bucket))").expect("p90");
+    assert_eq!(vm.value("orders_placed_total{payment=\"card\",otel_scope_name=\"lines\"}"), Some(42.0));
+    assert_eq!(vm.value("memory_used_bytes"), Some(1.5e9));
+    assert_eq!(vm.value("checkout_duration_seconds_count"), Some(100.0));
+    let p90 = vm.value("histogram_quantile(0.9, sum by (le) (checkout_duration_seconds_bucket))").expect("p90");
     assert!((p90 - 0.44).abs() < 1e-9, "p90 = {p90}");
     telemetry.shutdown().expect("shutdown");
 }

@@ -33,6 +33,9 @@ fn config(name: &str) -> String {
     std::fs::read_to_string(repo_root().join("collector-config/scale-out").join(name)).expect("scale-out config")
 }
 
+/// A PromQL query against one store.
+type Query<'a> = &'a dyn Fn(&str) -> Vec<Value>;
+
 fn number(result: &[Value]) -> Option<f64> {
     result.first()?["value"][1].as_str()?.parse().ok()
 }
@@ -86,7 +89,7 @@ fn two_sharded_agents_remote_write_every_series_once_with_exact_totals() {
     let twice = "count by (instance, route, shard) (last_over_time(loadgen_requests_total[10m])) > 1";
     let from_central = |q: &str| central.query(q);
     let from_vm = |q: &str| vm.query(q);
-    let stores: [(&str, &dyn Fn(&str) -> Vec<Value>); 2] = [("central Prometheus", &from_central), ("VictoriaMetrics", &from_vm)];
+    let stores: [(&str, Query); 2] = [("central Prometheus", &from_central), ("VictoriaMetrics", &from_vm)];
     for (store, query) in stores {
         let exact = wait_for(Duration::from_secs(40), || (number(&query(total)) == Some(expected)).then_some(()));
         assert!(exact.is_some(), "{store}: {total} = {:?}, expected {expected}", number(&query(total)));

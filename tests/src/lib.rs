@@ -131,7 +131,27 @@ impl Process {
     }
 }
 
+/// CPU seconds (user + system) and peak resident memory (bytes) of a running process, from
+/// `/proc/<pid>/stat` and `/proc/<pid>/status`.
+pub fn process_usage(pid: u32) -> (f64, u64) {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default().split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024);
+    ((ticks(11) + ticks(12)) / 100.0, peak)
+}
+
 impl Process {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits up to `timeout` for the process to exit; panics with its output if it does not.
     pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let status = wait_for(timeout, || self.child.try_wait().ok().flatten());
@@ -263,6 +283,11 @@ impl VictoriaMetrics {
     pub fn output(&self) -> String {
         self.process.output()
     }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
 }
 
 /// Compares an exposition with a document's table of metrics: each row `(sample name, family
@@ -361,6 +386,11 @@ impl Prometheus {
     /// `http://127.0.0.1:PORT`.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     /// Everything it logged.
@@ -514,6 +544,11 @@ impl Rotel {
             panic!("rotel did not open {grpc} and {http}:\n{}", process.output());
         }
         Rotel { process, grpc, http }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     /// Everything the collector logged about received data so far.

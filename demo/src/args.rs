@@ -9,9 +9,10 @@ pub(crate) const USAGE: &str = "usage: otel-demo [--listen ADDR] [--api ADDR] [-
   --duration SECS          stop after SECS seconds, flushing metrics; without it, Ctrl-C stops
 
 Misbehaving on purpose, to see the generated alerts fire (collector-config/):
-  --inject-errors PERCENT  that share of API requests answer 500, of task polls, executions,
-                           result updates and API calls fail, of jobs fail or time out; the
-                           execution queue overflows and an undeclared metric is recorded
+  --inject-errors PERCENT  that share of API requests answer 500 and of gRPC calls UNAVAILABLE;
+                           of task polls, executions, result updates and API calls fail; of
+                           jobs fail or time out; the execution queue overflows and an
+                           undeclared metric is recorded
   --inject-latency MS      every other API request takes MS milliseconds longer
   --inject-restarts        the worker restarts every half second and a second service fails
 

@@ -82,7 +82,7 @@ async fn run(args: args::Args) -> Result<(), String> {
     register_tokio_metrics(&runtime_meter, &tokio::runtime::Handle::current());
     let lifecycle = Lifecycle::new(&telemetry.metrics(), &telemetry.meter("otel-demo.lifecycle"));
     let grpc_meter = telemetry.meter("otel-demo.grpc");
-    let grpc_addr = grpc::start(&grpc_meter, stop.clone()).await?;
+    let grpc_addr = grpc::start(&grpc_meter, args.inject, stop.clone()).await?;
     let health = tokio::spawn(grpc::check(grpc_addr, grpc_meter, stop.clone()));
     println!("otel-demo: gRPC health at {grpc_addr}");
     let client_meter = telemetry.meter("otel-demo.client");

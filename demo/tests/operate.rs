@@ -2,8 +2,8 @@
 //! Alertmanager 0.25: after a minute every recording rule and every dashboard query answers and
 //! no alert fires; with faults injected, every seeded alert fires and Alertmanager delivers it.
 //!
-//! Alerts not seeded here, and why: the four `Grpc*BudgetBurn*` alerts (the demo's gRPC service
-//! is a standard health service, with no fault to inject), `PipelineExpositionDropped` (the
+//! Alerts not seeded here, and why: the two `GrpcLatencyBudgetBurn*` alerts (the demo's gRPC
+//! service is a standard health service; only errors are injected there), `PipelineExpositionDropped` (the
 //! catalog refuses the labels an exporter would have to leave out), `PipelineScrapeSlow` (it
 //! needs a collection slower than a second). Their rules are proven by `promtool test rules`
 //! (collector-config/tests/rendered.rs). Native-histogram queries of the quantile panels return
@@ -26,6 +26,8 @@ const SEEDED: &[&str] = &[
     "HttpAvailabilityBudgetBurnSlow",
     "HttpLatencyBudgetBurnFast",
     "HttpLatencyBudgetBurnSlow",
+    "GrpcAvailabilityBudgetBurnFast",
+    "GrpcAvailabilityBudgetBurnSlow",
     "WorkerPollFailures",
     "WorkerExecuteFailures",
     "WorkerUpdateErrors",

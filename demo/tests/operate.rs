@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otel_ops::{render, Options};
-use otel_tests::{free_port, http_get, program, scratch_dir, wait_for, ExampleRun, Process, Prometheus};
+use otel_tests::{free_port, http_get, program, sample_label_names, scratch_dir, wait_for, ExampleRun, Process, Prometheus};
 use serde_json::Value;
 
 const SEEDED: &[&str] = &[
@@ -118,6 +118,30 @@ fn a_minute_of_the_demo_answers_every_recording_rule_and_panel_and_fires_nothing
         })
         .collect();
     assert!(undocumented.is_empty(), "families missing from metrics.md: {undocumented:?}");
+    // And every label a sample carries is one the inventory names for its metric.
+    let inventory = otel_ops::demo_inventory().expect("inventory");
+    let mut stray = Vec::new();
+    for (line, labels) in sample_label_names(&body) {
+        let name = line.split(['{', ' ']).next().unwrap_or_default();
+        let Some(metric) = inventory.metrics().iter().find(|m| {
+            [name, name.trim_end_matches("_bucket"), name.trim_end_matches("_count"), name.trim_end_matches("_sum")]
+                .contains(&m.family.as_str())
+        }) else {
+            continue;
+        };
+        for label in labels {
+            // A scrape renames the exposition's `job` and `instance` to `exported_*`, as the inventory has them.
+            let scraped = if label == "job" || label == "instance" { format!("exported_{label}") } else { label.clone() };
+            let known =
+                metric.labels.contains(&scraped) || ["otel_scope_name", "le", "quantile", "otel_metric_overflow"].contains(&label.as_str());
+            if !known {
+                stray.push(format!("{name}: {label}"));
+            }
+        }
+    }
+    stray.sort();
+    stray.dedup();
+    assert!(stray.is_empty(), "labels the inventory does not know: {stray:?}");
 
     let prometheus = prometheus(&out, &[("otel-demo", demo.target(), demo.metrics_path())], None);
     std::thread::sleep(Duration::from_secs(60));

@@ -26,14 +26,14 @@ pub(crate) fn rules_file(group: &Group, hold_override: Option<&str>) -> String {
             "        annotations:\n          summary: {}\n          description: {}\n          runbook: {}",
             quoted(&a.summary),
             quoted(&a.description),
-            quoted(&runbook(a.name))
+            quoted(&runbook(&a.name))
         );
     }
     out
 }
 
 /// An annotation as Prometheus renders it for an alert with these labels.
-fn expand(template: &str, labels: &[(&str, &str)]) -> String {
+fn expand(template: &str, labels: &[(String, String)]) -> String {
     labels.iter().fold(template.to_owned(), |t, (k, v)| t.replace(&format!("{{{{ $labels.{k} }}}}"), v))
 }
 
@@ -53,7 +53,7 @@ fn alert_test(out: &mut String, a: &Alert, fires: bool) {
         return;
     }
     let mut labels = a.fires.1.clone();
-    labels.push(("severity", a.severity));
+    labels.push(("severity".to_owned(), a.severity.to_owned()));
     labels.sort();
     out.push_str("        exp_alerts:\n          - exp_labels:\n");
     for (k, v) in &labels {
@@ -64,7 +64,7 @@ fn alert_test(out: &mut String, a: &Alert, fires: bool) {
         "            exp_annotations:\n              summary: {}\n              description: {}\n              runbook: {}",
         quoted(&expand(&a.summary, &labels)),
         quoted(&expand(&a.description, &labels)),
-        quoted(&runbook(a.name))
+        quoted(&runbook(&a.name))
     );
 }
 

@@ -20,7 +20,7 @@ pub type Series = Vec<(String, String)>;
 #[derive(Debug, Clone)]
 pub struct Alert {
     /// Alert name (also the runbook anchor in `docs/runbooks.md`).
-    pub name: &'static str,
+    pub name: String,
     /// Its PromQL.
     pub expr: String,
     /// How long it must hold before firing.
@@ -33,7 +33,7 @@ pub struct Alert {
     pub description: String,
     /// Series that make it fire at `eval_time`, and the labels it then fires with (besides
     /// `severity`).
-    pub fires: (Series, Vec<(&'static str, &'static str)>),
+    pub fires: (Series, Vec<(String, String)>),
     /// Series that keep it silent.
     pub silent: Series,
     /// When the test looks (`70m`).
@@ -216,7 +216,7 @@ fn slo_group(
                         if severity == "page" { "14.4 or 6 times" } else { "3 or 1 times" },
                         if objective == "latency" { format!(" (objective: {} s)", slo.latency_seconds) } else { String::new() }
                     ),
-                    fires: (slo_series(&family, job, objective, ok_selector, error_selector, slo, true), vec![("job", leak(job))]),
+                    fires: (slo_series(&family, job, objective, ok_selector, error_selector, slo, true), labels(&[("job", job)])),
                     silent: slo_series(&family, job, objective, ok_selector, error_selector, slo, false),
                     eval_time: if severity == "page" { "70m" } else { "400m" },
                 });
@@ -252,19 +252,19 @@ fn slo_series(family: &str, job: &str, objective: &str, ok: &str, error: &str, s
     ]
 }
 
-fn alert_name(domain: &str, objective: &str, severity: &str) -> &'static str {
+fn alert_name(domain: &str, objective: &str, severity: &str) -> String {
     let domain = match domain {
         "http_server" => "Http",
         _ => "Grpc",
     };
     let objective = if objective == "availability" { "Availability" } else { "Latency" };
     let speed = if severity == "page" { "Fast" } else { "Slow" };
-    leak(&format!("{domain}{objective}BudgetBurn{speed}"))
+    format!("{domain}{objective}BudgetBurn{speed}")
 }
 
-/// Names are built once per render; keeping them `'static` keeps the rule types simple.
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
+/// Expected alert labels, owned.
+fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 fn threshold_name(seconds: f64) -> String {
@@ -282,7 +282,7 @@ fn percent(x: f64) -> String {
 /// A ratio alert on `numerator / denominator` by `by`, above `limit`.
 #[allow(clippy::too_many_arguments)]
 fn ratio_alert(
-    name: &'static str,
+    name: &str,
     record: &str,
     numerator: String,
     denominator: String,
@@ -292,13 +292,23 @@ fn ratio_alert(
     severity: &'static str,
     summary: String,
     description: String,
-    fires: (Series, Vec<(&'static str, &'static str)>),
+    fires: (Series, Vec<(String, String)>),
     silent: Series,
 ) -> (Recording, Alert) {
     // `or ... * 0`: no bad events at all is a ratio of 0, not no ratio.
     let total = format!("sum by ({by}) ({denominator})");
     let recording = Recording { record: record.to_owned(), expr: format!("(sum by ({by}) ({numerator}) or {total} * 0) / {total}") };
-    let alert = Alert { name, expr: format!("{record} > {limit}"), hold, severity, summary, description, fires, silent, eval_time: "30m" };
+    let alert = Alert {
+        name: name.to_owned(),
+        expr: format!("{record} > {limit}"),
+        hold,
+        severity,
+        summary,
+        description,
+        fires,
+        silent,
+        eval_time: "30m",
+    };
     (recording, alert)
 }
 
@@ -380,16 +390,16 @@ fn workers(inv: &Inventory) -> Group {
             "warning",
             format!("Task type {{{{ $labels.{task} }}}} of {{{{ $labels.job }}}}: over 10% of {what} attempts fail"),
             format!("More than one {what} in ten failed over 5 minutes ({series} by status). Check the task server's answers and the worker's logs for {{{{ $labels.{task} }}}}."),
-            (fires, vec![("job", "worker"), (leak(&task), "resize")]),
+            (fires, labels(&[("job", "worker"), (&task, "resize")])),
             silent,
         );
         recording.push(r);
         alerts.push(a);
     }
-    let counter_alert = |name: &'static str, otel: &str, window: &str, limit: f64, hold: &'static str, summary: &str, description: &str| {
+    let counter_alert = |name: &str, otel: &str, window: &str, limit: f64, hold: &'static str, summary: &str, description: &str| {
         let family = inv.family(otel);
         Alert {
-            name,
+            name: name.to_owned(),
             expr: format!("sum by ({by}) (increase({family}[{window}])) > {limit}"),
             hold,
             severity: "warning",
@@ -397,7 +407,7 @@ fn workers(inv: &Inventory) -> Group {
             description: format!("{description} ({family})."),
             fires: (
                 vec![(format!("{family}{{job=\"worker\",{task}=\"resize\"}}"), "0+1x60".to_owned())],
-                vec![("job", "worker"), (leak(&task), "resize")],
+                labels(&[("job", "worker"), (&task, "resize")]),
             ),
             silent: vec![(format!("{family}{{job=\"worker\",{task}=\"resize\"}}"), "0+0x60".to_owned())],
             eval_time: "45m",
@@ -405,7 +415,7 @@ fn workers(inv: &Inventory) -> Group {
     };
     let update_errors = inv.family("task.update.error");
     alerts.push(Alert {
-        name: "WorkerUpdateErrors",
+        name: "WorkerUpdateErrors".into(),
         expr: format!("sum by ({by}) (rate({update_errors}[5m])) > 0"),
         hold: "10m",
         severity: "warning",
@@ -413,7 +423,7 @@ fn workers(inv: &Inventory) -> Group {
         description: format!("Task result updates keep failing ({update_errors}); finished work is being lost or retried."),
         fires: (
             vec![(format!("{update_errors}{{job=\"worker\",{task}=\"resize\",exception=\"ApiException\"}}"), "0+2x60".to_owned())],
-            vec![("job", "worker"), (leak(&task), "resize")],
+            labels(&[("job", "worker"), (&task, "resize")]),
         ),
         silent: vec![(format!("{update_errors}{{job=\"worker\",{task}=\"resize\",exception=\"ApiException\"}}"), "0+0x60".to_owned())],
         eval_time: "30m",
@@ -453,7 +463,7 @@ fn workers(inv: &Inventory) -> Group {
                 (format!("{api}{{job=\"worker\",method=\"GET\",uri=\"/tasks/poll\",{api_status}=\"200\"}}"), "0+90x60".to_owned()),
                 (format!("{api}{{job=\"worker\",method=\"GET\",uri=\"/tasks/poll\",{api_status}=\"500\"}}"), "0+10x60".to_owned()),
             ],
-            vec![("job", "worker")],
+            labels(&[("job", "worker")]),
         ),
         vec![(format!("{api}{{job=\"worker\",method=\"GET\",uri=\"/tasks/poll\",{api_status}=\"200\"}}"), "0+90x60".to_owned())],
     );
@@ -483,12 +493,12 @@ fn jobs(inv: &Inventory) -> Group {
                 (format!("{executions}{{job=\"svc\",{job}=\"sync\",status=\"failure\"}}"), "0+2x60".to_owned()),
                 (format!("{errors}{{job=\"svc\",{job}=\"sync\",error_type=\"DiskFull\"}}"), "0+2x60".to_owned()),
             ],
-            vec![("job", "svc"), (leak(&job), "sync")],
+            labels(&[("job", "svc"), (&job, "sync")]),
         ),
         vec![(format!("{executions}{{job=\"svc\",{job}=\"sync\",status=\"success\"}}"), "0+10x60".to_owned())],
     );
     let timeouts_alert = Alert {
-        name: "JobTimeouts",
+        name: "JobTimeouts".into(),
         expr: format!("sum by ({by}) (increase({timeouts}[1h])) > 0"),
         hold: "1m",
         severity: "warning",
@@ -496,7 +506,7 @@ fn jobs(inv: &Inventory) -> Group {
         description: format!("Runs were given up after their time limit ({timeouts}); they did not finish their work."),
         fires: (
             vec![(format!("{timeouts}{{job=\"svc\",{job}=\"sync\"}}"), "0+1x60".to_owned())],
-            vec![("job", "svc"), (leak(&job), "sync")],
+            labels(&[("job", "svc"), (&job, "sync")]),
         ),
         silent: vec![(format!("{timeouts}{{job=\"svc\",{job}=\"sync\"}}"), "0+0x60".to_owned())],
         eval_time: "30m",
@@ -508,7 +518,7 @@ fn lifecycle(inv: &Inventory) -> Group {
     let (state, restarts) = (inv.family("service.state"), inv.family("service.restarts"));
     let service = inv.label("service.state", "service_name");
     let failed = Alert {
-        name: "ServiceFailed",
+        name: "ServiceFailed".into(),
         expr: format!("min by (job, {service}) ({state}) == -1"),
         hold: "1m",
         severity: "critical",
@@ -516,13 +526,13 @@ fn lifecycle(inv: &Inventory) -> Group {
         description: format!("{state} is -1: the service stopped because of a failure and has not come back."),
         fires: (
             vec![(format!("{state}{{job=\"svc\",{service}=\"api\"}}"), "1x10 -1x20".to_owned())],
-            vec![("job", "svc"), (leak(&service), "api")],
+            labels(&[("job", "svc"), (&service, "api")]),
         ),
         silent: vec![(format!("{state}{{job=\"svc\",{service}=\"api\"}}"), "1x10 0x20".to_owned())],
         eval_time: "25m",
     };
     let storm = Alert {
-        name: "ServiceRestartStorm",
+        name: "ServiceRestartStorm".into(),
         expr: format!("sum by (job, {service}) (increase({restarts}[1h])) > 5"),
         hold: "1m",
         severity: "warning",
@@ -532,7 +542,7 @@ fn lifecycle(inv: &Inventory) -> Group {
         ),
         fires: (
             vec![(format!("{restarts}{{job=\"svc\",{service}=\"api\",reason=\"failure\"}}"), "0+1x60".to_owned())],
-            vec![("job", "svc"), (leak(&service), "api")],
+            labels(&[("job", "svc"), (&service, "api")]),
         ),
         silent: vec![(format!("{restarts}{{job=\"svc\",{service}=\"api\",reason=\"failure\"}}"), "0+0x60".to_owned())],
         eval_time: "30m",
@@ -558,12 +568,12 @@ fn app(inv: &Inventory) -> Group {
                 (format!("{requests}{{job=\"app\",endpoint=\"/query\",method=\"POST\",status=\"200\"}}"), "0+90x60".to_owned()),
                 (format!("{errors}{{job=\"app\",endpoint=\"/query\",error_type=\"ValueError\",function=\"f\"}}"), "0+10x60".to_owned()),
             ],
-            vec![("job", "app")],
+            labels(&[("job", "app")]),
         ),
         vec![(format!("{requests}{{job=\"app\",endpoint=\"/query\",method=\"POST\",status=\"200\"}}"), "0+90x60".to_owned())],
     );
     let slow = Alert {
-        name: "AppSlowRequests",
+        name: "AppSlowRequests".into(),
         expr: format!("histogram_quantile(0.95, sum by (job, le) (rate({duration}_bucket[5m]))) > 1"),
         hold: "10m",
         severity: "warning",
@@ -575,7 +585,7 @@ fn app(inv: &Inventory) -> Group {
                 (format!("{duration}_bucket{{job=\"app\",endpoint=\"/query\",method=\"POST\",le=\"2.5\"}}"), "0+100x60".to_owned()),
                 (format!("{duration}_bucket{{job=\"app\",endpoint=\"/query\",method=\"POST\",le=\"+Inf\"}}"), "0+100x60".to_owned()),
             ],
-            vec![("job", "app")],
+            labels(&[("job", "app")]),
         ),
         silent: vec![
             (format!("{duration}_bucket{{job=\"app\",endpoint=\"/query\",method=\"POST\",le=\"1\"}}"), "0+100x60".to_owned()),
@@ -587,16 +597,19 @@ fn app(inv: &Inventory) -> Group {
 }
 
 fn pipeline(inv: &Inventory) -> Group {
-    let problem = |name: &'static str, otel: &str, hold: &'static str, summary: &str, description: &str| {
+    let problem = |name: &str, otel: &str, hold: &'static str, summary: &str, description: &str| {
         let family = inv.family(otel);
         Alert {
-            name,
+            name: name.to_owned(),
             expr: format!("sum by (job, reason) (rate({family}[5m])) > 0"),
             hold,
             severity: "warning",
             summary: format!("{{{{ $labels.job }}}}: {summary} ({{{{ $labels.reason }}}})"),
             description: format!("{description} ({family}); the service's log names the first cases of each reason."),
-            fires: (vec![(format!("{family}{{job=\"svc\",reason=\"r\"}}"), "0+1x60".to_owned())], vec![("job", "svc"), ("reason", "r")]),
+            fires: (
+                vec![(format!("{family}{{job=\"svc\",reason=\"r\"}}"), "0+1x60".to_owned())],
+                labels(&[("job", "svc"), ("reason", "r")]),
+            ),
             silent: vec![(format!("{family}{{job=\"svc\",reason=\"r\"}}"), "5x60".to_owned())],
             eval_time: "30m",
         }
@@ -626,7 +639,7 @@ fn pipeline(inv: &Inventory) -> Group {
         ),
     ];
     alerts.push(Alert {
-        name: "PipelineScrapeSlow",
+        name: "PipelineScrapeSlow".into(),
         expr: format!("histogram_quantile(0.99, sum by (job, le) (rate({collection}_bucket[5m]))) > 1"),
         hold: "10m",
         severity: "warning",
@@ -640,7 +653,7 @@ fn pipeline(inv: &Inventory) -> Group {
                 (format!("{collection}_bucket{{job=\"svc\",otel_component_type=\"prometheus\",le=\"2.5\"}}"), "0+10x60".to_owned()),
                 (format!("{collection}_bucket{{job=\"svc\",otel_component_type=\"prometheus\",le=\"+Inf\"}}"), "0+10x60".to_owned()),
             ],
-            vec![("job", "svc")],
+            labels(&[("job", "svc")]),
         ),
         silent: vec![
             (format!("{collection}_bucket{{job=\"svc\",otel_component_type=\"prometheus\",le=\"1\"}}"), "0+10x60".to_owned()),
@@ -649,13 +662,16 @@ fn pipeline(inv: &Inventory) -> Group {
         eval_time: "30m",
     });
     alerts.push(Alert {
-        name: "TargetDown",
+        name: "TargetDown".into(),
         expr: "up == 0".to_owned(),
         hold: "5m",
         severity: "critical",
         summary: "{{ $labels.job }} on {{ $labels.instance }} cannot be scraped".to_owned(),
         description: "Prometheus cannot reach the metrics endpoint: the service is down, or its listener or auth changed.".to_owned(),
-        fires: (vec![("up{job=\"svc\",instance=\"h:9464\"}".to_owned(), "0x30".to_owned())], vec![("job", "svc"), ("instance", "h:9464")]),
+        fires: (
+            vec![("up{job=\"svc\",instance=\"h:9464\"}".to_owned(), "0x30".to_owned())],
+            labels(&[("job", "svc"), ("instance", "h:9464")]),
+        ),
         silent: vec![("up{job=\"svc\",instance=\"h:9464\"}".to_owned(), "1x30".to_owned())],
         eval_time: "20m",
     });

@@ -10,29 +10,16 @@
 //! gzip. Every process' CPU time and peak memory come from `/proc`; the tables printed here are
 //! the ones in docs/scale-out.md.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use otel_tests::{free_port, http_get, process_usage, repo_root, scratch_dir, Process, Prometheus, Rotel, VictoriaMetrics};
-use serde_json::Value;
+use common::{finish, gateway, loadgen, PullTopology};
+use otel_tests::{free_port, http_get, process_usage, scratch_dir, Rotel};
 
 const INSTANCES: &str = "100";
 const SERIES: &str = "1000";
 const TICKS: &str = "60";
-
-fn loadgen(dir: &Path, args: &[&str]) -> (Process, PathBuf) {
-    let summary = dir.join("summary.json");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_otel-loadgen"));
-    command.args(args).arg("--summary").arg(&summary);
-    (Process::start("otel-loadgen", command, dir.join("loadgen.log")), summary)
-}
-
-fn finish(mut process: Process, summary: &Path) -> Value {
-    let status = process.wait_exit(Duration::from_secs(600));
-    assert!(status.success(), "otel-loadgen failed: {}", process.output());
-    serde_json::from_str(&std::fs::read_to_string(summary).expect("summary")).expect("summary JSON")
-}
 
 /// A counter from a Prometheus-format `/metrics` page (summed over its series).
 fn scraped(url: &str, name: &str) -> f64 {
@@ -59,13 +46,12 @@ fn export_cost_by_protocol_and_compression() {
         let (grpc, http) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
         let _sink = Rotel::start_on(&grpc, &http, &["--exporter", "blackhole"]);
         let endpoint = if protocol == "grpc" { format!("http://{grpc}") } else { format!("http://{http}/v1/metrics") };
-        let mut args = vec!["--instances", "10", "--series", SERIES, "--ticks", "20", "--interval", "1000", "--export-interval", "1000"];
-        args.extend(["--otlp", &endpoint, "--protocol", protocol, "--count-bytes", "--linger", "1"]);
-        if gzip {
-            args.push("--gzip");
-        }
+        let gzip_flag = if gzip { "--gzip" } else { "" };
+        let args = format!(
+            "--instances 10 --series {SERIES} --ticks 20 --interval 1000 --export-interval 1000 --otlp {endpoint} --protocol {protocol} --count-bytes --linger 1 {gzip_flag}"
+        );
         let (process, summary) = loadgen(&dir, &args);
-        let s = finish(process, &summary);
+        let s = finish(process, &summary, Duration::from_secs(600));
         let exports = s["exports_before_shutdown"].as_f64().unwrap_or(0.0) + 10.0;
         let bytes = s["bytes_per_export"].as_f64().unwrap_or(0.0);
         let points = s["data_points_exported"].as_f64().unwrap_or(0.0) / (exports - 10.0).max(1.0);
@@ -78,43 +64,11 @@ fn export_cost_by_protocol_and_compression() {
 #[ignore = "a benchmark: run it explicitly (see the file's docs)"]
 fn pull_topology_at_100_instances() {
     let dir = scratch_dir("bench-pull");
-    std::fs::create_dir_all(dir.join("targets")).expect("targets");
-    let vm = VictoriaMetrics::start();
-    let central = Prometheus::start_config("global:\n  evaluation_interval: 15s\n", &["--web.enable-remote-write-receiver"]);
-    let (vm_port, central_port) = (vm.base.rsplit(':').next().unwrap_or_default(), central.base().rsplit(':').next().unwrap_or_default());
-    let agents: Vec<Prometheus> = ["agent-0.yml", "agent-1.yml"]
-        .iter()
-        .map(|file| {
-            let text = std::fs::read_to_string(repo_root().join("collector-config/scale-out").join(file))
-                .expect("agent config")
-                .replace("'targets/*.json'", &format!("'{}/targets/*.json'", dir.display()))
-                .replace("127.0.0.1:8428", &format!("127.0.0.1:{vm_port}"))
-                .replace("127.0.0.1:9090", &format!("127.0.0.1:{central_port}"))
-                .replace("scrape_interval: 15s", "scrape_interval: 5s")
-                .replace("refresh_interval: 30s", "refresh_interval: 1s");
-            Prometheus::start_agent(&text)
-        })
-        .collect();
-    let targets = dir.join("targets/loadgen.json").display().to_string();
+    let PullTopology { vm, central, agents, targets } = PullTopology::start(&dir, "5s");
     let started = Instant::now();
-    let (process, summary) = loadgen(
-        &dir,
-        &[
-            "--instances",
-            INSTANCES,
-            "--series",
-            SERIES,
-            "--ticks",
-            TICKS,
-            "--interval",
-            "1000",
-            "--pull",
-            "--targets-file",
-            &targets,
-            "--linger",
-            "10",
-        ],
-    );
+    let args =
+        format!("--instances {INSTANCES} --series {SERIES} --ticks {TICKS} --interval 1000 --pull --targets-file {targets} --linger 10");
+    let (process, summary) = loadgen(&dir, &args);
     let loadgen_pid = process.pid();
     // Measure the loadgen just before it ends (its own summary has its totals too).
     std::thread::sleep(Duration::from_secs(TICKS.parse::<u64>().unwrap_or(60) + 5));
@@ -135,7 +89,7 @@ fn pull_topology_at_100_instances() {
         central_samples / seconds,
         vm_rows / seconds
     );
-    let s = finish(process, &summary);
+    let s = finish(process, &summary, Duration::from_secs(600));
     println!("loadgen summary: cpu {} s, peak RSS {} bytes", s["cpu_seconds"], s["peak_rss_bytes"]);
 }
 
@@ -145,34 +99,12 @@ fn push_topology_at_100_instances() {
     let dir = scratch_dir("bench-push");
     let (r_grpc, r_http) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
     let recorder = Rotel::start_on(&r_grpc, &r_http, &["--exporter", "blackhole"]);
-    let (g_grpc, g_http) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
-    let forward = format!("http://{r_grpc}");
-    let gateway = Rotel::start_on(
-        &g_grpc,
-        &g_http,
-        &["--exporter", "otlp", "--otlp-exporter-endpoint", &forward, "--otlp-exporter-protocol", "grpc"],
-    );
-    let endpoint = format!("http://{g_grpc}");
+    let (gateway, (g_grpc, _)) = gateway(None, &r_grpc);
     let started = Instant::now();
-    let (process, summary) = loadgen(
-        &dir,
-        &[
-            "--instances",
-            INSTANCES,
-            "--series",
-            SERIES,
-            "--ticks",
-            TICKS,
-            "--interval",
-            "1000",
-            "--export-interval",
-            "5000",
-            "--otlp",
-            &endpoint,
-            "--linger",
-            "5",
-        ],
+    let args = format!(
+        "--instances {INSTANCES} --series {SERIES} --ticks {TICKS} --interval 1000 --export-interval 5000 --otlp http://{g_grpc} --linger 5"
     );
+    let (process, summary) = loadgen(&dir, &args);
     let loadgen_pid = process.pid();
     std::thread::sleep(Duration::from_secs(TICKS.parse::<u64>().unwrap_or(60) + 2));
     let seconds = started.elapsed().as_secs_f64();
@@ -181,7 +113,7 @@ fn push_topology_at_100_instances() {
     println!("{}", row("otel-loadgen (all instances, exporting)", loadgen_pid, seconds));
     println!("{}", row("rotel gateway", gateway.pid(), seconds));
     println!("{}", row("rotel recorder (blackhole)", recorder.pid(), seconds));
-    let s = finish(process, &summary);
+    let s = finish(process, &summary, Duration::from_secs(600));
     let points = s["data_points_exported"].as_f64().unwrap_or(0.0);
     println!(
         "\ndata points exported through the gateway: {points:.0} ({:.0}/s), lost {}, exports {}",

@@ -6,32 +6,15 @@
 //!   killed for 20 s mid-run and restarted, and the cumulative totals lose nothing;
 //! - mixed: every instance is scraped and pushes at once, with the same names and totals.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use common::{finish, gateway, loadgen, PullTopology};
 use otel_exporters::{EncodeOptions, MetricType};
-use otel_tests::{free_port, repo_root, scratch_dir, wait_for, Process, Prometheus, Rotel, VictoriaMetrics};
+use otel_tests::{scratch_dir, wait_for, Prometheus, Rotel};
 use serde_json::Value;
-
-/// otel-loadgen with these arguments and a summary file; running until it stops by itself.
-fn loadgen(dir: &Path, args: &[&str]) -> (Process, PathBuf) {
-    let summary = dir.join("summary.json");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_otel-loadgen"));
-    command.args(args).arg("--summary").arg(&summary);
-    (Process::start("otel-loadgen", command, dir.join("loadgen.log")), summary)
-}
-
-fn finish(mut process: Process, summary: &Path, timeout: Duration) -> Value {
-    let status = process.wait_exit(timeout);
-    assert!(status.success(), "otel-loadgen failed: {}", process.output());
-    serde_json::from_str(&std::fs::read_to_string(summary).expect("summary")).expect("summary JSON")
-}
-
-fn config(name: &str) -> String {
-    std::fs::read_to_string(repo_root().join("collector-config/scale-out").join(name)).expect("scale-out config")
-}
 
 /// A PromQL query against one store.
 type Query<'a> = &'a dyn Fn(&str) -> Vec<Value>;
@@ -43,45 +26,13 @@ fn number(result: &[Value]) -> Option<f64> {
 #[test]
 fn two_sharded_agents_remote_write_every_series_once_with_exact_totals() {
     let dir = scratch_dir("pull-topology");
-    std::fs::create_dir_all(dir.join("targets")).expect("targets dir");
-    let vm = VictoriaMetrics::start();
-    let central = Prometheus::start_config(&config("central.yml"), &["--web.enable-remote-write-receiver"]);
-    let vm_port = vm.base.rsplit(':').next().unwrap_or_default().to_owned();
-    let central_port = central.base().rsplit(':').next().unwrap_or_default().to_owned();
-    let _agents: Vec<Prometheus> = ["agent-0.yml", "agent-1.yml"]
-        .iter()
-        .map(|file| {
-            let text = config(file)
-                .replace("'targets/*.json'", &format!("'{}/targets/*.json'", dir.display()))
-                .replace("127.0.0.1:8428", &format!("127.0.0.1:{vm_port}"))
-                .replace("127.0.0.1:9090", &format!("127.0.0.1:{central_port}"))
-                .replace("scrape_interval: 15s", "scrape_interval: 1s")
-                .replace("refresh_interval: 30s", "refresh_interval: 1s");
-            Prometheus::start_agent(&text)
-        })
-        .collect();
-    let targets = dir.join("targets/loadgen.json").display().to_string();
-    let (process, summary) = loadgen(
-        &dir,
-        &[
-            "--instances",
-            "6",
-            "--series",
-            "20",
-            "--ticks",
-            "10",
-            "--interval",
-            "500",
-            "--pull",
-            "--targets-file",
-            &targets,
-            "--linger",
-            "6",
-        ],
-    );
+    let topology = PullTopology::start(&dir, "1s");
+    let args = format!("--instances 6 --series 20 --ticks 10 --interval 500 --pull --targets-file {} --linger 6", topology.targets);
+    let (process, summary) = loadgen(&dir, &args);
     let summary = finish(process, &summary, Duration::from_secs(90));
     let expected = summary["expected_loadgen_requests_total"].as_f64().expect("expected total");
     assert_eq!(expected, 6.0 * 16.0 * 10.0);
+    let (central, vm) = (&topology.central, &topology.vm);
 
     let total = "sum(last_over_time(loadgen_requests_total[10m]))";
     let instances = "count(count by (instance) (last_over_time(loadgen_requests_total[10m])))";
@@ -127,41 +78,16 @@ fn cumulative_totals(log: &str, metric: &str) -> BTreeMap<(String, String), f64>
 fn a_gateway_tier_restarted_after_20_s_down_loses_nothing_in_the_totals() {
     let dir = scratch_dir("push-topology");
     let recorder = Rotel::start();
-    let (grpc, http) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
-    let forward = format!("http://{}", recorder.grpc);
-    // The shipped gateway's command line, pointed at the test's ports.
-    let script = config("gateway.sh");
-    assert!(script.contains("--exporter otlp") && script.contains("--otlp-exporter-protocol grpc"), "{script}");
-    let gateway_args = ["--exporter", "otlp", "--otlp-exporter-endpoint", forward.as_str(), "--otlp-exporter-protocol", "grpc"];
-    let gateway = Rotel::start_on(&grpc, &http, &gateway_args);
-    let endpoint = format!("http://{grpc}");
-    let (process, summary) = loadgen(
-        &dir,
-        &[
-            "--instances",
-            "4",
-            "--series",
-            "10",
-            "--histograms",
-            "0",
-            "--gauges",
-            "0",
-            "--ticks",
-            "36",
-            "--interval",
-            "1000",
-            "--export-interval",
-            "1000",
-            "--otlp",
-            &endpoint,
-            "--linger",
-            "6",
-        ],
+    let (gateway_process, ports) = gateway(None, &recorder.grpc);
+    let args = format!(
+        "--instances 4 --series 10 --histograms 0 --gauges 0 --ticks 36 --interval 1000 --export-interval 1000 --otlp http://{} --linger 6",
+        ports.0
     );
+    let (process, summary) = loadgen(&dir, &args);
     std::thread::sleep(Duration::from_secs(8));
-    drop(gateway);
+    drop(gateway_process);
     std::thread::sleep(Duration::from_secs(20));
-    let _gateway = Rotel::start_on(&grpc, &http, &gateway_args);
+    let _gateway = gateway(Some(ports), &recorder.grpc);
     let summary = finish(process, &summary, Duration::from_secs(90));
     assert!(summary["data_points_lost"].as_f64().unwrap_or(0.0) > 0.0, "the outage cost exports: {summary}");
     let expected = summary["expected_loadgen_requests_total"].as_f64().expect("expected");
@@ -188,32 +114,12 @@ fn pulled_and_pushed_at_once_the_names_and_totals_agree() {
         targets.display()
     );
     let prometheus = Prometheus::start_config(&config, &[]);
-    let endpoint = format!("http://{}", recorder.grpc);
-    let targets_arg = targets.display().to_string();
-    let (process, summary) = loadgen(
-        &dir,
-        &[
-            "--instances",
-            "3",
-            "--series",
-            "10",
-            "--histograms",
-            "0",
-            "--gauges",
-            "0",
-            "--ticks",
-            "8",
-            "--interval",
-            "500",
-            "--pull",
-            "--targets-file",
-            &targets_arg,
-            "--otlp",
-            &endpoint,
-            "--linger",
-            "5",
-        ],
+    let args = format!(
+        "--instances 3 --series 10 --histograms 0 --gauges 0 --ticks 8 --interval 500 --pull --targets-file {} --otlp http://{} --linger 5",
+        targets.display(),
+        recorder.grpc
     );
+    let (process, summary) = loadgen(&dir, &args);
     let summary = finish(process, &summary, Duration::from_secs(60));
     let expected = summary["expected_loadgen_requests_total"].as_f64().expect("expected");
     // The name Prometheus scraped is the OTLP name as Prometheus' OTLP ingestion translates it.

@@ -60,7 +60,7 @@ pub(crate) fn runbooks(groups: &[Group]) -> String {
                 a.severity,
                 a.hold,
                 a.expr.replace('|', "\\|"),
-                a.description.replace("{{ $labels.", "the `").replace(" }}", "` label")
+                a.description.replace("{{ $labels.", "`<").replace(" }}", ">`")
             );
         }
     }

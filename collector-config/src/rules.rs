@@ -201,8 +201,8 @@ fn slo_group(
                     .join(" or ");
                 let alert_name = alert_name(name, objective, severity);
                 let bad = match objective {
-                    "availability" => "failing",
-                    _ => "slower than the objective",
+                    "availability" => "fail".to_owned(),
+                    _ => format!("take longer than {} s", slo.latency_seconds),
                 };
                 alerts.push(Alert {
                     name: alert_name,
@@ -211,10 +211,13 @@ fn slo_group(
                     severity,
                     summary: format!("{{{{ $labels.job }}}} burns its {objective} error budget too fast ({family})"),
                     description: format!(
-                        "More requests of {{{{ $labels.job }}}} are {bad} than its {} objective allows, at {} the budget rate{}.",
+                        "The share of requests of {{{{ $labels.job }}}} that {bad} is over {} what its {} {objective} objective allows.",
+                        if severity == "page" {
+                            "14.4 times (over 1 h) or 6 times (over 6 h)"
+                        } else {
+                            "3 times (over 1 d) or once (over 3 d)"
+                        },
                         percent(if objective == "availability" { slo.availability } else { slo.latency_target }),
-                        if severity == "page" { "14.4 or 6 times" } else { "3 or 1 times" },
-                        if objective == "latency" { format!(" (objective: {} s)", slo.latency_seconds) } else { String::new() }
                     ),
                     fires: (slo_series(&family, job, objective, ok_selector, error_selector, slo, true), labels(&[("job", job)])),
                     silent: slo_series(&family, job, objective, ok_selector, error_selector, slo, false),

@@ -58,17 +58,13 @@ fn the_worker_shows_every_documented_metric_and_answers_every_documented_query()
         &["--listen", "127.0.0.1:0", "--duration", "14", "--metrics-dir", &dir_arg, "--update-interval", "1"],
     );
     let names: Vec<String> = TABLE.iter().map(|(name, _, _)| format!("\n{name}{{")).collect();
-    let needles: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut needles: Vec<&str> = names.iter().map(String::as_str).collect();
+    // The documented label values, failures included (they come now and then).
+    needles.extend([r#"status="SUCCESS""#, r#"status="FAILURE""#, r#"quantile="0.5""#, r#"quantile="0.75""#, r#"quantile="0.9""#]);
+    needles.extend([r#"quantile="0.95""#, r#"quantile="0.99""#, r#"payloadType="output""#, r#"uri="/tasks/update-v2""#, r#"status="200""#]);
     let body = example.scrape_with(&needles);
     let missing = missing_documented(&body, TABLE);
     assert!(missing.is_empty(), "{missing:#?}");
-    // The documented label values.
-    for value in [r#"status="SUCCESS""#, r#"status="FAILURE""#, r#"quantile="0.5""#, r#"quantile="0.75""#, r#"quantile="0.9""#] {
-        assert!(body.contains(value), "{value} missing");
-    }
-    for value in [r#"quantile="0.95""#, r#"quantile="0.99""#, r#"payloadType="output""#, r#"uri="/tasks/update-v2""#, r#"status="200""#] {
-        assert!(body.contains(value), "{value} missing");
-    }
 
     // The textfile, as MetricsSettings configures it: the same table, valid for promtool.
     let file = dir.join("conductor_metrics.prom");

@@ -185,10 +185,7 @@ impl HttpServerNames {
     }
 
     fn qualified(&self, name: &str) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{ns}.{name}"),
-            None => name.to_owned(),
-        }
+        crate::qualified(self.namespace.as_deref(), name)
     }
 }
 

@@ -117,3 +117,14 @@ pub mod __private {
         }
     }
 }
+
+/// A metric name under a namespace, joined with the OpenTelemetry separator (`taskflows` and
+/// `task.duration` make `taskflows.task.duration`): how every configurable module applies its
+/// namespace.
+#[allow(dead_code)] // unused when neither `http` nor `tasks` is enabled
+pub(crate) fn qualified(namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}.{name}"),
+        None => name.to_owned(),
+    }
+}

@@ -35,6 +35,8 @@ use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 use otel_core::{error_type_name, MetricDef, Metrics};
 
+use crate::qualified;
+
 fn status(success: bool) -> &'static str {
     if success {
         "SUCCESS"
@@ -168,14 +170,6 @@ impl WorkerMetrics {
     }
 }
 
-/// Joins a namespace and a metric name with the OpenTelemetry separator.
-fn qualified(namespace: &Option<String>, name: &str) -> String {
-    match namespace {
-        Some(ns) => format!("{ns}.{name}"),
-        None => name.to_owned(),
-    }
-}
-
 /// The metric names and label keys [`Jobs`] records under. The defaults are
 /// `job.executions`, `job.duration` (s, buckets 0.1 s–600 s), `job.errors`, `job.retries` and
 /// `job.timeouts` with the label keys `job`, `status` and `error_type`; every one can be changed,
@@ -279,11 +273,11 @@ impl JobNames {
         let ns = self.namespace;
         JobNames {
             namespace: None,
-            executions: qualified(&ns, &self.executions),
-            duration: qualified(&ns, &self.duration),
-            errors: qualified(&ns, &self.errors),
-            retries: qualified(&ns, &self.retries),
-            timeouts: self.timeouts.map(|t| qualified(&ns, &t)),
+            executions: qualified(ns.as_deref(), &self.executions),
+            duration: qualified(ns.as_deref(), &self.duration),
+            errors: qualified(ns.as_deref(), &self.errors),
+            retries: qualified(ns.as_deref(), &self.retries),
+            timeouts: self.timeouts.map(|t| qualified(ns.as_deref(), &t)),
             ..self
         }
     }
@@ -557,9 +551,9 @@ impl LifecycleNames {
         let ns = self.namespace;
         LifecycleNames {
             namespace: None,
-            state: qualified(&ns, &self.state),
-            restarts: qualified(&ns, &self.restarts),
-            uptime: qualified(&ns, &self.uptime),
+            state: qualified(ns.as_deref(), &self.state),
+            restarts: qualified(ns.as_deref(), &self.restarts),
+            uptime: qualified(ns.as_deref(), &self.uptime),
             ..self
         }
     }

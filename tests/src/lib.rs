@@ -350,34 +350,29 @@ impl Prometheus {
 
     /// Starts Prometheus with this whole configuration file (rule files by absolute path).
     pub fn start_config(config: &str, extra_flags: &[&str]) -> Prometheus {
-        let dir = scratch_dir("prometheus");
-        let port = free_port();
-        fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
-        let mut command = Command::new(program("prometheus"));
-        command
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args(extra_flags);
-        let mut process = Process::start("prometheus", command, dir.join("prometheus.log"));
-        let base = format!("http://127.0.0.1:{port}");
-        process.wait_ready(&format!("{base}/-/ready"));
-        Prometheus { process, base }
+        Self::launch("prometheus", config, |dir| vec![format!("--storage.tsdb.path={}", dir.join("data").display())], extra_flags)
     }
 
     /// Starts Prometheus in agent mode (scrape and remote write only, no queries) with this
     /// configuration.
     pub fn start_agent(config: &str) -> Prometheus {
-        let dir = scratch_dir("prometheus-agent");
+        let storage = |dir: &Path| vec!["--enable-feature=agent".to_owned(), format!("--storage.agent.path={}", dir.join("wal").display())];
+        Self::launch("prometheus-agent", config, storage, &[])
+    }
+
+    /// Writes `config` into a scratch directory, starts Prometheus on a free port with the
+    /// storage flags `storage` gives for that directory, and waits until it is ready.
+    fn launch(name: &str, config: &str, storage: impl Fn(&Path) -> Vec<String>, extra_flags: &[&str]) -> Prometheus {
+        let dir = scratch_dir(name);
         let port = free_port();
         fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
         let mut command = Command::new(program("prometheus"));
         command
-            .arg("--enable-feature=agent")
             .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.agent.path={}", dir.join("wal").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-        let mut process = Process::start("prometheus-agent", command, dir.join("prometheus.log"));
+            .args(storage(&dir))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(extra_flags);
+        let mut process = Process::start(name, command, dir.join("prometheus.log"));
         let base = format!("http://127.0.0.1:{port}");
         process.wait_ready(&format!("{base}/-/ready"));
         Prometheus { process, base }

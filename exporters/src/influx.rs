@@ -10,6 +10,7 @@ use bytes::Bytes;
 use hyper::Method;
 use otel_core::{redact_urls, BuildError, Exporter, Plug};
 
+use crate::atomic_file::{AtomicFile, ReplaceError};
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
 use crate::sender::{RetryPolicy, TextPush};
@@ -99,7 +100,7 @@ impl InfluxExporter {
 /// Where the lines go.
 enum Destination {
     Http(Box<TextPush>),
-    File { path: PathBuf, temporary: PathBuf },
+    File(AtomicFile),
 }
 
 struct LineWriter {
@@ -111,11 +112,17 @@ impl Sink for LineWriter {
     const COMPONENT: &'static str = "influx_metric_exporter";
 
     fn deliver(&self, scraper: &Scraper) -> Result<(), (&'static str, String)> {
-        let Ok(lines) = scraper.scrape_line_protocol() else { return Ok(()) };
         match &self.destination {
-            Destination::File { path, temporary } => periodic::write_atomically(path, temporary, &lines)
-                .map_err(|e| ("influx_write", format!("cannot write {}: {e}; the previous file is left as it was", path.display()))),
-            Destination::Http(write) => write.send(Method::POST, Bytes::from(lines)),
+            Destination::File(file) => match file.replace(|| scraper.scrape_line_protocol()) {
+                Ok(()) | Err(ReplaceError::Content(_)) => Ok(()),
+                Err(ReplaceError::Io(e)) => {
+                    Err(("influx_write", format!("cannot write {}: {e}; the previous file is left as it was", file.path().display())))
+                }
+            },
+            Destination::Http(write) => {
+                let Ok(lines) = scraper.scrape_line_protocol() else { return Ok(()) };
+                write.send(Method::POST, Bytes::from(lines))
+            }
         }
     }
 }
@@ -145,7 +152,15 @@ impl Exporter for InfluxExporter {
         };
         let destination = match endpoint.split_once("://") {
             Some(("http" | "https", _)) => {
-                let write = TextPush::new("influx", &endpoint, "text/plain; charset=utf-8", None, self.timeout, self.retry.clone())?;
+                let write = TextPush::new(
+                    "influx",
+                    &endpoint,
+                    "text/plain; charset=utf-8",
+                    None,
+                    self.timeout,
+                    self.retry.clone(),
+                    plug.shutdown_deadline(),
+                )?;
                 plug.announce(format!("influx {}", write.shown));
                 Destination::Http(Box::new(write))
             }
@@ -157,7 +172,7 @@ impl Exporter for InfluxExporter {
             }
             None => {
                 let path = PathBuf::from(&endpoint);
-                let (Some(dir), Some(file)) = (path.parent(), path.file_name()) else {
+                let (Some(dir), Some(_)) = (path.parent(), path.file_name()) else {
                     return Err(BuildError::InvalidSetting { setting: "endpoint", reason: format!("{endpoint:?} is not a file path") });
                 };
                 let dir = if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir };
@@ -167,9 +182,8 @@ impl Exporter for InfluxExporter {
                         reason: format!("{}: the directory does not exist; create it", dir.display()),
                     });
                 }
-                let temporary = dir.join(format!(".{}.{}.tmp", file.to_string_lossy(), std::process::id()));
                 plug.announce(path.display().to_string());
-                Destination::File { path, temporary }
+                Destination::File(AtomicFile::new(path))
             }
         };
         periodic::attach(plug, Scraper::new(self.options.clone()), Arc::new(LineWriter { destination }), Some(interval))

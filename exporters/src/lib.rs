@@ -36,6 +36,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "textfile", feature = "influx"))]
+mod atomic_file;
 #[cfg(feature = "influx")]
 mod influx;
 #[cfg(feature = "otlp")]

@@ -1,7 +1,7 @@
 //! Exporters that deliver the exposition somewhere on their own schedule (a file, a
 //! Pushgateway): a reader that collects on demand, a thread that delivers every interval, a
-//! final delivery at shutdown while the pipeline can still be collected, and failures reported
-//! boundedly instead of returned.
+//! final delivery at shutdown while the pipeline can still be collected. Failures are logged
+//! boundedly and counted; `force_flush` and `shutdown` also return them, naming the exporter.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,31 +9,13 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, Pipeline, Temporality};
 use otel_core::{BuildError, Health, Plug, Problem};
 
 use crate::prometheus::Scraper;
-
-/// Replaces `path` with `bytes` so that no reader ever sees a partial file: written to
-/// `temporary` (in the same directory), synced, renamed over `path`. On failure the temporary
-/// file is removed and `path` is left as it was.
-#[cfg(any(feature = "textfile", feature = "influx"))]
-pub(crate) fn write_atomically(path: &std::path::Path, temporary: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let written = (|| {
-        let mut file = std::fs::File::create(temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(temporary, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(temporary);
-    }
-    written
-}
 
 /// What a periodic exporter does with the metrics.
 pub(crate) trait Sink: Send + Sync + 'static {
@@ -82,26 +64,32 @@ struct Shared<S> {
 }
 
 impl<S: Sink> Shared<S> {
-    fn report(&self, result: Result<(), (&'static str, String)>) {
+    /// Logs (boundedly) and counts a failure; returns the message `force_flush` and `shutdown`
+    /// fail with, naming the exporter.
+    fn report(&self, result: Result<(), (&'static str, String)>) -> Result<(), String> {
         match result {
             Ok(()) => {
                 if self.failing.swap(false, Ordering::Relaxed) {
                     tracing::info!(target: "otel_pipeline", exporter = S::NAME, "delivering metrics works again");
                 }
+                Ok(())
             }
             Err((reason, message)) => {
                 self.failing.store(true, Ordering::Relaxed);
-                self.health.report(Problem::Export, reason, S::NAME, 1, || format!("{}: {message}", S::NAME));
+                let message = format!("{}: {message}", S::NAME);
+                self.health.report(Problem::Export, reason, S::NAME, 1, || message.clone());
+                self.health.export_failed(message.clone());
+                Err(message)
             }
         }
     }
 
-    fn deliver(&self) {
+    fn deliver(&self) -> Result<(), String> {
         let started = std::time::Instant::now();
         let result = self.sink.deliver(&self.scraper);
         let error = result.as_ref().err().map(|(reason, _)| *reason);
         self.health.export_finished(S::COMPONENT, self.scraper.last_points(), started.elapsed().as_secs_f64(), error);
-        self.report(result);
+        self.report(result)
     }
 
     fn run(&self, interval: Duration, stop: &(Mutex<bool>, Condvar)) {
@@ -111,7 +99,7 @@ impl<S: Sink> Shared<S> {
             stopped = wake.wait_timeout(stopped, interval).unwrap_or_else(|p| p.into_inner()).0;
             if !*stopped {
                 drop(stopped);
-                self.deliver();
+                let _ = self.deliver();
                 stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
             }
         }
@@ -141,8 +129,7 @@ impl<S: Sink> MetricReader for PeriodicReader<S> {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.shared.deliver();
-        Ok(())
+        self.shared.deliver().map_err(OTelSdkError::InternalFailure)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -154,10 +141,12 @@ impl<S: Sink> MetricReader for PeriodicReader<S> {
         if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = thread.join();
         }
-        // The final delivery, while the pipeline can still be collected.
-        self.shared.deliver();
-        self.shared.report(self.shared.sink.finish());
-        self.shared.scraper.shutdown_with_timeout(timeout)
+        // The final delivery, while the pipeline can still be collected. (An in-flight delivery
+        // the thread was making, and this one, end at the pipeline's shutdown deadline.)
+        let delivered = self.shared.deliver();
+        let finished = self.shared.report(self.shared.sink.finish());
+        self.shared.scraper.shutdown_with_timeout(timeout)?;
+        delivered.and(finished).map_err(OTelSdkError::InternalFailure)
     }
 
     fn temporality(&self, _kind: InstrumentKind) -> Temporality {

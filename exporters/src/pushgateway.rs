@@ -34,8 +34,12 @@ pub enum PushMethod {
 /// `OTEL_EXPORTER_PUSHGATEWAY_GROUPING` (`label=value,...`), `OTEL_EXPORTER_PUSHGATEWAY_INTERVAL`
 /// (ms; unset pushes only at shutdown), `OTEL_EXPORTER_PUSHGATEWAY_METHOD` (`put` or `post`) and
 /// `OTEL_EXPORTER_PUSHGATEWAY_DELETE_ON_SHUTDOWN` (`true` deletes the group after the last push).
-/// A push the Pushgateway rejects (inconsistent help or type, say) is reported with its answer,
-/// counted in `otel_pipeline_export_failed_total{reason}`; credentials are never printed.
+/// A push answered with anything but success (a rejection such as inconsistent help or type, a
+/// redirect, which is never followed) is reported with the answer and counted in
+/// `otel_pipeline_export_failed_total{reason}`; the final push's failure is also what
+/// [`Telemetry::shutdown`](otel_core::Telemetry::shutdown) returns. Grouping values of any
+/// content land in their own group (base64url-encoded unless plain letters, digits, `-`, `_`).
+/// Credentials are never printed.
 #[derive(Clone)]
 pub struct PushgatewayExporter {
     endpoint: Option<String>,
@@ -154,16 +158,19 @@ impl PushgatewayExporter {
     }
 }
 
-/// A grouping-key segment (`/name/value`), base64url-encoded as Pushgateway expects when the
-/// value has a `/` or is empty.
+/// A grouping-key segment (`/name/value`). A value is sent as it is only when it is made of
+/// ASCII letters, digits, `-` and `_`; any other value (empty, `.`, `..`, with `/`, `%`, `?`,
+/// `#`, spaces, non-ASCII, ...) goes base64url-encoded (`/name@base64/...`), the form
+/// Pushgateway defines for this, so that no URL normaliser, proxy or router can rewrite it and
+/// every value lands in its own group.
 fn segment(name: &str, value: &str) -> String {
     use base64::Engine as _;
-    if value.is_empty() {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        format!("/{name}/{value}")
+    } else if value.is_empty() {
         format!("/{name}@base64/=")
-    } else if value.contains('/') || value.contains('%') || value.contains('?') || value.contains('#') {
-        format!("/{name}@base64/{}", base64::engine::general_purpose::URL_SAFE.encode(value))
     } else {
-        format!("/{name}/{}", percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC))
+        format!("/{name}@base64/{}", base64::engine::general_purpose::URL_SAFE.encode(value))
     }
 }
 
@@ -257,8 +264,15 @@ impl Exporter for PushgatewayExporter {
         };
         // The endpoint as given (credentials included, for TextPush) with the group's path.
         let url = format!("{}{path}", &endpoint[..endpoint.len() - parts.path.len()]);
-        let group =
-            TextPush::new("pushgateway", &url, "text/plain; version=0.0.4", self.authorization.clone(), self.timeout, self.retry.clone())?;
+        let group = TextPush::new(
+            "pushgateway",
+            &url,
+            "text/plain; version=0.0.4",
+            self.authorization.clone(),
+            self.timeout,
+            self.retry.clone(),
+            plug.shutdown_deadline(),
+        )?;
         plug.announce(format!("pushgateway {}", group.shown));
         let pusher = Pusher { group, method, delete_on_shutdown };
         periodic::attach(plug, Scraper::new(self.options.clone()), Arc::new(pusher), interval)
@@ -274,6 +288,9 @@ mod tests {
         assert_eq!(segment("job", "nightly"), "/job/nightly");
         assert_eq!(segment("path", "/var/tmp"), "/path@base64/L3Zhci90bXA=");
         assert_eq!(segment("empty", ""), "/empty@base64/=");
-        assert_eq!(segment("instance", "host:9 a"), "/instance/host%3A9%20a");
+        assert_eq!(segment("instance", "host:9 a"), "/instance@base64/aG9zdDo5IGE=");
+        assert_eq!(segment("dot", "."), "/dot@base64/Lg==");
+        assert_eq!(segment("dots", ".."), "/dots@base64/Li4=");
+        assert_eq!(segment("job", "etl-nightly_2"), "/job/etl-nightly_2");
     }
 }

@@ -12,6 +12,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::sync::watch;
 use tokio_rustls::rustls::ClientConfig;
 
 /// How failed exports are retried: exponential backoff from `initial_delay`, doubling up to
@@ -160,6 +161,7 @@ impl TextPush {
         authorization: Option<String>,
         timeout: Duration,
         retry: RetryPolicy,
+        deadline: &otel_core::Deadline,
     ) -> Result<Self, otel_core::BuildError> {
         use otel_core::BuildError;
         let shown = otel_core::redact_urls(url);
@@ -182,7 +184,7 @@ impl TextPush {
         let runtime = crate::runtime::handle(exporter)?;
         let sender = {
             let _context = runtime.enter();
-            Sender::new(tls, false, timeout, retry)
+            Sender::new(tls, false, timeout, retry, deadline)
         };
         Ok(TextPush { sender, runtime, uri, shown, authorization, content_type })
     }
@@ -217,17 +219,19 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
-/// A pooled client with its timeout and retry policy.
+/// A pooled client with its timeout and retry policy, that gives up at the pipeline's
+/// shutdown deadline.
 pub(crate) struct Sender {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     pub(crate) timeout: Duration,
     retry: RetryPolicy,
+    deadline: watch::Receiver<Option<std::time::Instant>>,
 }
 
 impl Sender {
     /// A client for `http` and `https` URLs (TLS from `tls`); HTTP/2 only (cleartext or by ALPN)
     /// when `http2`, else HTTP/1.1.
-    pub(crate) fn new(tls: ClientConfig, http2: bool, timeout: Duration, retry: RetryPolicy) -> Self {
+    pub(crate) fn new(tls: ClientConfig, http2: bool, timeout: Duration, retry: RetryPolicy, deadline: &otel_core::Deadline) -> Self {
         let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
         let connector = if http2 { builder.enable_http2().build() } else { builder.enable_http1().build() };
         let client = Client::builder(TokioExecutor::new())
@@ -236,12 +240,30 @@ impl Sender {
             .pool_idle_timeout(Duration::from_secs(60))
             .http2_only(http2)
             .build(connector);
-        Sender { client, timeout, retry }
+        let (tell, heard) = watch::channel(None);
+        deadline.on_set(move |at| {
+            tell.send_replace(Some(at));
+        });
+        Sender { client, timeout, retry, deadline: heard }
     }
 
     /// Sends `request()` (built anew for each attempt) and lets `judge` read the answer;
-    /// retries retryable failures as the policy allows.
+    /// retries retryable failures as the policy allows, until the shutdown deadline.
     pub(crate) async fn send(
+        &self,
+        request: impl Fn() -> Request<Full<Bytes>>,
+        judge: impl Fn(&Answer) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        tokio::select! {
+            biased;
+            result = self.send_until_done(request, judge) => result,
+            () = deadline_passed(self.deadline.clone()) => {
+                Err(Failure::new("deadline", false, "not delivered within the shutdown timeout (TelemetryBuilder::shutdown_timeout)"))
+            }
+        }
+    }
+
+    async fn send_until_done(
         &self,
         request: impl Fn() -> Request<Full<Bytes>>,
         judge: impl Fn(&Answer) -> Result<(), Failure>,
@@ -284,12 +306,25 @@ impl Sender {
     }
 }
 
+/// Resolves when the shutdown deadline has passed (never before shutdown starts).
+async fn deadline_passed(mut deadline: watch::Receiver<Option<std::time::Instant>>) {
+    let at = match deadline.wait_for(Option::is_some).await {
+        Ok(at) => *at,
+        Err(_) => None,
+    };
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// HTTP statuses the OTLP specification retries: 429, 502, 503, 504.
 pub(crate) fn http_failure(status: StatusCode, body: &[u8]) -> Failure {
     let (reason, retryable) = match status.as_u16() {
         429 => ("throttled", true),
         502..=504 => ("unavailable", true),
         401 | 403 => ("unauthorized", false),
+        300..=399 => ("redirected", false),
         _ => ("rejected", false),
     };
     let text = String::from_utf8_lossy(body);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use otel_core::{BuildError, Exporter, Plug};
 
+use crate::atomic_file::{temporary_of, AtomicFile, ReplaceError};
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
 use crate::{EncodeOptions, Format};
@@ -25,8 +26,10 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 /// service's processes that no longer run). Every series carries `service_instance_id`, so
 /// node_exporter never sees the same series in two files.
 ///
-/// Each write goes to a temporary file in the same directory, is synced, and renamed over the
-/// file: a reader never sees a partial file. A write that fails (disk full, directory removed)
+/// Each write goes to a temporary file of its own in the same directory, is synced, and renamed
+/// over the file: a reader never sees a partial or empty file, however many threads call
+/// [`TextfileWriter::write_now`] at once and however many processes share the directory; writes
+/// in one process are serialised, so the file never goes back to older values. A write that fails (disk full, directory removed)
 /// leaves the previous file as it was, is logged a bounded number of times and counted in
 /// `otel_pipeline_export_failed_total{reason="textfile_write"}`; recording never waits for it.
 ///
@@ -166,8 +169,7 @@ impl Exporter for TextfileExporter {
         clean_directory(&directory, &name, remove_stale);
         let path = directory.join(format!("{name}.prom"));
         let state = self.writer.state.clone();
-        let _ =
-            state.target.set(Target { temporary: directory.join(format!(".{name}.prom.{}.tmp", std::process::id())), path: path.clone() });
+        let _ = state.target.set(AtomicFile::new(path.clone()));
         plug.announce(path.display().to_string());
         periodic::attach(plug, state.scraper.clone(), Arc::new(self.writer.clone()), Some(interval))
     }
@@ -194,8 +196,8 @@ fn clean_directory(directory: &Path, name: &str, remove_stale: bool) {
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
         let dead = |pid: &str| pid.parse::<u32>().is_ok_and(|pid| pid != std::process::id() && !process_alive(pid));
-        let remove = if let Some(rest) = file.strip_prefix('.').and_then(|f| f.strip_suffix(".tmp")) {
-            rest.rsplit_once(".prom.").is_some_and(|(_, pid)| dead(pid))
+        let remove = if let Some((written, pid)) = temporary_of(&file) {
+            written.ends_with(".prom") && dead(&pid.to_string())
         } else if let (true, Some(prefix)) = (remove_stale, &prefix) {
             file.strip_prefix(prefix.as_str()).and_then(|f| f.strip_suffix(".prom")).is_some_and(dead)
         } else {
@@ -218,16 +220,9 @@ fn process_alive(pid: u32) -> bool {
     Path::new("/proc").join(pid.to_string()).exists()
 }
 
-/// Where the file goes.
-#[derive(Debug)]
-struct Target {
-    path: PathBuf,
-    temporary: PathBuf,
-}
-
 struct WriterState {
     scraper: Scraper,
-    target: OnceLock<Target>,
+    target: OnceLock<AtomicFile>,
 }
 
 impl WriterState {
@@ -271,10 +266,11 @@ impl TextfileWriter {
     pub fn write_now(&self) -> Result<PathBuf, TextfileError> {
         let target =
             self.state.target.get().ok_or_else(|| TextfileError::NotCollecting("the exporter is not attached to a pipeline".into()))?;
-        let text = self.state.scraper.scrape(Format::Text).map_err(|e| TextfileError::NotCollecting(e.to_string()))?;
-        periodic::write_atomically(&target.path, &target.temporary, &text)
-            .map_err(|source| TextfileError::Io { path: target.path.clone(), source })?;
-        Ok(target.path.clone())
+        target.replace(|| self.state.scraper.scrape(Format::Text)).map_err(|e| match e {
+            ReplaceError::Content(e) => TextfileError::NotCollecting(e.to_string()),
+            ReplaceError::Io(source) => TextfileError::Io { path: target.path().to_owned(), source },
+        })?;
+        Ok(target.path().to_owned())
     }
 }
 

@@ -82,6 +82,7 @@ pub struct Plug {
     export_interval: Duration,
     endpoints: Vec<String>,
     health: Health,
+    deadline: crate::Deadline,
 }
 
 impl fmt::Debug for Plug {
@@ -91,8 +92,22 @@ impl fmt::Debug for Plug {
 }
 
 impl Plug {
-    pub(crate) fn new(builder: MeterProviderBuilder, env: Env, resource: Resource, export_interval: Duration, health: Health) -> Self {
-        Plug { builder: Some(builder), pull_reader: None, env, resource, export_interval, endpoints: Vec::new(), health }
+    pub(crate) fn new(
+        builder: MeterProviderBuilder,
+        env: Env,
+        resource: Resource,
+        export_interval: Duration,
+        health: Health,
+        deadline: crate::Deadline,
+    ) -> Self {
+        Plug { builder: Some(builder), pull_reader: None, env, resource, export_interval, endpoints: Vec::new(), health, deadline }
+    }
+
+    /// The instant by which shutdown must be over, set when it starts
+    /// ([`TelemetryBuilder::shutdown_timeout`](crate::TelemetryBuilder::shutdown_timeout) from
+    /// then). An exporter stops waiting on its peer at this instant, in-flight export included.
+    pub fn shutdown_deadline(&self) -> &crate::Deadline {
+        &self.deadline
     }
 
     /// The pipeline's problem counters: report data the exporter had to leave out here, so it is

@@ -103,8 +103,9 @@ pub fn data_points(metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics) 
 
 #[derive(Default)]
 struct State {
-    /// The last failure an exporter reported, for the error `force_flush` / `shutdown` return.
-    last_failure: Option<String>,
+    /// The failures exporters reported (a few, each once), for the error `force_flush` /
+    /// `shutdown` return.
+    failures: Vec<String>,
     counts: BTreeMap<(Problem, &'static str), u64>,
     warned: HashSet<(Problem, &'static str, String)>,
     subjects: BTreeMap<(Problem, &'static str), usize>,
@@ -148,17 +149,20 @@ impl Health {
         }
     }
 
-    /// Remembers why an export failed (a message without secrets), so that a `force_flush` or
-    /// `shutdown` that fails because of it says why.
+    /// Remembers why an export failed (a message without secrets, naming the exporter), so that
+    /// a `force_flush` or `shutdown` that fails because of it says why.
     pub fn export_failed(&self, message: String) {
         if let Ok(mut state) = self.inner.lock() {
-            state.last_failure = Some(message);
+            if state.failures.len() < 8 && !state.failures.contains(&message) {
+                state.failures.push(message);
+            }
         }
     }
 
-    /// The failure recorded since the last call, if any.
+    /// The failures recorded since the last call, joined, if any.
     pub(crate) fn take_export_failure(&self) -> Option<String> {
-        self.inner.lock().ok().and_then(|mut state| state.last_failure.take())
+        let failures = std::mem::take(&mut self.inner.lock().ok()?.failures);
+        (!failures.is_empty()).then(|| failures.join("; "))
     }
 
     /// How many `problem`s were counted for `reason` so far.

@@ -38,6 +38,7 @@
 pub mod buckets;
 mod catalog;
 mod cells;
+mod deadline;
 mod env;
 mod error;
 mod exporter;
@@ -56,6 +57,7 @@ mod telemetry;
 pub mod units;
 
 pub use catalog::{Buckets, Catalog, CatalogError, Kind, MetricDef};
+pub use deadline::Deadline;
 pub use env::{Env, ExporterKind};
 pub use error::{BuildError, RuntimeError};
 pub use exporter::{Exporter, Plug};

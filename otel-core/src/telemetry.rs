@@ -16,7 +16,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 
 use crate::snapshot::{self, Baseline, Snapshot};
-use crate::{BuildError, Catalog, Env, Exporter, Health, Metrics, Plug, RuntimeError};
+use crate::{BuildError, Catalog, Deadline, Env, Exporter, Health, Metrics, Plug, RuntimeError};
 
 const DEFAULT_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,7 +67,10 @@ impl TelemetryBuilder {
         self
     }
 
-    /// How long [`Telemetry::shutdown`] (and drop) waits for the final export (default 10 s).
+    /// How long [`Telemetry::shutdown`] (and drop) may take, in-flight and final exports and
+    /// their retries included (default 10 s). Every built-in exporter stops waiting on its peer
+    /// when it is up, even a peer that accepts and never answers, and the error names what was
+    /// not delivered; shutdown returns within it plus a few milliseconds of bookkeeping.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -156,7 +159,8 @@ impl TelemetryBuilder {
             provider = provider.with_view(view);
         }
         let health = Health::default();
-        let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval, health.clone());
+        let deadline = Deadline::default();
+        let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval, health.clone(), deadline.clone());
         for exporter in self.exporters {
             plug.attach(exporter)?;
         }
@@ -174,6 +178,7 @@ impl TelemetryBuilder {
             baseline: Baseline::default(),
             shut_down: AtomicBool::new(false),
             shutdown_timeout: self.shutdown_timeout,
+            deadline,
             health,
         })
     }
@@ -226,6 +231,7 @@ pub struct Telemetry {
     baseline: Baseline,
     shut_down: AtomicBool,
     shutdown_timeout: Duration,
+    deadline: Deadline,
     health: Health,
 }
 
@@ -329,12 +335,15 @@ impl Telemetry {
         }
     }
 
-    /// Flushes and stops every exporter. Data recorded before this call is exported.
+    /// Flushes and stops every exporter. Data recorded before this call is exported; an error
+    /// names each exporter whose final delivery failed or did not finish within the
+    /// [shutdown timeout](TelemetryBuilder::shutdown_timeout).
     pub fn shutdown(&self) -> Result<(), RuntimeError> {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return Err(RuntimeError::AlreadyShutdown);
         }
         self.health.take_export_failure();
+        self.deadline.set(std::time::Instant::now() + self.shutdown_timeout);
         self.provider.shutdown_with_timeout(self.shutdown_timeout).map_err(|e| self.explain(e))
     }
 }

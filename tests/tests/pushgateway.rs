@@ -1,6 +1,8 @@
 //! The Pushgateway exporter against Pushgateway 1.5, scraped by Prometheus 2.42 with
 //! `honor_labels: true`: exact values per grouping key, PUT replaces and POST merges, the group
-//! deleted at shutdown, and a rejected push reported with Pushgateway's own message.
+//! deleted at shutdown, a rejected push reported with Pushgateway's own message, grouping values
+//! of every kind each in their own group, and a Pushgateway that is down or redirects making
+//! `force_flush` and `shutdown` fail (and counting what was lost).
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -118,11 +120,157 @@ fn a_rejected_push_is_counted_and_logged_with_the_pushgateways_message() {
         .build()
         .expect("build");
     telemetry.meter("second").i64_up_down_counter("clash_total").build().add(5, &[]);
-    telemetry.force_flush().expect("a rejected push is reported, not returned");
+    let err = telemetry.force_flush().expect_err("a rejected push is an error").to_string();
+    assert!(err.starts_with("pushgateway: PUT") && err.contains("HTTP 400") && !err.contains("s3cret"), "{err}");
     let text = scraper.scrape_text().expect("scrape");
     let failed = text.lines().find(|l| l.starts_with("otel_pipeline_export_failed_total{") && l.contains("reason=\"rejected\""));
     assert!(failed.is_some_and(|l| l.ends_with(" 1")), "{text}");
     let logged = String::from_utf8_lossy(&log.0.lock().expect("lock")).into_owned();
     assert!(logged.contains("HTTP 400") && logged.contains("clash_total"), "{logged}");
     assert!(!logged.contains("s3cret") && logged.contains("<redacted>@127.0.0.1"), "{logged}");
+}
+
+/// Every group Pushgateway holds, as its label sets.
+fn groups(base: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let (_, body) = http_get(&format!("{base}/api/v1/metrics")).expect("Pushgateway's API");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    json["data"]
+        .as_array()
+        .map(|groups| {
+            groups
+                .iter()
+                .map(|g| {
+                    g["labels"]
+                        .as_object()
+                        .map(|labels| labels.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_kind_of_grouping_value_lands_in_its_own_group() {
+    let (_pg, base) = pushgateway();
+    // Values URL normalisers rewrite (dot segments), URL syntax, escapes, spaces, non-ASCII,
+    // Pushgateway's own markers, and plain ones.
+    let values = [
+        ".",
+        "..",
+        "...",
+        "./x",
+        "../x",
+        "a/../b",
+        "/",
+        "//",
+        "a/b",
+        "",
+        " ",
+        "a b",
+        "%",
+        "%2F",
+        "%2e%2e",
+        "a%20b",
+        "?",
+        "a?b=c",
+        "#",
+        "a#b",
+        "@base64",
+        "x@base64",
+        "=",
+        "+",
+        "~",
+        ";",
+        "a;b",
+        "\\",
+        "\"",
+        "'",
+        "<>",
+        "ü",
+        "日本",
+        "😀",
+        "-",
+        "_",
+        "plain",
+        "A-z_09",
+        "\u{7f}",
+        "tab\there",
+        "line\nbreak",
+        &"long".repeat(100),
+    ];
+    let (mut pushed, mut lost) = (0, Vec::new());
+    for (i, value) in values.iter().enumerate() {
+        let job = format!("job{i}");
+        let exporter = PushgatewayExporter::new()
+            .endpoint(base.clone())
+            .job(job.clone())
+            .grouping_label("value", *value)
+            .retry_policy(RetryPolicy::disabled());
+        let telemetry = Telemetry::builder().env(Env::empty()).service_name("grouping").exporter(exporter).build().expect("build");
+        telemetry.meter("grouping").u64_counter("pushed").build().add(1, &[]);
+        match telemetry.shutdown() {
+            Ok(()) => pushed += 1,
+            Err(e) => lost.push(format!("{value:?}: {e}")),
+        }
+    }
+    assert!(lost.is_empty(), "pushes failed: {lost:#?}");
+    let held = groups(&base);
+    let mut missing = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        let job = format!("job{i}");
+        let found = held.iter().filter(|g| g.get("job") == Some(&job)).collect::<Vec<_>>();
+        let exact = found.len() == 1 && found[0].get("value").map(String::as_str).unwrap_or_default() == *value;
+        if !exact {
+            missing.push(format!("{value:?} -> {found:?}"));
+        }
+    }
+    assert!(missing.is_empty(), "grouping values not in their own group: {missing:#?}");
+    // Job names are values too.
+    for job in [".", "..", "a/b", "ü b"] {
+        let exporter = PushgatewayExporter::new().endpoint(base.clone()).job(job).retry_policy(RetryPolicy::disabled());
+        let telemetry = Telemetry::builder().env(Env::empty()).service_name("grouping").exporter(exporter).build().expect("build");
+        telemetry.shutdown().unwrap_or_else(|e| panic!("job {job:?}: {e}"));
+        assert!(groups(&base).iter().any(|g| g.get("job").map(String::as_str) == Some(job)), "job {job:?}");
+    }
+    println!("{pushed} of {} grouping values delivered, each to its own group", values.len());
+}
+
+/// A listener that answers every request with a redirect.
+fn redirecting_server() -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buffer = [0u8; 65536];
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(b"HTTP/1.1 301 Moved Permanently\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn a_pushgateway_that_is_down_or_redirects_fails_flush_and_shutdown_and_the_loss_is_counted() {
+    for (endpoint, expected) in [(format!("http://127.0.0.1:{}", free_port()), "Connection refused"), (redirecting_server(), "HTTP 301")] {
+        let prometheus = PrometheusExporter::new().without_server();
+        let scraper = prometheus.scraper();
+        let pusher = PushgatewayExporter::new().endpoint(endpoint.clone()).job("lost").retry_policy(RetryPolicy::disabled());
+        let telemetry =
+            Telemetry::builder().env(Env::empty()).service_name("lost").exporter(pusher).exporter(prometheus).build().expect("build");
+        telemetry.meter("lost").u64_counter("items").build().add(3, &[]);
+        let err = telemetry.force_flush().expect_err("the push failed").to_string();
+        assert!(err.starts_with("pushgateway: PUT") && err.contains(expected), "{endpoint}: {err}");
+        let text = scraper.scrape_text().expect("scrape");
+        let lost = text
+            .lines()
+            .filter(|l| l.starts_with("otel_sdk_exporter_metric_data_point_exported_total{") && l.contains("error_type="))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>();
+        assert!(lost >= 1.0, "lost data points not counted:\n{text}");
+        let err = telemetry.shutdown().expect_err("the final push failed").to_string();
+        assert!(err.contains("pushgateway: PUT") && err.contains(expected), "{endpoint}: {err}");
+    }
 }

@@ -153,6 +153,98 @@ fn a_reader_never_sees_a_partial_file_across_ten_thousand_rewrites() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Every sample line of `name` in a text exposition.
+fn lines_of(text: &str, prefix: &str) -> usize {
+    text.lines().filter(|l| l.starts_with(prefix)).count()
+}
+
+#[test]
+fn concurrent_writers_never_show_a_reader_or_node_exporter_a_partial_file() {
+    const SERIES: usize = 200;
+    let dir = fast_dir("textfile-concurrent");
+    let textfile = TextfileExporter::new().directory(&dir).file_name("busy").interval(Duration::from_millis(5));
+    let writer = textfile.writer();
+    let lines_file = dir.join("busy.influx");
+    let influx = otel_exporters::InfluxExporter::new().endpoint(lines_file.to_str().unwrap_or_default()).interval(Duration::from_millis(5));
+    let telemetry =
+        Arc::new(Telemetry::builder().env(Env::empty()).service_name("busy").exporter(textfile).exporter(influx).build().expect("build"));
+    let counter = telemetry.meter("busy").u64_counter("rewrites").build();
+    for i in 0..SERIES {
+        counter.add(1, &[KeyValue::new("series", i as i64)]);
+    }
+    let path = writer.write_now().expect("first write");
+    assert!(wait_for(Duration::from_secs(10), || lines_file.is_file().then_some(())).is_some());
+    let (_node, target) = node_exporter(&dir);
+
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (path, lines_file, done) = (path.clone(), lines_file.clone(), done.clone());
+        std::thread::spawn(move || {
+            let (mut reads, mut partial) = (0u64, Vec::new());
+            while !done.load(Ordering::Relaxed) {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if !text.ends_with('\n') || lines_of(&text, "rewrites_total{") != SERIES {
+                    partial.push(format!("textfile read {reads}: {} bytes", text.len()));
+                }
+                let lines = std::fs::read_to_string(&lines_file).unwrap_or_default();
+                if !lines.ends_with('\n') || lines_of(&lines, "rewrites,") != SERIES {
+                    partial.push(format!("line-protocol read {reads}: {} bytes", lines.len()));
+                }
+                reads += 1;
+            }
+            (reads, partial)
+        })
+    };
+    let scrapes = {
+        let (target, done) = (target.clone(), done.clone());
+        std::thread::spawn(move || {
+            let (mut scrapes, mut bad) = (0u64, Vec::new());
+            while !done.load(Ordering::Relaxed) {
+                let (_, body) = otel_tests::http_get(&format!("http://{target}/metrics")).expect("node_exporter answers");
+                if !body.contains("node_textfile_scrape_error 0") || lines_of(&body, "rewrites_total{") != SERIES {
+                    bad.push(body.lines().filter(|l| l.contains("textfile")).collect::<Vec<_>>().join("\n"));
+                }
+                scrapes += 1;
+            }
+            (scrapes, bad)
+        })
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (writer, telemetry) = (writer.clone(), telemetry.clone());
+            std::thread::spawn(move || {
+                let mut errors = Vec::new();
+                for i in 0..300 {
+                    if let Err(e) = writer.write_now() {
+                        errors.push(e.to_string());
+                    }
+                    if i % 3 == 0 {
+                        if let Err(e) = telemetry.force_flush() {
+                            errors.push(e.to_string());
+                        }
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+    let errors: Vec<String> = threads.into_iter().flat_map(|t| t.join().expect("writer thread")).collect();
+    done.store(true, Ordering::Relaxed);
+    let (reads, partial) = reader.join().expect("reader");
+    let (scrapes, bad) = scrapes.join().expect("scraper");
+    assert!(errors.is_empty(), "{} write errors, first: {:?}", errors.len(), errors.first());
+    assert!(partial.is_empty(), "{} partial reads of {reads}: {:?}", partial.len(), &partial[..partial.len().min(5)]);
+    assert!(bad.is_empty(), "{} bad node_exporter scrapes of {scrapes}: {:?}", bad.len(), bad.first());
+    assert!(reads > 100 && scrapes > 10, "only {reads} reads and {scrapes} scrapes overlapped the writes");
+    println!("4 threads x 300 writes + 100 flushes each: {reads} reads, {scrapes} node_exporter scrapes, 0 partial, 0 errors");
+    // Nothing left behind: every temporary file was renamed or removed.
+    let leftovers: Vec<_> =
+        std::fs::read_dir(&dir).expect("dir").flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    drop(telemetry);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_failing_write_is_counted_and_leaves_the_previous_file() {
     let dir = scratch_dir("textfile-fail");
@@ -165,12 +257,16 @@ fn a_failing_write_is_counted_and_leaves_the_previous_file() {
     telemetry.meter("fail").u64_counter("kept").build().add(1, &[]);
     let path = writer.write_now().expect("first write");
     let before = std::fs::read_to_string(&path).expect("read");
-    // The temporary file's name taken by a directory: the next write cannot happen.
-    let blocker = dir.join(format!(".fail.prom.{}.tmp", std::process::id()));
-    std::fs::create_dir_all(blocker.join("inside")).expect("block");
+    // The temporary files' names taken by directories: the next writes cannot happen.
+    // (Each write has its own temporary file: these are the second and third writes'.)
+    for write in [1, 2] {
+        let blocker = dir.join(format!(".fail.prom.{}.{write}.tmp", std::process::id()));
+        std::fs::create_dir_all(blocker.join("inside")).expect("block");
+    }
     telemetry.meter("fail").u64_counter("kept").build().add(1, &[]);
     assert!(writer.write_now().is_err());
-    telemetry.force_flush().expect("a failed textfile write is reported, not returned");
+    let err = telemetry.force_flush().expect_err("a failed textfile write is an error").to_string();
+    assert!(err.starts_with("textfile: cannot write"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), before, "the previous file changed");
     let text = scraper.scrape_text().expect("scrape");
     let failed = text

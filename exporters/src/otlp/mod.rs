@@ -389,6 +389,7 @@ impl Exporter for OtlpExporter {
                 settings.timeout,
                 settings.gzip,
                 settings.retry,
+                plug.shutdown_deadline(),
             )
         };
         plug.announce(format!("otlp {} {shown}", protocol_name(settings.protocol)));

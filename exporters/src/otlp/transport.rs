@@ -36,8 +36,9 @@ impl Transport {
         timeout: Duration,
         gzip: bool,
         retry: RetryPolicy,
+        deadline: &otel_core::Deadline,
     ) -> Self {
-        let sender = Sender::new(tls, protocol == OtlpProtocol::Grpc, timeout, retry);
+        let sender = Sender::new(tls, protocol == OtlpProtocol::Grpc, timeout, retry, deadline);
         Transport { sender, uri, protocol, headers, gzip }
     }
 

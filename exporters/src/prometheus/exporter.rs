@@ -1,6 +1,6 @@
 //! The exporter a pipeline attaches: settings, the listen address, and starting the endpoint.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 
 use otel_core::{BuildError, Exporter, Plug};
 
@@ -160,7 +160,7 @@ impl Exporter for PrometheusExporter {
         }
         let requested = self.address(plug)?;
         let bind_error = |source| BuildError::Bind { addr: requested.clone(), purpose: "the Prometheus endpoint", source };
-        let listener = TcpListener::bind(requested.as_str()).map_err(bind_error)?;
+        let listener = server::bind(&requested).map_err(bind_error)?;
         let local: SocketAddr = listener.local_addr().map_err(bind_error)?;
         let runtime = crate::runtime::handle("prometheus")?;
         #[cfg(feature = "prometheus-tls")]

@@ -22,9 +22,16 @@ use super::negotiate::{negotiate, Format};
 use super::scraper::Scraper;
 
 /// Connections held open at once. When all are taken, a new connection takes the slot of the
-/// one that has waited longest for its request head, so clients that trickle their headers (or
-/// sit idle) can never keep a scraper out.
+/// one that has waited longest for its request head, once that is longer than
+/// [`SLOW_HEAD`]; when every connection is being served (or just arrived), new ones wait in the
+/// listen backlog until a slot frees. So clients that trickle their headers (or sit idle) can
+/// never keep a scraper out, and a crowd of scrapers is served in turn, none refused.
 const MAX_CONNECTIONS: usize = 64;
+/// How long a connection may wait for its request head before a newcomer may take its slot:
+/// far longer than a real client needs to send a head, far shorter than a scrape's timeout.
+const SLOW_HEAD: Duration = Duration::from_millis(250);
+/// Connections that may wait to be accepted (the listen backlog).
+const BACKLOG: i32 = 4096;
 /// Time a client gets to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head accepted (hyper's minimum buffer is 8 KiB).
@@ -73,11 +80,14 @@ pub(super) struct Endpoint {
 }
 
 /// The open connections. A connection is evictable while it waits for a request head (new or
-/// keep-alive); it is busy from a complete head until its response is written.
+/// keep-alive) for longer than [`SLOW_HEAD`]; it is busy from a complete head until its response
+/// is written.
 #[derive(Default)]
 struct Slots {
     open: Mutex<HashMap<u64, Slot>>,
     next: AtomicU64,
+    /// Signalled when a slot is given back or a connection starts waiting again.
+    changed: Notify,
 }
 
 struct Slot {
@@ -87,13 +97,28 @@ struct Slot {
 }
 
 impl Slots {
-    /// A slot for a new connection, evicting the longest-waiting connection when all are taken;
-    /// `None` when every connection is busy serving a request.
+    /// The connection a newcomer may replace now, if all slots are taken; `Err` when none may.
+    fn evictable(open: &HashMap<u64, Slot>) -> Result<Option<u64>, ()> {
+        if open.len() < MAX_CONNECTIONS {
+            return Ok(None);
+        }
+        let now = Instant::now();
+        let slow =
+            open.iter().filter_map(|(id, slot)| slot.waiting_since.filter(|t| now.duration_since(*t) >= SLOW_HEAD).map(|t| (t, *id)));
+        slow.min().map(|(_, id)| Some(id)).ok_or(())
+    }
+
+    /// Whether a new connection could have a slot now.
+    fn has_room(&self) -> bool {
+        Self::evictable(&self.open.lock().unwrap_or_else(|p| p.into_inner())).is_ok()
+    }
+
+    /// A slot for a new connection, evicting the connection slowest to send its head when all
+    /// are taken; `None` when every connection is busy or has only just arrived.
     fn open(self: &Arc<Self>) -> Option<SlotGuard> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if open.len() >= MAX_CONNECTIONS {
-            let oldest = open.iter().filter_map(|(id, slot)| slot.waiting_since.map(|t| (t, *id))).min()?.1;
-            if let Some(evicted) = open.remove(&oldest) {
+        if let Some(slow) = Self::evictable(&open).ok()? {
+            if let Some(evicted) = open.remove(&slow) {
                 evicted.evict.notify_one();
             }
         }
@@ -108,6 +133,18 @@ impl Slots {
         if let Some(slot) = open.get_mut(&id) {
             slot.waiting_since = waiting.then(Instant::now);
         }
+        drop(open);
+        if waiting {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Resolves when a new connection can have a slot.
+    async fn room(&self) {
+        while !self.has_room() {
+            // A slot given back wakes this at once; a connection turning slow is seen on the tick.
+            let _ = tokio::time::timeout(SLOW_HEAD / 10, self.changed.notified()).await;
+        }
     }
 }
 
@@ -121,6 +158,7 @@ struct SlotGuard {
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         self.slots.open.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+        self.slots.changed.notify_one();
     }
 }
 
@@ -140,6 +178,22 @@ impl Drop for Busy<'_> {
     }
 }
 
+/// Listens on `address` (`host:port`, the first address it resolves to that can be bound) with
+/// a backlog deep enough for a crowd of scrapers.
+pub(super) fn bind(address: &str) -> std::io::Result<std::net::TcpListener> {
+    use std::net::ToSocketAddrs as _;
+    let mut last = std::io::Error::new(std::io::ErrorKind::InvalidInput, "the address resolves to nothing");
+    for address in address.to_socket_addrs()? {
+        let socket = socket2::Socket::new(socket2::Domain::for_address(address), socket2::Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        match socket.bind(&address.into()).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(()) => return Ok(socket.into()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 /// Serves the endpoint on `listener` until the scraper's pipeline shuts down.
 pub(super) fn spawn(runtime: &Handle, listener: std::net::TcpListener, endpoint: Endpoint) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
@@ -152,8 +206,9 @@ pub(super) fn spawn(runtime: &Handle, listener: std::net::TcpListener, endpoint:
     let slots = Arc::new(Slots::default());
     runtime.spawn(async move {
         loop {
+            // Accept only when the connection can have a slot: until then it waits in the backlog.
             let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
+                accepted = async { slots.room().await; listener.accept().await } => accepted,
                 () = until_stopped(&mut stopped) => return,
             };
             let stream = match accepted {
@@ -165,8 +220,12 @@ pub(super) fn spawn(runtime: &Handle, listener: std::net::TcpListener, endpoint:
                     continue;
                 }
             };
-            // Every slot busy serving: refuse (closing the connection) rather than queue.
-            let Some(slot) = slots.open() else { continue };
+            let Some(slot) = slots.open() else {
+                // The room found before accepting was taken meanwhile (a slow connection started
+                // a request): say when to come back rather than reset the connection.
+                tokio::spawn(busy_reply(stream));
+                continue;
+            };
             let endpoint = endpoint.clone();
             tokio::spawn(async move {
                 let evicted = slot.evict.clone();
@@ -178,6 +237,17 @@ pub(super) fn spawn(runtime: &Handle, listener: std::net::TcpListener, endpoint:
         }
     });
     Ok(())
+}
+
+/// A complete `503 Service Unavailable` with `Retry-After`, for a connection there is no room for.
+async fn busy_reply(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    let answer = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 38\r\nConnection: close\r\n\r\nevery connection is busy; retry soon\n\n";
+    let _ = tokio::time::timeout(HEADER_TIMEOUT, async {
+        let _ = stream.write_all(answer).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }
 
 /// Serves one accepted connection (after a TLS handshake, when configured).

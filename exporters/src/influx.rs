@@ -14,6 +14,7 @@ use crate::atomic_file::{AtomicFile, ReplaceError};
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
 use crate::sender::{RetryPolicy, TextPush};
+use crate::source::Source;
 use crate::EncodeOptions;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -134,15 +135,14 @@ impl Exporter for InfluxExporter {
 
     fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
         let env = plug.env();
-        let endpoint = match self.endpoint.clone() {
-            Some(e) => e,
-            None => env.get("OTEL_EXPORTER_INFLUX_ENDPOINT").ok_or_else(|| BuildError::InvalidSetting {
+        let (endpoint, source) = Source::pick(self.endpoint.clone(), "endpoint", env, &["OTEL_EXPORTER_INFLUX_ENDPOINT"]).ok_or_else(
+            || BuildError::InvalidSetting {
                 setting: "endpoint",
                 reason:
                     "the influx exporter needs a write URL or a file: set OTEL_EXPORTER_INFLUX_ENDPOINT or call InfluxExporter::endpoint"
                         .into(),
-            })?,
-        };
+            },
+        )?;
         let interval = match self.interval {
             Some(i) if i.is_zero() => {
                 return Err(BuildError::InvalidSetting { setting: "interval", reason: "must be longer than zero".into() })
@@ -155,6 +155,7 @@ impl Exporter for InfluxExporter {
                 let write = TextPush::new(
                     "influx",
                     &endpoint,
+                    &source,
                     "text/plain; charset=utf-8",
                     None,
                     self.timeout,
@@ -165,22 +166,16 @@ impl Exporter for InfluxExporter {
                 Destination::Http(Box::new(write))
             }
             Some((scheme, _)) => {
-                return Err(BuildError::InvalidSetting {
-                    setting: "endpoint",
-                    reason: format!("{scheme}:// is not supported: give an http:// or https:// write URL, or a file path"),
-                })
+                return Err(source.error(&format!("an http:// or https:// write URL, or a file path ({scheme}:// is not supported)")))
             }
             None => {
                 let path = PathBuf::from(&endpoint);
                 let (Some(dir), Some(_)) = (path.parent(), path.file_name()) else {
-                    return Err(BuildError::InvalidSetting { setting: "endpoint", reason: format!("{endpoint:?} is not a file path") });
+                    return Err(source.error("an http:// or https:// write URL, or a file path"));
                 };
                 let dir = if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir };
                 if !dir.is_dir() {
-                    return Err(BuildError::InvalidSetting {
-                        setting: "endpoint",
-                        reason: format!("{}: the directory does not exist; create it", dir.display()),
-                    });
+                    return Err(source.error(&format!("a file in a directory that exists: create {}", dir.display())));
                 }
                 plug.announce(path.display().to_string());
                 Destination::File(AtomicFile::new(path))

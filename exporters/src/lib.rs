@@ -54,6 +54,8 @@ mod runtime;
 mod select;
 #[cfg(feature = "_push")]
 mod sender;
+#[cfg(any(feature = "textfile", feature = "_push"))]
+mod source;
 #[cfg(feature = "textfile")]
 mod textfile;
 

@@ -12,6 +12,7 @@ use otel_core::{redact_urls, BuildError, Exporter, Plug};
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
 use crate::sender::{basic_authorization, RetryPolicy, TextPush, UrlParts};
+use crate::source::Source;
 use crate::{EncodeOptions, Format};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -210,19 +211,16 @@ impl Exporter for PushgatewayExporter {
     fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
         let env = plug.env();
         let invalid = |setting: &'static str, reason: String| BuildError::InvalidSetting { setting, reason };
-        let endpoint = match self.endpoint.clone() {
-            Some(url) => url,
-            None => env.get("OTEL_EXPORTER_PUSHGATEWAY_ENDPOINT").ok_or_else(|| {
+        let (endpoint, source) =
+            Source::pick(self.endpoint.clone(), "endpoint", env, &["OTEL_EXPORTER_PUSHGATEWAY_ENDPOINT"]).ok_or_else(|| {
                 invalid(
                     "endpoint",
                     "the Pushgateway exporter needs a URL: set OTEL_EXPORTER_PUSHGATEWAY_ENDPOINT or call PushgatewayExporter::endpoint"
                         .into(),
                 )
-            })?,
-        };
-        let shown = redact_urls(&endpoint);
+            })?;
         let parts = UrlParts::split(&endpoint).map_err(|why| {
-            invalid("endpoint", format!("{shown:?} is not an http:// or https:// URL such as http://pushgateway:9091 ({why})"))
+            source.invalid(&redact_urls(&endpoint), &format!("an http:// or https:// URL such as http://pushgateway:9091 ({why})"))
         })?;
         let job = match self.job.clone().or_else(|| env.get("OTEL_EXPORTER_PUSHGATEWAY_JOB")) {
             Some(job) => job,
@@ -234,16 +232,19 @@ impl Exporter for PushgatewayExporter {
                 "the grouping key needs a job: set OTEL_EXPORTER_PUSHGATEWAY_JOB or PushgatewayExporter::job".into(),
             ));
         }
-        let mut grouping = env.key_values(&["OTEL_EXPORTER_PUSHGATEWAY_GROUPING"], false)?;
-        grouping.extend(self.grouping.iter().cloned());
+        const GROUPING: &str = "OTEL_EXPORTER_PUSHGATEWAY_GROUPING";
+        let from_env = env.key_values(&[GROUPING], false)?.into_iter().map(|pair| (pair, Source::Env(GROUPING, env.get(GROUPING))));
+        let from_builder = self.grouping.iter().map(|pair| (pair.clone(), Source::Builder("grouping_label")));
         let mut path = format!("{}/metrics", parts.path.trim_end_matches('/'));
         path.push_str(&segment("job", &job));
-        for (name, value) in &grouping {
+        for ((name, value), source) in from_env.chain(from_builder) {
             let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !name.starts_with("__");
             if !valid || name == "job" {
-                return Err(invalid("grouping", format!("{name:?} is not a usable grouping label name")));
+                return Err(source.error(&format!(
+                    "label=value pairs whose labels are Prometheus label names other than `job` (letters, digits, `_`, not starting with `__`): {name:?} is not one"
+                )));
             }
-            path.push_str(&segment(name, value));
+            path.push_str(&segment(&name, &value));
         }
         let interval = match self.interval {
             Some(i) if i.is_zero() => return Err(invalid("interval", "must be longer than zero".into())),
@@ -267,6 +268,7 @@ impl Exporter for PushgatewayExporter {
         let group = TextPush::new(
             "pushgateway",
             &url,
+            &source,
             "text/plain; version=0.0.4",
             self.authorization.clone(),
             self.timeout,

@@ -157,6 +157,7 @@ impl TextPush {
     pub(crate) fn new(
         exporter: &'static str,
         url: &str,
+        source: &crate::source::Source,
         content_type: &'static str,
         authorization: Option<String>,
         timeout: Duration,
@@ -165,16 +166,14 @@ impl TextPush {
     ) -> Result<Self, otel_core::BuildError> {
         use otel_core::BuildError;
         let shown = otel_core::redact_urls(url);
-        let invalid = |why: &str| BuildError::InvalidSetting { setting: "endpoint", reason: format!("{shown:?} {why}") };
-        let parts = UrlParts::split(url).map_err(|why| invalid(&format!("is not an http:// or https:// URL ({why})")))?;
+        let invalid = |why: &str| source.invalid(&shown, &format!("an http:// or https:// URL ({why})"));
+        let parts = UrlParts::split(url).map_err(invalid)?;
         let uri = parts.uri(parts.path).map_err(invalid)?;
         let authorization = authorization
             .or_else(|| parts.userinfo.as_deref().map(basic_authorization))
             .map(|value| {
-                let mut value = hyper::header::HeaderValue::from_str(&value).map_err(|_| BuildError::InvalidSetting {
-                    setting: "authorization",
-                    reason: "the credentials contain a control character".into(),
-                })?;
+                let mut value = hyper::header::HeaderValue::from_str(&value)
+                    .map_err(|_| source.error("a URL whose credentials hold no control character"))?;
                 value.set_sensitive(true);
                 Ok::<_, BuildError>(value)
             })

@@ -12,6 +12,7 @@ use otel_core::{BuildError, Exporter, Plug};
 use crate::atomic_file::{temporary_of, AtomicFile, ReplaceError};
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
+use crate::source::Source;
 use crate::{EncodeOptions, Format};
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -115,29 +116,33 @@ impl TextfileExporter {
 
     fn resolve(&self, plug: &Plug) -> Result<(PathBuf, String, Duration, bool), BuildError> {
         let env = plug.env();
-        let directory = match &self.directory {
-            Some(d) => d.clone(),
-            None => env.get("OTEL_EXPORTER_TEXTFILE_DIRECTORY").map(PathBuf::from).ok_or_else(|| BuildError::InvalidSetting {
-                setting: "directory",
-                reason: "the textfile exporter needs a directory: set OTEL_EXPORTER_TEXTFILE_DIRECTORY or call TextfileExporter::directory"
-                    .into(),
-            })?,
-        };
+        let builder_directory = self.directory.as_ref().map(|d| d.to_string_lossy().into_owned());
+        let (directory, source) =
+            Source::pick(builder_directory, "directory", env, &["OTEL_EXPORTER_TEXTFILE_DIRECTORY"]).ok_or_else(|| {
+                BuildError::InvalidSetting {
+                    setting: "directory",
+                    reason:
+                        "the textfile exporter needs a directory: set OTEL_EXPORTER_TEXTFILE_DIRECTORY or call TextfileExporter::directory"
+                            .into(),
+                }
+            })?;
+        let directory = self.directory.clone().unwrap_or_else(|| PathBuf::from(directory));
+        check_writable(&directory, &source)?;
         let service = plug
             .resource()
             .get(&opentelemetry::Key::from_static_str("service.name"))
             .map(|v| v.to_string())
             .unwrap_or_else(|| "unknown_service".to_owned());
-        let name = match self.file_name.clone().or_else(|| env.get("OTEL_EXPORTER_TEXTFILE_NAME")) {
-            Some(name) => name.strip_suffix(".prom").map(str::to_owned).unwrap_or(name),
+        let name = match Source::pick(self.file_name.clone(), "file_name", env, &["OTEL_EXPORTER_TEXTFILE_NAME"]) {
+            Some((name, source)) => {
+                let name = name.strip_suffix(".prom").map(str::to_owned).unwrap_or(name);
+                if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') || name.chars().any(char::is_control) {
+                    return Err(source.error("a plain file name (no `/`, not starting with `.`, no control characters)"));
+                }
+                name
+            }
             None => format!("{}_{}", file_safe(&service), std::process::id()),
         };
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(BuildError::InvalidSetting {
-                setting: "file_name",
-                reason: format!("{name:?} must be a plain file name (no `/`, not starting with `.`)"),
-            });
-        }
         let interval = match self.interval {
             Some(i) if i.is_zero() => {
                 return Err(BuildError::InvalidSetting { setting: "interval", reason: "must be longer than zero".into() })
@@ -165,7 +170,6 @@ impl Exporter for TextfileExporter {
 
     fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
         let (directory, name, interval, remove_stale) = self.resolve(plug)?;
-        check_writable(&directory)?;
         clean_directory(&directory, &name, remove_stale);
         let path = directory.join(format!("{name}.prom"));
         let state = self.writer.state.clone();
@@ -176,13 +180,13 @@ impl Exporter for TextfileExporter {
 }
 
 /// A build error unless files can be created in `directory`.
-fn check_writable(directory: &Path) -> Result<(), BuildError> {
-    let fail = |why: String| BuildError::InvalidSetting { setting: "directory", reason: format!("{}: {why}", directory.display()) };
+fn check_writable(directory: &Path, source: &Source) -> Result<(), BuildError> {
+    let fail = |why: String| source.error(&format!("a writable directory: {} {why}", directory.display()));
     if !directory.is_dir() {
         return Err(fail("is not a directory; create it (node_exporter's --collector.textfile.directory)".into()));
     }
     let probe = directory.join(format!(".otel-pipeline-probe.{}.tmp", std::process::id()));
-    fs::write(&probe, b"").map_err(|e| fail(format!("cannot write there ({e}); make it writable for this process")))?;
+    fs::write(&probe, b"").map_err(|e| fail(format!("cannot be written ({e}); make it writable for this process")))?;
     let _ = fs::remove_file(&probe);
     Ok(())
 }

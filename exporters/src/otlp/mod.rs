@@ -23,6 +23,7 @@ use tokio::runtime::Handle;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
 use crate::sender::{client_tls, system_roots, UrlParts};
+use crate::source::Source;
 
 use crate::sender::RetryPolicy;
 use transport::Transport;
@@ -156,14 +157,15 @@ impl OtlpExporter {
         let (endpoint, source) = match &self.endpoint {
             Some(url) => (url.clone(), Source::Builder("endpoint")),
             None => match env.first(&["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]) {
-                Some((var, url)) => (url, Source::Env(var, None)),
+                Some((var, url)) => (url.clone(), Source::Env(var, Some(redact_urls(&url)))),
                 None => match env.first(&["OTEL_EXPORTER_OTLP_ENDPOINT"]) {
                     Some((var, base)) => {
+                        let shown = redact_urls(&base);
                         let url = match protocol {
                             OtlpProtocol::Grpc => base,
                             OtlpProtocol::HttpProtobuf => format!("{}/v1/metrics", base.trim_end_matches('/')),
                         };
-                        (url, Source::Env(var, None))
+                        (url, Source::Env(var, Some(shown)))
                     }
                     None => match protocol {
                         OtlpProtocol::Grpc => ("http://localhost:4317".to_owned(), Source::Builder("endpoint")),
@@ -271,23 +273,6 @@ mod vars {
     pub(super) const TEMPORALITY: [&str; 1] = ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"];
 }
 
-/// Where a setting came from, for errors that name it.
-enum Source {
-    Builder(&'static str),
-    /// A variable, and its value when it is no secret (a file path).
-    Env(&'static str, Option<String>),
-}
-
-impl Source {
-    /// An error about this setting; `what` must not contain a secret.
-    fn error(&self, what: &str) -> BuildError {
-        match self {
-            Source::Builder(setting) => BuildError::InvalidSetting { setting, reason: what.to_owned() },
-            Source::Env(var, value) => BuildError::invalid_env(var, value.as_deref().unwrap_or("<redacted>"), what),
-        }
-    }
-}
-
 /// A parsed endpoint: the URI requests go to (without credentials), its printable form, and
 /// the credentials it carried.
 struct Target {
@@ -300,13 +285,7 @@ struct Target {
 impl Target {
     fn parse(url: &str, protocol: OtlpProtocol, source: &Source) -> Result<Target, BuildError> {
         let shown = redact_urls(url);
-        let invalid = |why: &str| {
-            let expected = format!("an http:// or https:// URL such as http://localhost:4317 ({why})");
-            match source {
-                Source::Builder(setting) => BuildError::InvalidSetting { setting, reason: format!("{shown:?} is not {expected}") },
-                Source::Env(var, _) => BuildError::invalid_env(var, &shown, expected),
-            }
-        };
+        let invalid = |why: &str| source.invalid(&shown, &format!("an http:// or https:// URL such as http://localhost:4317 ({why})"));
         let parts = UrlParts::split(url).map_err(invalid)?;
         let path = match protocol {
             OtlpProtocol::Grpc => GRPC_EXPORT_PATH,

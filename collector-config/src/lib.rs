@@ -26,6 +26,7 @@ pub mod rules;
 
 mod configs;
 mod dashboards;
+mod escape;
 mod reference;
 mod render_rules;
 mod yaml;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::escape::{markdown_code, markdown_text};
 use crate::inventory::Inventory;
 use crate::rules::Group;
 
@@ -30,13 +31,13 @@ pub(crate) fn metrics(inv: &Inventory) -> String {
         };
         let labels =
             if m.labels.is_empty() { "—".to_owned() } else { m.labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ") };
-        let unit = if m.def.unit.is_empty() { "—" } else { &m.def.unit };
+        let unit = if m.def.unit.is_empty() { "—".to_owned() } else { markdown_code(&m.def.unit) };
         let _ = writeln!(
             out,
-            "| `{}` | {kind} | `{unit}` | {labels} | `{}` | {} |",
+            "| `{}` | {kind} | {unit} | {labels} | {} | {} |",
             m.family,
-            m.def.name,
-            m.def.description.replace('|', "\\|")
+            markdown_code(&m.def.name),
+            markdown_text(&m.def.description)
         );
     }
     out
@@ -55,11 +56,11 @@ pub(crate) fn runbooks(groups: &[Group]) -> String {
         for a in &g.alerts {
             let _ = write!(
                 out,
-                "\n### {}\n\n- severity: `{}`, for: `{}`\n- rule: `{}`\n\n{}\n",
+                "\n### {}\n\n- severity: `{}`, for: `{}`\n- rule: {}\n\n{}\n",
                 a.name,
                 a.severity,
                 a.hold,
-                a.expr.replace('|', "\\|"),
+                crate::escape::markdown_code(&a.expr),
                 a.description.replace("{{ $labels.", "`<").replace(" }}", ">`")
             );
         }

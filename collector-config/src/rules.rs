@@ -86,7 +86,10 @@ impl Slo {
                 }
             };
             match key {
-                "job" => slo.job = Some(value.to_owned()),
+                "job" => {
+                    crate::escape::representable("SLO job", value)?;
+                    slo.job = Some(value.to_owned());
+                }
                 "availability" => slo.availability = percent(value)?,
                 "latency" => {
                     let (seconds, target) = value.split_once(':').unwrap_or((value, "99"));
@@ -103,24 +106,33 @@ impl Slo {
     }
 
     /// The series it applies to: its job, or (for every job) the jobs without an objective of
-    /// their own among `all`.
+    /// their own among `all`. Job names are literal values (`=` / `!=` matchers, escaped), never
+    /// a regular expression.
     fn selector(&self, all: &[Slo]) -> String {
+        use crate::escape::promql_string;
         match &self.job {
-            Some(job) => format!("{{job=\"{job}\"}}"),
+            Some(job) => format!("{{job={}}}", promql_string(job)),
             None => {
-                let own: Vec<&str> = all.iter().filter_map(|s| s.job.as_deref()).collect();
+                let own: Vec<String> = all.iter().filter_map(|s| s.job.as_deref()).map(|j| format!("job!={}", promql_string(j))).collect();
                 if own.is_empty() {
                     String::new()
                 } else {
-                    format!("{{job!~\"{}\"}}", own.join("|"))
+                    format!("{{{}}}", own.join(","))
                 }
             }
         }
     }
 
     /// A job name the objective applies to, for its test.
-    fn job_name(&self) -> &str {
-        self.job.as_deref().unwrap_or("any-service")
+    fn job_name(&self, all: &[Slo]) -> String {
+        match &self.job {
+            Some(job) => job.clone(),
+            // One that no objective of its own names.
+            None => (0..)
+                .map(|i| format!("any-service{}", "-".repeat(i)))
+                .find(|j| all.iter().all(|s| s.job.as_ref() != Some(j)))
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -184,7 +196,8 @@ fn slo_group(
     let mut alerts = Vec::new();
     for slo in slos {
         let sel = slo.selector(slos);
-        let job = slo.job_name();
+        let job = slo.job_name(slos);
+        let job = job.as_str();
         let objectives = [
             ("availability", format!("job:{short}_errors:ratio_rate"), 1.0 - slo.availability),
             ("latency", format!("job:{short}_slower_than_{}:ratio_rate", threshold_name(slo.latency_seconds)), 1.0 - slo.latency_target),
@@ -248,10 +261,11 @@ fn slo_series(family: &str, job: &str, objective: &str, ok: &str, error: &str, s
         (_, false) => ("0", "100"),
     };
     let ok_count: u32 = 100 - errors.parse::<u32>().unwrap_or(0);
+    let job = crate::escape::promql_string(job);
     vec![
-        (format!("{family}_count{{job=\"{job}\",{}}}", first(ok)), format!("0+{ok_count}x500")),
-        (format!("{family}_count{{job=\"{job}\",{}}}", first(error)), format!("0+{errors}x500")),
-        (format!("{family}_bucket{{job=\"{job}\",{},le=\"{le}\"}}", first(ok)), format!("0+{fast}x500")),
+        (format!("{family}_count{{job={job},{}}}", first(ok)), format!("0+{ok_count}x500")),
+        (format!("{family}_count{{job={job},{}}}", first(error)), format!("0+{errors}x500")),
+        (format!("{family}_bucket{{job={job},{},le=\"{le}\"}}", first(ok)), format!("0+{fast}x500")),
     ]
 }
 
@@ -317,6 +331,9 @@ fn ratio_alert(
 
 /// Every rule group the inventory supports, with these objectives for the request SLOs.
 pub fn groups(inv: &Inventory, slos: &[Slo]) -> Result<Vec<Group>, String> {
+    for job in slos.iter().filter_map(|s| s.job.as_deref()) {
+        crate::escape::representable("SLO job", job)?;
+    }
     let mut groups = Vec::new();
     if inv.has_all(&["http.server.request.duration"]) {
         let status = inv.label("http.server.request.duration", "http.response.status_code");

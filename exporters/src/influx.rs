@@ -13,7 +13,7 @@ use otel_core::{redact_urls, BuildError, Exporter, Plug};
 use crate::atomic_file::{AtomicFile, ReplaceError};
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
-use crate::sender::{RetryPolicy, TextPush};
+use crate::sender::{Patience, RetryPolicy, TextPush};
 use crate::source::Source;
 use crate::EncodeOptions;
 
@@ -135,14 +135,15 @@ impl Exporter for InfluxExporter {
 
     fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
         let env = plug.env();
-        let (endpoint, source) = Source::pick(self.endpoint.clone(), "endpoint", env, &["OTEL_EXPORTER_INFLUX_ENDPOINT"]).ok_or_else(
-            || BuildError::InvalidSetting {
+        let (endpoint, source) =
+            Source::pick(self.endpoint.clone(), "endpoint", env, &["OTEL_EXPORTER_INFLUX_ENDPOINT"]).ok_or_else(|| {
+                BuildError::InvalidSetting {
                 setting: "endpoint",
                 reason:
                     "the influx exporter needs a write URL or a file: set OTEL_EXPORTER_INFLUX_ENDPOINT or call InfluxExporter::endpoint"
                         .into(),
-            },
-        )?;
+            }
+            })?;
         let interval = match self.interval {
             Some(i) if i.is_zero() => {
                 return Err(BuildError::InvalidSetting { setting: "interval", reason: "must be longer than zero".into() })
@@ -158,9 +159,7 @@ impl Exporter for InfluxExporter {
                     &source,
                     "text/plain; charset=utf-8",
                     None,
-                    self.timeout,
-                    self.retry.clone(),
-                    plug.shutdown_deadline(),
+                    Patience { timeout: self.timeout, retry: self.retry.clone(), deadline: plug.shutdown_deadline() },
                 )?;
                 plug.announce(format!("influx {}", write.shown));
                 Destination::Http(Box::new(write))

@@ -11,7 +11,7 @@ use otel_core::{redact_urls, BuildError, Exporter, Plug};
 
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;
-use crate::sender::{basic_authorization, RetryPolicy, TextPush, UrlParts};
+use crate::sender::{basic_authorization, Patience, RetryPolicy, TextPush, UrlParts};
 use crate::source::Source;
 use crate::{EncodeOptions, Format};
 
@@ -271,9 +271,7 @@ impl Exporter for PushgatewayExporter {
             &source,
             "text/plain; version=0.0.4",
             self.authorization.clone(),
-            self.timeout,
-            self.retry.clone(),
-            plug.shutdown_deadline(),
+            Patience { timeout: self.timeout, retry: self.retry.clone(), deadline: plug.shutdown_deadline() },
         )?;
         plug.announce(format!("pushgateway {}", group.shown));
         let pusher = Pusher { group, method, delete_on_shutdown };

@@ -50,6 +50,13 @@ impl RetryPolicy {
     }
 }
 
+/// How long a sender waits: each attempt, the retries, and the pipeline's shutdown deadline.
+pub(crate) struct Patience<'d> {
+    pub(crate) timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) deadline: &'d otel_core::Deadline,
+}
+
 /// Why an export failed; the message never contains header values or URL credentials.
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
@@ -160,9 +167,7 @@ impl TextPush {
         source: &crate::source::Source,
         content_type: &'static str,
         authorization: Option<String>,
-        timeout: Duration,
-        retry: RetryPolicy,
-        deadline: &otel_core::Deadline,
+        patience: Patience<'_>,
     ) -> Result<Self, otel_core::BuildError> {
         use otel_core::BuildError;
         let shown = otel_core::redact_urls(url);
@@ -183,7 +188,7 @@ impl TextPush {
         let runtime = crate::runtime::handle(exporter)?;
         let sender = {
             let _context = runtime.enter();
-            Sender::new(tls, false, timeout, retry, deadline)
+            Sender::new(tls, false, patience)
         };
         Ok(TextPush { sender, runtime, uri, shown, authorization, content_type })
     }
@@ -230,7 +235,8 @@ pub(crate) struct Sender {
 impl Sender {
     /// A client for `http` and `https` URLs (TLS from `tls`); HTTP/2 only (cleartext or by ALPN)
     /// when `http2`, else HTTP/1.1.
-    pub(crate) fn new(tls: ClientConfig, http2: bool, timeout: Duration, retry: RetryPolicy, deadline: &otel_core::Deadline) -> Self {
+    pub(crate) fn new(tls: ClientConfig, http2: bool, patience: Patience<'_>) -> Self {
+        let Patience { timeout, retry, deadline } = patience;
         let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
         let connector = if http2 { builder.enable_http2().build() } else { builder.enable_http1().build() };
         let client = Client::builder(TokioExecutor::new())

@@ -15,6 +15,7 @@ pub(crate) enum Source {
 impl Source {
     /// The builder's value, else the first of `vars` that is set, with where it came from.
     /// A variable's value is shown in errors with URL credentials redacted.
+    #[cfg_attr(not(any(feature = "textfile", feature = "pushgateway", feature = "influx")), allow(dead_code))]
     pub(crate) fn pick(builder: Option<String>, setting: &'static str, env: &Env, vars: &[&'static str]) -> Option<(String, Source)> {
         match builder {
             Some(value) => Some((value, Source::Builder(setting))),

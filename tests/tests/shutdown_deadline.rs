@@ -48,7 +48,7 @@ fn shutdown_against_silent_peer(exporter: impl Exporter) -> (Duration, String) {
 
 #[test]
 fn shutdown_ends_within_its_deadline_against_a_peer_that_never_answers_for_every_push_exporter() {
-    let cases: Vec<(&str, Box<dyn FnOnce(String) -> Box<dyn Exporter> + Send>, &str)> = vec![
+    let cases: Vec<(&str, MakeExporter, &str)> = vec![
         ("otlp grpc", Box::new(|url| Box::new(OtlpExporter::new().protocol(OtlpProtocol::Grpc).endpoint(url))), "OTLP export to"),
         ("otlp http", Box::new(|url| Box::new(OtlpExporter::new().protocol(OtlpProtocol::HttpProtobuf).endpoint(url))), "OTLP export to"),
         (
@@ -81,6 +81,9 @@ fn shutdown_ends_within_its_deadline_against_a_peer_that_never_answers_for_every
     }
     println!("shutdown against a silent peer, deadline {DEADLINE:?}: {}", report.join(", "));
 }
+
+/// An exporter for a peer's URL.
+type MakeExporter = Box<dyn FnOnce(String) -> Box<dyn Exporter> + Send>;
 
 /// An exporter chosen at run time.
 struct Boxed(Box<dyn Exporter>);

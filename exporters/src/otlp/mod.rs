@@ -25,7 +25,7 @@ use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use crate::sender::{client_tls, system_roots, UrlParts};
 use crate::source::Source;
 
-use crate::sender::RetryPolicy;
+use crate::sender::{Patience, RetryPolicy};
 use transport::Transport;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -365,10 +365,8 @@ impl Exporter for OtlpExporter {
                 settings.target.uri,
                 settings.protocol,
                 settings.headers,
-                settings.timeout,
                 settings.gzip,
-                settings.retry,
-                plug.shutdown_deadline(),
+                Patience { timeout: settings.timeout, retry: settings.retry, deadline: plug.shutdown_deadline() },
             )
         };
         plug.announce(format!("otlp {} {shown}", protocol_name(settings.protocol)));

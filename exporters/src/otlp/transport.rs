@@ -3,7 +3,6 @@
 //! body and its status in the trailers; the shared [`Sender`] does the I/O and the retries.
 
 use std::io::Write as _;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -12,7 +11,7 @@ use hyper::{Request, Uri};
 use tokio_rustls::rustls::ClientConfig;
 
 use super::OtlpProtocol;
-use crate::sender::{http_failure, shorten, Answer, Failure, RetryPolicy, Sender};
+use crate::sender::{http_failure, shorten, Answer, Failure, Patience, Sender};
 
 const USER_AGENT_VALUE: &str = concat!("otel-pipeline/", env!("CARGO_PKG_VERSION"));
 
@@ -28,17 +27,8 @@ pub(super) struct Transport {
 impl Transport {
     /// A transport with its own pool; TLS (for `https` URLs) uses `tls`. gRPC speaks HTTP/2
     /// (cleartext or negotiated by ALPN), HTTP/protobuf HTTP/1.1.
-    pub(super) fn new(
-        tls: ClientConfig,
-        uri: Uri,
-        protocol: OtlpProtocol,
-        headers: HeaderMap,
-        timeout: Duration,
-        gzip: bool,
-        retry: RetryPolicy,
-        deadline: &otel_core::Deadline,
-    ) -> Self {
-        let sender = Sender::new(tls, protocol == OtlpProtocol::Grpc, timeout, retry, deadline);
+    pub(super) fn new(tls: ClientConfig, uri: Uri, protocol: OtlpProtocol, headers: HeaderMap, gzip: bool, patience: Patience<'_>) -> Self {
+        let sender = Sender::new(tls, protocol == OtlpProtocol::Grpc, patience);
         Transport { sender, uri, protocol, headers, gzip }
     }
 

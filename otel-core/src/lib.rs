@@ -38,6 +38,7 @@
 pub mod buckets;
 mod catalog;
 mod cells;
+mod checked;
 mod deadline;
 mod env;
 mod error;

@@ -187,7 +187,7 @@ impl TelemetryBuilder {
     /// through `opentelemetry::global::meter` reach it. Use this once, in `main`.
     pub fn install(self) -> Result<Telemetry, BuildError> {
         let telemetry = self.build()?;
-        opentelemetry::global::set_meter_provider(telemetry.provider.clone());
+        opentelemetry::global::set_meter_provider(telemetry.checked());
         crate::global::set_metrics(telemetry.metrics.clone());
         Ok(telemetry)
     }
@@ -260,14 +260,20 @@ impl Telemetry {
         }
     }
 
-    /// A meter for the named instrumentation scope (usually your crate's name).
+    /// A meter for the named instrumentation scope (usually your crate's name). An instrument
+    /// the SDK would refuse (see [`Metrics`] for the naming rules) is reported once and its
+    /// recordings counted in `otel_pipeline_recording_dropped_total{reason="instrument_refused"}`.
     pub fn meter(&self, name: &'static str) -> Meter {
-        self.provider.meter(name)
+        self.checked().meter(name)
     }
 
     /// A meter for a scope with version, schema URL or attributes.
     pub fn meter_with_scope(&self, scope: InstrumentationScope) -> Meter {
-        self.provider.meter_with_scope(scope)
+        self.checked().meter_with_scope(scope)
+    }
+
+    fn checked(&self) -> crate::checked::CheckedProvider {
+        crate::checked::CheckedProvider { provider: self.provider.clone(), health: self.health.clone() }
     }
 
     /// The underlying SDK provider, for code that wants one.

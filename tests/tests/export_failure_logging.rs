@@ -2,8 +2,6 @@
 //! neither the report, nor the errors, nor `Debug` output contain header values or URL
 //! credentials. (Own test binary: it installs a global log subscriber.)
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
@@ -11,24 +9,10 @@ use otel_core::Telemetry;
 use otel_exporters::{OtlpExporter, OtlpProtocol, RetryPolicy};
 use otel_tests::free_port;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::ErrorKind::Other)?.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn failures_are_logged_once_per_interval_without_secrets() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    tracing_subscriber::fmt().with_ansi(false).with_writer(move || sink.clone()).init();
+    let captured = otel_tests::CapturedLog::default();
+    tracing::subscriber::set_global_default(captured.subscriber()).expect("the only subscriber");
 
     let interval = Duration::from_millis(200);
     for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf] {
@@ -58,8 +42,7 @@ fn failures_are_logged_once_per_interval_without_secrets() {
         let elapsed = started.elapsed();
         assert!(shutdown.contains("<redacted>@127.0.0.1") && !shutdown.contains("secret"), "{shutdown}");
 
-        let text = String::from_utf8_lossy(&captured.0.lock().expect("log lock")).into_owned();
-        captured.0.lock().expect("log lock").clear();
+        let text = captured.take();
         let failures = text.lines().filter(|l| l.contains("OTLP export failed")).count();
         let intervals = (elapsed.as_millis() / interval.as_millis()) as usize + 2;
         assert!(failures >= 1, "{protocol:?}: the failure was not logged:\n{text}");

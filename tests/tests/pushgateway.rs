@@ -5,7 +5,6 @@
 //! `force_flush` and `shutdown` fail (and counting what was lost).
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -86,29 +85,14 @@ fn the_group_is_deleted_at_shutdown_when_asked() {
     assert!(!group_metrics(&base).contains("job=\"short-lived\""), "{}", group_metrics(&base));
 }
 
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_rejected_push_is_counted_and_logged_with_the_pushgateways_message() {
     let (_pg, base) = pushgateway();
     // One group has `clash_total` as a counter...
     push(PushgatewayExporter::new().endpoint(base.clone()).job("first"), &[("clash", 1)]);
     // ...another pushes it as a gauge: Pushgateway refuses the inconsistent type.
-    let log = Log::default();
-    let sink = log.clone();
-    let subscriber = tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let log = otel_tests::CapturedLog::default();
+    let _guard = tracing::subscriber::set_default(log.subscriber());
     let prometheus = PrometheusExporter::new().without_server();
     let scraper = prometheus.scraper();
     let pusher = PushgatewayExporter::new().endpoint(format!("http://user:s3cret@{}", base.trim_start_matches("http://"))).job("second");
@@ -125,7 +109,7 @@ fn a_rejected_push_is_counted_and_logged_with_the_pushgateways_message() {
     let text = scraper.scrape_text().expect("scrape");
     let failed = text.lines().find(|l| l.starts_with("otel_pipeline_export_failed_total{") && l.contains("reason=\"rejected\""));
     assert!(failed.is_some_and(|l| l.ends_with(" 1")), "{text}");
-    let logged = String::from_utf8_lossy(&log.0.lock().expect("lock")).into_owned();
+    let logged = log.text();
     assert!(logged.contains("HTTP 400") && logged.contains("clash_total"), "{logged}");
     assert!(!logged.contains("s3cret") && logged.contains("<redacted>@127.0.0.1"), "{logged}");
 }

@@ -307,3 +307,50 @@ fn the_winner_of_a_name_clash_is_the_same_whatever_the_order_of_creation() {
         assert!(!text.contains("plain"), "{text}");
     }
 }
+
+#[test]
+fn instruments_the_sdk_refuses_are_reported_and_every_recording_counted() {
+    let log = otel_tests::CapturedLog::default();
+    let _guard = tracing::subscriber::set_default(log.subscriber());
+    let (telemetry, scraper) = pipeline();
+    let meter = telemetry.meter("refusals");
+    let long = "a".repeat(256);
+    let bad_names = ["", "9lives", "café.orders", "with space", "colon:name", "brace{x}", long.as_str()];
+    let mut expected = 0.0;
+    for name in bad_names {
+        let name = name.to_owned();
+        meter.u64_counter(name.clone()).build().add(1, &[kv("k", "v")]);
+        meter.f64_counter(name.clone()).build().add(1.0, &[]);
+        meter.i64_up_down_counter(name.clone()).build().add(-1, &[]);
+        meter.f64_gauge(name.clone()).build().record(1.0, &[]);
+        meter.f64_histogram(name.clone()).build().record(1.0, &[]);
+        meter.u64_counter(name.clone()).build().bind(&[kv("k", "v")]).add(1);
+        let _observed = meter.u64_observable_gauge(name.clone()).with_callback(|o| o.observe(1, &[])).build();
+        expected += 6.0;
+    }
+    // A valid name with a unit or buckets the SDK refuses.
+    meter.f64_histogram("unit.too.odd").with_unit("µs").build().record(1.0, &[]);
+    meter.f64_histogram("bounds.unsorted").with_boundaries(vec![1.0, 0.5]).build().record(1.0, &[]);
+    expected += 2.0;
+    // Valid instruments beside them still record.
+    meter.u64_counter("still.works").build().add(3, &[]);
+    let text = scraper.scrape_text().expect("scrape");
+    let dropped = [("otel_scope_name", "otel-pipeline"), ("reason", "instrument_refused")];
+    assert_eq!(sample(&text, "otel_pipeline_recording_dropped_total", &dropped), Some(expected), "{text}");
+    assert_eq!(sample(&text, "still_works_total", &[("otel_scope_name", "refusals")]), Some(3.0), "{text}");
+    let (clean, problems) = promtool_check_metrics(text.as_bytes());
+    assert!(clean, "{problems}");
+    // Reported once per instrument, naming it and the rule it breaks.
+    let logged = log.text();
+    assert!(logged.contains("\"café.orders\"") && logged.contains("only ASCII letters"), "{logged}");
+    assert!(logged.contains("\"unit.too.odd\"") && logged.contains("must be ASCII"), "{logged}");
+    assert_eq!(logged.matches("\"9lives\"").count(), 1, "{logged}");
+
+    // The catalog refuses them where it is built.
+    for name in bad_names {
+        let err = Catalog::new().with([MetricDef::counter(name)]).expect_err(name).to_string();
+        assert!(err.contains("cannot be an OpenTelemetry instrument"), "{err}");
+    }
+    let err = Catalog::new().with([MetricDef::histogram("x").buckets(&[2.0, 1.0])]).expect_err("unsorted").to_string();
+    assert!(err.contains("strictly increasing"), "{err}");
+}

@@ -1,0 +1,202 @@
+//! Instruments the OpenTelemetry SDK would refuse (a name that is empty, too long, not ASCII or
+//! with other characters than letters, digits, `_ . - /`; a unit that is too long or not ASCII;
+//! histogram boundaries that are not finite and increasing) are not dropped in silence: the
+//! catalog refuses them when they are declared, and an instrument made with a raw meter is
+//! reported once through the bounded problem log, and every recording into it is counted in
+//! `otel_pipeline_recording_dropped_total{reason="instrument_refused"}`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use opentelemetry::metrics::{
+    AsyncInstrumentBuilder, Counter, Gauge, Histogram, HistogramBuilder, InstrumentBuilder, InstrumentProvider, Meter, MeterProvider,
+    ObservableCounter, ObservableGauge, ObservableUpDownCounter, SyncInstrument, UpDownCounter,
+};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+
+use crate::{Health, Problem};
+
+/// The reason recordings into a refused instrument are counted under.
+pub(crate) const REFUSED: &str = "instrument_refused";
+
+/// Why the SDK would refuse an instrument with this name, unit and boundaries, if it would.
+pub(crate) fn refusal(name: &str, unit: Option<&str>, boundaries: Option<&[f64]>) -> Option<String> {
+    if name.is_empty() {
+        return Some("the name is empty".into());
+    }
+    if name.len() > 255 {
+        return Some(format!("the name is {} bytes long; at most 255 are allowed", name.len()));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Some("the name must start with an ASCII letter".into());
+    }
+    if let Some(c) = name.chars().find(|c| !c.is_ascii_alphanumeric() && !['_', '.', '-', '/'].contains(c)) {
+        return Some(format!("the name holds {c:?}; only ASCII letters, digits, `_`, `.`, `-` and `/` are allowed"));
+    }
+    if let Some(unit) = unit {
+        if unit.len() > 63 || !unit.is_ascii() {
+            return Some(format!("the unit {unit:?} must be ASCII and at most 63 bytes long"));
+        }
+    }
+    if let Some(bounds) = boundaries {
+        if bounds.iter().any(|b| !b.is_finite()) || bounds.windows(2).any(|w| w[1] <= w[0]) {
+            return Some(format!("the bucket boundaries {bounds:?} must be finite and strictly increasing"));
+        }
+    }
+    None
+}
+
+/// A meter provider that reports refused instruments, over the SDK's.
+#[derive(Clone, Debug)]
+pub(crate) struct CheckedProvider {
+    pub(crate) provider: SdkMeterProvider,
+    pub(crate) health: Health,
+}
+
+impl MeterProvider for CheckedProvider {
+    fn meter_with_scope(&self, scope: InstrumentationScope) -> Meter {
+        let scope_name = scope.name().to_owned();
+        Meter::new(Arc::new(Checked { inner: self.provider.meter_with_scope(scope), health: self.health.clone(), scope: scope_name }))
+    }
+}
+
+struct Checked {
+    inner: Meter,
+    health: Health,
+    scope: String,
+}
+
+impl Checked {
+    /// `true` when the SDK would refuse the instrument; then it is reported (boundedly).
+    fn refused(&self, name: &Cow<'static, str>, unit: Option<&Cow<'static, str>>, boundaries: Option<&[f64]>) -> bool {
+        let Some(why) = refusal(name, unit.map(|u| u.as_ref()), boundaries) else { return false };
+        let subject = format!("{}/{name}", self.scope);
+        self.health.report(Problem::Recording, REFUSED, &subject, 0, || {
+            format!("instrument {name:?} (meter {:?}) cannot be created: {why}; its recordings are dropped", self.scope)
+        });
+        true
+    }
+
+    fn counting(&self) -> Arc<Refused> {
+        Arc::new(Refused(self.health.clone()))
+    }
+}
+
+/// The instrument handed out in place of a refused one: counts every recording it drops.
+struct Refused(Health);
+
+impl<T> SyncInstrument<T> for Refused {
+    fn measure(&self, _measurement: T, _attributes: &[KeyValue]) {
+        self.0.add(Problem::Recording, REFUSED, 1);
+    }
+
+    fn bind(&self, _attributes: &[KeyValue]) -> Box<dyn opentelemetry::metrics::BoundSyncInstrument<T> + Send + Sync> {
+        Box::new(Refused(self.0.clone()))
+    }
+}
+
+impl<T> opentelemetry::metrics::BoundSyncInstrument<T> for Refused {
+    fn measure(&self, _measurement: T) {
+        self.0.add(Problem::Recording, REFUSED, 1);
+    }
+}
+
+/// Builds a synchronous instrument through the SDK's meter, or a counting stand-in.
+macro_rules! sync {
+    ($method:ident, $inst:ident, $t:ty) => {
+        fn $method(&self, b: InstrumentBuilder<'_, $inst<$t>>) -> $inst<$t> {
+            if self.refused(&b.name, b.unit.as_ref(), None) {
+                return $inst::new(self.counting());
+            }
+            let mut builder = self.inner.$method(b.name);
+            if let Some(d) = b.description {
+                builder = builder.with_description(d);
+            }
+            if let Some(u) = b.unit {
+                builder = builder.with_unit(u);
+            }
+            builder.build()
+        }
+    };
+}
+
+/// Builds an observable instrument through the SDK's meter (a refused one never calls back).
+macro_rules! observable {
+    ($method:ident, $inst:ident, $t:ty) => {
+        fn $method(&self, b: AsyncInstrumentBuilder<'_, $inst<$t>, $t>) -> $inst<$t> {
+            let refused = self.refused(&b.name, b.unit.as_ref(), None);
+            let mut builder = self.inner.$method(b.name);
+            if let Some(d) = b.description {
+                builder = builder.with_description(d);
+            }
+            if let Some(u) = b.unit {
+                builder = builder.with_unit(u);
+            }
+            if !refused {
+                for callback in b.callbacks {
+                    builder = builder.with_callback(move |observer| callback(observer));
+                }
+            }
+            builder.build()
+        }
+    };
+}
+
+macro_rules! histogram {
+    ($method:ident, $t:ty) => {
+        fn $method(&self, b: HistogramBuilder<'_, Histogram<$t>>) -> Histogram<$t> {
+            if self.refused(&b.name, b.unit.as_ref(), b.boundaries.as_deref()) {
+                return Histogram::new(self.counting());
+            }
+            let mut builder = self.inner.$method(b.name);
+            if let Some(d) = b.description {
+                builder = builder.with_description(d);
+            }
+            if let Some(u) = b.unit {
+                builder = builder.with_unit(u);
+            }
+            if let Some(bounds) = b.boundaries {
+                builder = builder.with_boundaries(bounds);
+            }
+            builder.build()
+        }
+    };
+}
+
+impl InstrumentProvider for Checked {
+    sync!(u64_counter, Counter, u64);
+    sync!(f64_counter, Counter, f64);
+    sync!(i64_up_down_counter, UpDownCounter, i64);
+    sync!(f64_up_down_counter, UpDownCounter, f64);
+    sync!(u64_gauge, Gauge, u64);
+    sync!(f64_gauge, Gauge, f64);
+    sync!(i64_gauge, Gauge, i64);
+    observable!(u64_observable_counter, ObservableCounter, u64);
+    observable!(f64_observable_counter, ObservableCounter, f64);
+    observable!(i64_observable_up_down_counter, ObservableUpDownCounter, i64);
+    observable!(f64_observable_up_down_counter, ObservableUpDownCounter, f64);
+    observable!(u64_observable_gauge, ObservableGauge, u64);
+    observable!(i64_observable_gauge, ObservableGauge, i64);
+    observable!(f64_observable_gauge, ObservableGauge, f64);
+    histogram!(f64_histogram, f64);
+    histogram!(u64_histogram, u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sdks_rules_are_the_refusals() {
+        for ok in ["a", "http.server.request.duration", "a-b/c_d.9", &"a".repeat(255)] {
+            assert_eq!(refusal(ok, Some("ms"), Some(&[0.1, 1.0])), None, "{ok}");
+        }
+        for bad in ["", "9lives", "_x", "café", "a b", "a:b", "a{b}", &"a".repeat(256)] {
+            assert!(refusal(bad, None, None).is_some(), "{bad:?}");
+        }
+        assert!(refusal("x", Some("µs"), None).is_some());
+        assert!(refusal("x", None, Some(&[1.0, 1.0])).is_some());
+        assert!(refusal("x", None, Some(&[f64::NAN])).is_some());
+    }
+}

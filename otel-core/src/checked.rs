@@ -69,7 +69,7 @@ struct Checked {
 
 impl Checked {
     /// `true` when the SDK would refuse the instrument; then it is reported (boundedly).
-    fn refused(&self, name: &Cow<'static, str>, unit: Option<&Cow<'static, str>>, boundaries: Option<&[f64]>) -> bool {
+    fn refused(&self, name: &str, unit: Option<&Cow<'static, str>>, boundaries: Option<&[f64]>) -> bool {
         let Some(why) = refusal(name, unit.map(|u| u.as_ref()), boundaries) else { return false };
         let subject = format!("{}/{name}", self.scope);
         self.health.report(Problem::Recording, REFUSED, &subject, 0, || {

@@ -53,29 +53,34 @@ async fn fault(State((inject, requests)): State<(Inject, Arc<AtomicU64>)>, reque
         tokio::time::sleep(std::time::Duration::from_millis(inject.latency_ms)).await;
     }
     if inject.fails(n) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "{\"error\":\"injected\"}").into_response();
+        return json(StatusCode::INTERNAL_SERVER_ERROR, "{\"error\":\"injected\"}".to_owned());
     }
     next.run(request).await
 }
 
-async fn list_orders(State(orders): State<Arc<AtomicU64>>) -> String {
-    format!("{{\"orders\":{}}}", orders.load(Ordering::Relaxed))
+/// A JSON answer.
+fn json(status: StatusCode, body: String) -> Response {
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn get_order(State(orders): State<Arc<AtomicU64>>, Path(id): Path<u64>) -> (StatusCode, String) {
+async fn list_orders(State(orders): State<Arc<AtomicU64>>) -> Response {
+    json(StatusCode::OK, format!("{{\"orders\":{}}}", orders.load(Ordering::Relaxed)))
+}
+
+async fn get_order(State(orders): State<Arc<AtomicU64>>, Path(id): Path<u64>) -> Response {
     if id <= orders.load(Ordering::Relaxed) {
-        (StatusCode::OK, format!("{{\"id\":{id}}}"))
+        json(StatusCode::OK, format!("{{\"id\":{id}}}"))
     } else {
-        (StatusCode::NOT_FOUND, "{\"error\":\"no such order\"}".to_owned())
+        json(StatusCode::NOT_FOUND, "{\"error\":\"no such order\"}".to_owned())
     }
 }
 
-async fn place_order(State(orders): State<Arc<AtomicU64>>) -> (StatusCode, String) {
+async fn place_order(State(orders): State<Arc<AtomicU64>>) -> Response {
     let n = orders.fetch_add(1, Ordering::Relaxed) + 1;
     // Every 20th payment is declined: a client error (402), not a failure of the service.
     if n % 20 == 0 {
-        (StatusCode::PAYMENT_REQUIRED, "{\"error\":\"payment declined\"}".to_owned())
+        json(StatusCode::PAYMENT_REQUIRED, "{\"error\":\"payment declined\"}".to_owned())
     } else {
-        (StatusCode::CREATED, format!("{{\"id\":{n}}}"))
+        json(StatusCode::CREATED, format!("{{\"id\":{n}}}"))
     }
 }

@@ -4,9 +4,11 @@
 //! cargo run --release -p otel-demo -- [--listen ADDR] [--api ADDR] [--duration SECS]
 //! ```
 //!
-//! Metrics are served for Prometheus on `--listen` (default `127.0.0.1:9464`, or
-//! `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`); when `OTEL_METRICS_EXPORTER` includes `otlp`, they
-//! are also pushed to the collector the `OTEL_EXPORTER_OTLP_*` variables name.
+//! Exporters are chosen as every service of the pipeline chooses them, by
+//! `OTEL_METRICS_EXPORTER` (`otel_exporters::from_env()`): unset, metrics are served for
+//! Prometheus on `--listen` (default `127.0.0.1:9464`, or `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`);
+//! `otlp`, `textfile`, `pushgateway`, `influx`, `none` or a comma list select others, configured
+//! by their own variables.
 
 mod api;
 mod args;
@@ -16,19 +18,22 @@ mod worker;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use otel_core::{Env, ExporterKind, Telemetry};
-use otel_exporters::{OtlpExporter, PrometheusExporter};
+use otel_core::Telemetry;
+use otel_exporters::PrometheusExporter;
 use otel_instrumentation::runtime::{register_process_metrics, register_tokio_metrics};
 use otel_instrumentation::tasks::Lifecycle;
 use tokio::sync::watch;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a terminal: logs in a file or a pipe stay plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let args = match args::Args::parse(std::env::args().skip(1)) {
         Ok(args::Parsed::Run(args)) => args,
@@ -55,28 +60,36 @@ async fn run(args: args::Args) -> Result<(), String> {
     if let Some(addr) = &args.listen {
         prometheus = prometheus.listen(addr.clone());
     }
-    let mut builder = Telemetry::builder()
+    let telemetry = Telemetry::builder()
         .catalog(otel_demo::catalog()?)
         .scope_name("otel-demo")
         .default_service_name("otel-demo")
         .service_version(env!("CARGO_PKG_VERSION"))
-        .exporter(prometheus);
-    let push = Env::process().metrics_exporters().map_err(|e| e.to_string())?.unwrap_or_default();
-    if push.contains(&ExporterKind::Otlp) {
-        builder = builder.exporter(OtlpExporter::new());
-    }
-    let telemetry = builder.install().map_err(|e| e.to_string())?;
+        .exporter(otel_exporters::from_env().prometheus(prometheus))
+        .install()
+        .map_err(|e| e.to_string())?;
 
     let (stop_tx, stop) = watch::channel(false);
     let api = api::start(&args.api, &telemetry, args.inject, stop.clone()).await?;
+    let mut scrape = None;
     for endpoint in telemetry.endpoints() {
-        if endpoint.starts_with("http://") {
+        if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
             println!("otel-demo: metrics at {endpoint}");
+            scrape = Some(endpoint.clone());
         } else {
-            println!("otel-demo: pushing metrics: {endpoint}");
+            println!("otel-demo: exporting metrics: {endpoint}");
         }
     }
+    if telemetry.endpoints().is_empty() {
+        println!("otel-demo: no exporter (OTEL_METRICS_EXPORTER=none); recording only");
+    }
     println!("otel-demo: API at http://{}/api/orders", api.addr);
+    println!("otel-demo: try");
+    if let Some(scrape) = scrape {
+        println!("  curl -s {scrape} | grep '^http_server_request_duration_seconds_count'");
+    }
+    println!("  curl -s -X POST http://{}/api/orders", api.addr);
+    println!("  curl -s http://{}/api/orders", api.addr);
     let runtime_meter = telemetry.meter("otel-demo.runtime");
     register_process_metrics(&runtime_meter);
     register_tokio_metrics(&runtime_meter, &tokio::runtime::Handle::current());

@@ -84,3 +84,80 @@ fn demo_shows_every_module_in_one_valid_scrape_and_stops_after_its_duration() {
     assert!(rest.iter().any(|l| l.contains("metrics flushed")), "{rest:?}");
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
 }
+
+/// Runs the demo for a few seconds with `env`; returns its exit status and output.
+fn run_demo(listen: &str, env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_otel-demo"))
+        .args(["--listen", listen, "--api", "127.0.0.1:0", "--duration", "4"])
+        .env_remove("OTEL_METRICS_EXPORTER")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run otel-demo");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status, text)
+}
+
+#[test]
+fn the_demo_selects_exporters_as_the_readme_table_says() {
+    let dir = otel_tests::scratch_dir("demo-exporters");
+    let dir_text = dir.to_string_lossy().into_owned();
+    let lines_file = dir.join("demo.influx");
+    let (_pg, pushgateway) = otel_tests::pushgateway();
+    let listen = |port: u16| format!("127.0.0.1:{port}");
+
+    // `none`: nothing served, nothing pushed.
+    let port = otel_tests::free_port();
+    let (status, out) = run_demo(&listen(port), &[("OTEL_METRICS_EXPORTER", "none")]);
+    assert!(status.success() && out.contains("no exporter") && !out.contains("metrics at"), "{out}");
+    // `otlp` alone: pushed, no Prometheus endpoint; a collector that is not there makes the final
+    // flush fail, said on the way out.
+    let dead = otel_tests::free_port().to_string();
+    let endpoint = format!("http://127.0.0.1:{dead}");
+    let (status, out) =
+        run_demo(&listen(otel_tests::free_port()), &[("OTEL_METRICS_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
+    assert!(!status.success() && out.contains("exporting metrics: otlp") && !out.contains("metrics at"), "{out}");
+    assert!(out.contains("flushing metrics on the way out failed") && out.contains("OTLP export to"), "{out}");
+    // `textfile`, `influx` (a file) and `pushgateway`, with Prometheus too.
+    let (status, out) = run_demo(
+        &listen(otel_tests::free_port()),
+        &[
+            ("OTEL_METRICS_EXPORTER", "prometheus,textfile,influx,pushgateway"),
+            ("OTEL_EXPORTER_TEXTFILE_DIRECTORY", &dir_text),
+            ("OTEL_EXPORTER_TEXTFILE_NAME", "demo"),
+            ("OTEL_EXPORTER_INFLUX_ENDPOINT", lines_file.to_str().unwrap_or_default()),
+            ("OTEL_EXPORTER_PUSHGATEWAY_ENDPOINT", &pushgateway),
+        ],
+    );
+    assert!(status.success(), "{out}");
+    assert!(out.contains("metrics at http://") && out.contains("curl -s -X POST http://"), "{out}");
+    let textfile = std::fs::read_to_string(dir.join("demo.prom")).unwrap_or_default();
+    assert!(textfile.contains("http_server_request_duration_seconds_count{"), "{out}\n{textfile}");
+    let lines = std::fs::read_to_string(&lines_file).unwrap_or_default();
+    assert!(lines.lines().any(|l| l.starts_with("http_server_request_duration_seconds,")), "{out}\n{lines}");
+    let (_, pushed) = http_get(&format!("{pushgateway}/metrics")).expect("Pushgateway");
+    assert!(pushed.contains("http_server_request_duration_seconds_count{") && pushed.contains("job=\"otel-demo\""), "{pushed}");
+}
+
+#[test]
+fn the_demos_api_answers_json_and_its_logs_carry_no_colour_codes_in_a_pipe() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otel-demo"))
+        .args(["--listen", "127.0.0.1:0", "--api", "127.0.0.1:0", "--duration", "4"])
+        .env_remove("OTEL_METRICS_EXPORTER")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start otel-demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let api = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("otel-demo: API at ").map(str::to_owned))
+        .expect("the demo prints where its API is");
+    let (status, kind, body) = otel_tests::http_get_typed(&api).expect("GET the API");
+    assert_eq!((status, kind.as_str()), (200, "application/json"), "{body}");
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok(), "{body}");
+    let output = child.wait_with_output().expect("the demo stops");
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(!logs.is_empty() && !logs.contains('\u{1b}'), "colour codes in a pipe: {logs:?}");
+}

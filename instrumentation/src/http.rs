@@ -1,6 +1,7 @@
 //! A tower layer for HTTP servers recording the OTel HTTP semantic-convention metrics:
 //! `http.server.request.duration` (s), `http.server.active_requests`,
-//! `http.server.request.body.size` and `http.server.response.body.size` (By), with
+//! `http.server.request.body.size` and `http.server.response.body.size` (By, for bodies that
+//! are there), with
 //! `http.request.method`, `http.route`, `http.response.status_code`, `url.scheme` and
 //! `error.type`.
 //!
@@ -107,7 +108,9 @@ impl HttpServerNames {
         self
     }
 
-    /// Whether to record the request and response body-size histograms (default yes).
+    /// Whether to record the request and response body-size histograms (default yes). Either
+    /// is recorded only for a body that is there: a GET-only route exports no request-size
+    /// series, an empty response no response-size one.
     pub fn body_sizes(mut self, on: bool) -> Self {
         self.body_sizes = on;
         self
@@ -253,7 +256,10 @@ struct SeriesKey {
 struct BoundSeries {
     duration: BoundHistogram<f64>,
     requests: Option<BoundCounter<u64>>,
-    sizes: Option<(BoundHistogram<u64>, BoundHistogram<u64>)>,
+    /// Bound on the first body of each direction: a series that never carries a body (a GET's
+    /// request, a 204's response) exports no empty size histogram.
+    request_size: std::sync::OnceLock<BoundHistogram<u64>>,
+    response_size: std::sync::OnceLock<BoundHistogram<u64>>,
 }
 
 /// Where a request in flight is counted.
@@ -448,15 +454,17 @@ impl Classifier for HttpServer {
             (None, End::Cancelled) => Some(ErrorType::Named("cancelled")),
             (None, _) => None,
         };
-        // The response size is known when the response ended.
-        let response_size = (end == End::Complete).then_some(call.sent);
+        // Sizes are recorded for bodies that are there; the response's is known when it ended.
+        let request_size = call.request_size.filter(|n| *n > 0);
+        let response_size = (end == End::Complete).then_some(call.sent).filter(|n| *n > 0);
         let key = SeriesKey { method: call.method, scheme: call.scheme, route: call.route, status: call.status, error_type };
         let bound = i.bound.get(&key, || {
             let attributes = i.series_attributes(&key);
             let series = BoundSeries {
                 duration: i.duration.bind(&attributes),
                 requests: i.requests.as_ref().map(|c| c.bind(&attributes)),
-                sizes: i.sizes.as_ref().map(|(request, response)| (request.bind(&attributes), response.bind(&attributes))),
+                request_size: std::sync::OnceLock::new(),
+                response_size: std::sync::OnceLock::new(),
             };
             (key.clone(), series)
         });
@@ -466,12 +474,12 @@ impl Classifier for HttpServer {
                 if let Some(requests) = &series.requests {
                     requests.add(1);
                 }
-                if let Some((request, response)) = &series.sizes {
-                    if let Some(size) = call.request_size {
-                        request.record(size);
+                if let Some((request, response)) = &i.sizes {
+                    if let Some(size) = request_size {
+                        series.request_size.get_or_init(|| request.bind(&i.series_attributes(&key))).record(size);
                     }
                     if let Some(size) = response_size {
-                        response.record(size);
+                        series.response_size.get_or_init(|| response.bind(&i.series_attributes(&key))).record(size);
                     }
                 }
             }
@@ -482,7 +490,7 @@ impl Classifier for HttpServer {
                     requests.add(1, &attributes);
                 }
                 if let Some((request, response)) = &i.sizes {
-                    if let Some(size) = call.request_size {
+                    if let Some(size) = request_size {
                         request.record(size, &attributes);
                     }
                     if let Some(size) = response_size {

@@ -1,3 +1,7 @@
+//! Instruments made with a raw meter, as the pipeline hands them out. A histogram that gives no
+//! boundaries of its own gets its unit's defaults (`s`, `ms`, `us`, `By`; see
+//! [`buckets::for_unit`](crate::buckets::for_unit)), as a catalog histogram does.
+//!
 //! Instruments the OpenTelemetry SDK would refuse (a name that is empty, too long, not ASCII or
 //! with other characters than letters, digits, `_ . - /`; a unit that is too long or not ASCII;
 //! histogram boundaries that are not finite and increasing) are not dropped in silence: the
@@ -153,10 +157,13 @@ macro_rules! histogram {
             if let Some(d) = b.description {
                 builder = builder.with_description(d);
             }
-            if let Some(u) = b.unit {
+            let unit = b.unit;
+            if let Some(u) = unit.clone() {
                 builder = builder.with_unit(u);
             }
-            if let Some(bounds) = b.boundaries {
+            // No boundaries of its own: the unit's defaults, as a catalog histogram gets them
+            // (a view still wins over both).
+            if let Some(bounds) = b.boundaries.or_else(|| unit.as_deref().and_then(crate::buckets::for_unit)) {
                 builder = builder.with_boundaries(bounds);
             }
             builder.build()

@@ -118,6 +118,18 @@ impl fmt::Debug for Health {
     }
 }
 
+/// Logs a problem as a `tracing` warning (target `otel_pipeline`), or, when no subscriber is
+/// installed at all, on standard error, so that the first problems are visible with no logging
+/// set up. Callers bound how often they call it.
+pub fn warn(message: &str) {
+    let listening = tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>());
+    if listening {
+        tracing::warn!(target: "otel_pipeline", "{message}");
+    } else {
+        eprintln!("otel-pipeline WARN {message}");
+    }
+}
+
 impl Health {
     /// Counts `n` occurrences of `problem` for `reason`; logs `message()` the first time this
     /// `(reason, subject)` is seen, for at most a few dozen subjects per reason (then once more
@@ -133,13 +145,14 @@ impl Health {
         let metric = problem.metric_name().replace('.', "_");
         if seen == WARNED_SUBJECTS_PER_REASON {
             drop(state);
-            tracing::warn!(target: "otel_pipeline", reason,
-                "more than {WARNED_SUBJECTS_PER_REASON} distinct problems of this kind; further ones are only counted in {metric}_total{{reason={reason:?}}}");
+            warn(&format!(
+                "more than {WARNED_SUBJECTS_PER_REASON} distinct problems of this kind ({reason}); further ones are only counted in {metric}_total{{reason={reason:?}}}"
+            ));
             return;
         }
         state.warned.insert((problem, reason, subject.to_owned()));
         drop(state);
-        tracing::warn!(target: "otel_pipeline", reason, "{} (reported once; counted in {metric}_total{{reason={reason:?}}})", message());
+        warn(&format!("{} (reported once; counted in {metric}_total{{reason={reason:?}}})", message()));
     }
 
     /// Counts `n` occurrences without logging (for problems the caller logs itself).

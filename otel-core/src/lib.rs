@@ -64,7 +64,7 @@ pub use error::{BuildError, RuntimeError};
 pub use exporter::{Exporter, Plug};
 pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};
 pub use handles::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError};
-pub use health::{data_points, Health, Problem};
+pub use health::{data_points, warn, Health, Problem};
 pub use metrics::Metrics;
 pub use operations::{OperationStats, OperationsView};
 pub use redact::redact_urls;

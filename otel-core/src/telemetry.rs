@@ -358,7 +358,7 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         if !self.shut_down.load(Ordering::SeqCst) {
             if let Err(e) = self.shutdown() {
-                tracing::warn!(error = %e, "metrics pipeline shutdown on drop failed");
+                crate::warn(&format!("metrics pipeline shutdown on drop failed: {e}"));
             }
         }
     }

@@ -799,3 +799,23 @@ impl std::io::Write for CapturedLog {
         Ok(())
     }
 }
+
+/// A Pushgateway on a free port, ready: the process and its base URL.
+pub fn pushgateway() -> (Process, String) {
+    let port = free_port();
+    let mut command = Command::new(program("prometheus-pushgateway"));
+    command.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let mut process = Process::start("pushgateway", command, scratch_dir("pushgateway").join("pushgateway.log"));
+    let base = format!("http://127.0.0.1:{port}");
+    process.wait_ready(&format!("{base}/-/ready"));
+    (process, base)
+}
+
+/// A GET's status, `Content-Type` and body.
+pub fn http_get_typed(url: &str) -> Result<(u16, String, String), String> {
+    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
+    let response = client.get(url).send().map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    Ok((status, kind, response.text().map_err(|e| e.to_string())?))
+}

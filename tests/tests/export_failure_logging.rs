@@ -51,3 +51,19 @@ fn failures_are_logged_once_per_interval_without_secrets() {
         assert!(!text.contains("urlsecret") && text.contains("<redacted>@127.0.0.1"), "{protocol:?}: URL credentials were logged:\n{text}");
     }
 }
+
+#[test]
+fn with_no_subscriber_installed_the_first_problems_still_reach_standard_error() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quiet_service"))
+        .arg(free_port().to_string())
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run quiet_service");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("otel-pipeline WARN OTLP export to http://127.0.0.1:"), "{stderr}");
+    assert!(stderr.contains("otel-pipeline WARN instrument \"orders placed\""), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in a pipe: {stderr:?}");
+    // Bounded: one line per export interval at most, not per data point.
+    assert!(stderr.lines().count() < 20, "{stderr}");
+}

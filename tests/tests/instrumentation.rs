@@ -71,6 +71,37 @@ fn a_real_axum_server_is_measured_by_route_and_status() {
 }
 
 #[test]
+fn body_sizes_are_recorded_only_for_bodies_that_are_there() {
+    let (telemetry, scraper) = pipeline(Catalog::new());
+    let app = Router::new()
+        .route("/read", get(|| async { "four" }))
+        .route("/empty", get(|| async { StatusCode::NO_CONTENT }))
+        .route("/write", axum::routing::post(|body: String| async move { (StatusCode::CREATED, body) }))
+        .layer(HttpServerLayer::new(&telemetry.meter("http-sizes")));
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    runtime.block_on(async {
+        for (method, path, body) in [("GET", "/read", ""), ("GET", "/empty", ""), ("POST", "/write", "hello")] {
+            for _ in 0..3 {
+                let request = Request::builder().method(method).uri(path).body(Body::from(body)).expect("request");
+                let response = app.clone().oneshot(request).await.expect("served");
+                let _ = axum::body::to_bytes(response.into_body(), 1024).await.expect("body");
+            }
+        }
+    });
+    let text = scraper.scrape_text().expect("scrape");
+    let counts =
+        |family: &str| -> Vec<String> { text.lines().filter(|l| l.starts_with(&format!("{family}_count{{"))).map(str::to_owned).collect() };
+    let requests = counts("http_server_request_body_size_bytes");
+    let responses = counts("http_server_response_body_size_bytes");
+    // Only the POST carried a request body; the 204 carried no response body.
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert!(requests[0].contains(r#"http_route="/write""#) && requests[0].ends_with(" 3"), "{requests:#?}");
+    assert_eq!(responses.len(), 2, "{responses:#?}");
+    assert!(responses.iter().all(|l| !l.contains(r#"http_route="/empty""#)), "{responses:#?}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("http_server_request_duration_seconds_count{")).count(), 3, "{text}");
+}
+
+#[test]
 fn ten_thousand_raw_urls_on_one_route_make_one_series_and_unmatched_urls_no_route() {
     let (telemetry, scraper) = pipeline(Catalog::new());
     let app = router(&telemetry);

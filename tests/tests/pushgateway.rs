@@ -10,17 +10,7 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 use otel_core::{Env, Telemetry};
 use otel_exporters::{PrometheusExporter, PushMethod, PushgatewayExporter, RetryPolicy};
-use otel_tests::{free_port, http_get, program, scratch_dir, wait_for, Process, Prometheus};
-
-fn pushgateway() -> (Process, String) {
-    let port = free_port();
-    let mut command = Command::new(program("prometheus-pushgateway"));
-    command.arg(format!("--web.listen-address=127.0.0.1:{port}"));
-    let mut process = Process::start("pushgateway", command, scratch_dir("pushgateway").join("pushgateway.log"));
-    let base = format!("http://127.0.0.1:{port}");
-    process.wait_ready(&format!("{base}/-/ready"));
-    (process, base)
-}
+use otel_tests::{free_port, http_get, pushgateway, wait_for, Prometheus};
 
 /// Records `metrics` (name, value) as counters and shuts down, which pushes.
 fn push(exporter: PushgatewayExporter, metrics: &[(&'static str, u64)]) {

@@ -211,6 +211,35 @@ fn histograms_get_declared_or_unit_default_buckets() {
 }
 
 #[test]
+fn raw_meter_histograms_get_their_units_default_buckets_unless_they_give_their_own() {
+    let (telemetry, scraper) = pipeline();
+    let meter = telemetry.meter("raw");
+    // (unit, value, the bucket it must land in alone, buckets + `+Inf`)
+    let cases = [("s", 0.3, "0.5", 15), ("ms", 300.0, "500", 15), ("us", 300.0, "5000", 15), ("By", 3000.0, "4096", 14)];
+    for (unit, value, bucket, buckets) in cases {
+        let name = format!("raw.{}", unit.to_lowercase());
+        meter.f64_histogram(name.clone()).with_unit(unit).build().record(value, &[]);
+        let family = match unit {
+            "s" => "raw_s_seconds",
+            "ms" => "raw_ms_milliseconds",
+            "us" => "raw_us_microseconds",
+            _ => "raw_by_bytes",
+        };
+        let text = scraper.scrape_text().expect("scrape");
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with(&format!("{family}_bucket{{"))).collect();
+        assert_eq!(lines.len(), buckets, "{unit}: {lines:#?}");
+        let first = lines.iter().find(|l| !l.ends_with(" 0")).copied().unwrap_or_default();
+        assert!(first.contains(&format!("le=\"{bucket}\"")), "{unit}: {value} landed in {first}");
+    }
+    // Its own boundaries win; a unit without defaults keeps the SDK's.
+    meter.f64_histogram("raw.own").with_unit("s").with_boundaries(vec![1.0, 2.0]).build().record(0.3, &[]);
+    meter.f64_histogram("raw.other").with_unit("{item}").build().record(3.0, &[]);
+    let text = scraper.scrape_text().expect("scrape");
+    assert_eq!(text.lines().filter(|l| l.starts_with("raw_own_seconds_bucket{")).count(), 3, "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("raw_other_bucket{")).count(), 16, "{text}");
+}
+
+#[test]
 fn cardinality_caps_fold_extra_series_into_the_overflow_series() {
     let (telemetry, scraper) = pipeline();
     let metrics = telemetry.metrics();

@@ -110,7 +110,9 @@ impl Ticker {
 /// Logs to stderr at `info`, or as `RUST_LOG` says.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal as _;
+    // Colour only for a terminal: logs in a file or a pipe stay plain text.
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init();
 }
 
 /// Waits `duration` seconds, or for Ctrl-C without one.

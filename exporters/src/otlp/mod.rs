@@ -424,8 +424,10 @@ impl PushMetricExporter for OtlpPush {
             Err(failure) => {
                 self.failing.store(true, Ordering::Relaxed);
                 self.health.add(Problem::Export, failure.reason, 1);
-                tracing::warn!(target: "otel_pipeline::otlp", endpoint = %self.shown, reason = failure.reason, error = %failure.message,
-                    "OTLP export failed; this interval's data is dropped, the next export will try again");
+                otel_core::warn(&format!(
+                    "OTLP export to {} failed ({}): {}; this interval's data is dropped, the next export will try again",
+                    self.shown, failure.reason, failure.message
+                ));
                 let message = format!("OTLP export to {} failed: {}", self.shown, failure.message);
                 self.health.export_failed(message.clone());
                 Err(OTelSdkError::InternalFailure(message))

@@ -12,6 +12,7 @@
 //! | `textfile` | [`TextfileExporter`] | a `.prom` file for node_exporter's textfile collector, rewritten atomically |
 //! | `influx` | [`InfluxExporter`] | InfluxDB line protocol POSTed to a write URL (VictoriaMetrics `/write`) or written to a file |
 //! | `pushgateway` | [`PushgatewayExporter`] | pushes to a Prometheus Pushgateway at shutdown (and every interval), PUT or POST, grouping key, auth |
+//! | `axum` | `metrics_route` | `/metrics` on your own axum router, served as the endpoint serves it |
 //! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, `https` with system roots or your CA, mutual TLS, gzip, headers, retries |
 //!
 //! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`. Every setting resolves as builder,
@@ -69,11 +70,14 @@ pub use otlp::{OtlpExporter, OtlpProtocol};
 #[cfg(feature = "prometheus")]
 #[doc(hidden)]
 pub use prometheus::conformance;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use prometheus::metrics_route;
 #[cfg(feature = "prometheus")]
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub use prometheus::{
-    negotiate, unit_name, EncodeOptions, Format, LabelNamer, MetricNamer, MetricType, NamingError, Negotiated, PrometheusExporter,
-    ScrapeError, Scraper, TranslationStrategy,
+    negotiate, unit_name, EncodeOptions, Exposition, Format, LabelNamer, MetricNamer, MetricType, NamingError, Negotiated,
+    PrometheusExporter, ScrapeError, Scraper, TranslationStrategy,
 };
 #[cfg(feature = "pushgateway")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pushgateway")))]

@@ -17,6 +17,8 @@ mod naming;
 mod negotiate;
 mod options;
 mod proto;
+#[cfg(feature = "axum")]
+mod route;
 mod scraper;
 mod server;
 mod text;
@@ -27,4 +29,6 @@ pub use exporter::PrometheusExporter;
 pub use naming::{unit_name, LabelNamer, MetricNamer, MetricType, NamingError, TranslationStrategy};
 pub use negotiate::{negotiate, Format, Negotiated};
 pub use options::EncodeOptions;
-pub use scraper::{ScrapeError, Scraper};
+#[cfg(feature = "axum")]
+pub use route::metrics_route;
+pub use scraper::{Exposition, ScrapeError, Scraper};

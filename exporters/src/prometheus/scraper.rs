@@ -26,6 +26,18 @@ pub enum ScrapeError {
     NotCollecting(String),
 }
 
+/// A scrape as an HTTP answer: see [`Scraper::respond`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Exposition {
+    /// The `Content-Type` header.
+    pub content_type: &'static str,
+    /// The `Content-Encoding` header, when compressed.
+    pub content_encoding: Option<&'static str>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
 /// Encoding options, and the same for scrapers that cannot take UTF-8 names when they differ.
 struct Naming {
     options: EncodeOptions,
@@ -162,6 +174,23 @@ impl Scraper {
             health.scrape_finished(component, started.elapsed().as_secs_f64(), format, out.len() as u64);
         }
         Ok(out)
+    }
+
+    /// An HTTP answer to a scraper, from its `Accept` and `Accept-Encoding` headers: the format
+    /// it negotiates among `formats`, gzip-compressed when it accepts gzip. This is what the
+    /// pull endpoint serves; use it to serve `/metrics` from your own HTTP server.
+    pub fn respond(&self, accept: Option<&str>, accept_encoding: Option<&str>, formats: &[Format]) -> Result<Exposition, ScrapeError> {
+        use std::io::Write as _;
+        let negotiated = super::negotiate::negotiate(accept, formats);
+        let body = self.scrape_negotiated(negotiated)?;
+        let gzip = accept_encoding.is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip") && !e.contains("q=0")));
+        if gzip {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+            if let Ok(compressed) = encoder.write_all(&body).and_then(|()| encoder.finish()) {
+                return Ok(Exposition { content_type: negotiated.format.content_type(), content_encoding: Some("gzip"), body: compressed });
+            }
+        }
+        Ok(Exposition { content_type: negotiated.format.content_type(), content_encoding: None, body })
     }
 
     /// The current metrics in the text format 0.0.4, as a `String`.

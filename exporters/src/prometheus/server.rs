@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +17,7 @@ use subtle::ConstantTimeEq;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
-use super::negotiate::{negotiate, Format};
+use super::negotiate::Format;
 use super::scraper::Scraper;
 
 /// Connections held open at once. When all are taken, a new connection takes the slot of the
@@ -323,36 +322,29 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
             return Ok(response);
         }
     }
-    let header_text = |name| request.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    let negotiated = negotiate(header_text(header::ACCEPT), &endpoint.formats);
-    let gzip =
-        header_text(header::ACCEPT_ENCODING).is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip") && !e.contains("q=0")));
-
+    let header_text = |name| request.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_owned);
+    let (accept, accept_encoding) = (header_text(header::ACCEPT), header_text(header::ACCEPT_ENCODING));
     let mut response = Response::new(Full::new(Bytes::new()));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(negotiated.format.content_type()));
     response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
     if request.method() == Method::HEAD {
+        let format = super::negotiate::negotiate(accept.as_deref(), &endpoint.formats).format;
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
         return Ok(response);
     }
     let scraper = endpoint.scraper.clone();
+    let formats = endpoint.formats.clone();
     // Collection is CPU work under a lock; keep it off the I/O worker.
-    let body = match tokio::task::spawn_blocking(move || scraper.scrape_negotiated(negotiated)).await {
-        Ok(Ok(body)) => body,
+    let answer = tokio::task::spawn_blocking(move || scraper.respond(accept.as_deref(), accept_encoding.as_deref(), &formats)).await;
+    let exposition = match answer {
+        Ok(Ok(exposition)) => exposition,
         Ok(Err(_)) => return Ok(reply(StatusCode::SERVICE_UNAVAILABLE, "the metrics pipeline is shut down\n")),
         Err(_) => return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, "collecting metrics failed\n")),
     };
-    let body = if gzip {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-        match encoder.write_all(&body).and_then(|()| encoder.finish()) {
-            Ok(compressed) => {
-                response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                compressed
-            }
-            Err(_) => body,
-        }
-    } else {
-        body
-    };
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(exposition.content_type));
+    if let Some(encoding) = exposition.content_encoding {
+        response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    let body = exposition.body;
     *response.body_mut() = Full::new(Bytes::from(body));
     Ok(response)
 }

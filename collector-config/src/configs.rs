@@ -1,31 +1,75 @@
-//! Scrape configs and collector topologies around the rendered rules: Prometheus (endpoint,
-//! file_sd, node_exporter's textfile collector, Pushgateway), Alertmanager, rotel agent and
-//! gateway, and an OpenTelemetry Collector reference.
+//! Scrape configs and collector topologies around the rendered rules: Prometheus (the service's
+//! endpoints through file_sd; node_exporter's textfile collector and Pushgateway when asked for),
+//! Alertmanager, rotel agent and gateway, and an OpenTelemetry Collector reference.
 
 use std::path::PathBuf;
 
 use crate::rules::Group;
-use crate::yaml::header;
+use crate::yaml::{header, quoted};
+use crate::{Options, Scrape};
 
 /// Every config file: `(path relative to the output directory, text)`.
-pub(crate) fn files(groups: &[Group]) -> Vec<(PathBuf, String)> {
+pub(crate) fn files(groups: &[Group], options: &Options) -> Result<Vec<(PathBuf, String)>, String> {
     let rule_files: String = groups.iter().map(|g| format!("  - ../rules/{}.rules.yml\n", g.name)).collect();
-    vec![
-        (PathBuf::from("prometheus/prometheus.yml"), prometheus(&rule_files)),
-        (
-            PathBuf::from("prometheus/targets/otel-demo.json"),
-            "[\n  {\"targets\": [\"127.0.0.1:9464\"], \"labels\": {\"env\": \"dev\"}}\n]\n".to_owned(),
-        ),
-        (PathBuf::from("collectors/alertmanager.yml"), alertmanager()),
-        (PathBuf::from("collectors/rotel-agent.sh"), rotel_agent()),
-        (PathBuf::from("collectors/rotel-gateway.sh"), rotel_gateway()),
-        (PathBuf::from("collectors/otelcol-agent.yaml"), otelcol_agent()),
-        (PathBuf::from("collectors/otelcol-gateway.yaml"), otelcol_gateway()),
-    ]
+    let scrape = &options.scrape;
+    for address in scrape.targets.iter().chain(&scrape.node_exporter).chain(&scrape.pushgateway).chain([&scrape.alertmanager]) {
+        crate::escape::representable("a target address", address)?;
+    }
+    let targets = serde_json::json!([{ "targets": scrape.targets, "labels": { "env": "dev" } }]);
+    let command = options.command();
+    Ok(vec![
+        (PathBuf::from("prometheus/prometheus.yml"), prometheus(&rule_files, scrape, command)),
+        (PathBuf::from("prometheus/targets/service.json"), serde_json::to_string_pretty(&targets).unwrap_or_default() + "\n"),
+        (PathBuf::from("collectors/alertmanager.yml"), alertmanager(command)),
+        (PathBuf::from("collectors/rotel-agent.sh"), rotel_agent(command)),
+        (PathBuf::from("collectors/rotel-gateway.sh"), rotel_gateway(command)),
+        (PathBuf::from("collectors/otelcol-agent.yaml"), otelcol_agent(command)),
+        (PathBuf::from("collectors/otelcol-gateway.yaml"), otelcol_gateway(command)),
+    ])
 }
 
-fn prometheus(rule_files: &str) -> String {
-    header("Prometheus: the demo's endpoint (static and file_sd), node_exporter's textfile collector, Pushgateway, the rendered rules, Alertmanager")
+/// `[a, b]` as a YAML flow sequence of quoted scalars.
+fn list(items: &[&String]) -> String {
+    format!("[{}]", items.iter().map(|i| quoted(i)).collect::<Vec<_>>().join(", "))
+}
+
+fn prometheus(rule_files: &str, scrape: &Scrape, command: &str) -> String {
+    let mut jobs = format!(
+        "  # The service's pull endpoints (PrometheusExporter), listed in targets/service.json, which
+  # Prometheus rereads when it changes. `job` on every series is this job's name.
+  - job_name: {}
+    file_sd_configs:
+      - files: ['targets/service.json']
+        refresh_interval: 1m
+",
+        quoted(&scrape.job)
+    );
+    if let Some(node) = &scrape.node_exporter {
+        jobs.push_str(&format!(
+            "
+  # Batch jobs and workers writing .prom files (TextfileExporter), read by node_exporter's
+  # textfile collector (--collector.textfile.directory=DIR).
+  - job_name: 'node'
+    static_configs:
+      - targets: {}
+",
+            list(&[node])
+        ));
+    }
+    if let Some(pushgateway) = &scrape.pushgateway {
+        jobs.push_str(&format!(
+            "
+  # Short-lived jobs pushing to Pushgateway (PushgatewayExporter): keep the pushed job and
+  # instance labels instead of Pushgateway's own.
+  - job_name: 'pushgateway'
+    honor_labels: true
+    static_configs:
+      - targets: {}
+",
+            list(&[pushgateway])
+        ));
+    }
+    header("Prometheus: the service's endpoints, the optional textfile and Pushgateway jobs, the rendered rules, Alertmanager", command)
         + &format!(
             "global:
   scrape_interval: 15s
@@ -36,38 +80,16 @@ rule_files:
 alerting:
   alertmanagers:
     - static_configs:
-        - targets: ['127.0.0.1:9093']
+        - targets: {}
 
 scrape_configs:
-  # The service's own endpoint (PrometheusExporter, default 127.0.0.1:9464).
-  - job_name: 'otel-demo'
-    static_configs:
-      - targets: ['127.0.0.1:9464']
-
-  # The same endpoints found through files (one JSON list per service; Prometheus rereads them).
-  - job_name: 'otel-services'
-    file_sd_configs:
-      - files: ['targets/*.json']
-        refresh_interval: 1m
-
-  # Batch jobs and workers writing .prom files (TextfileExporter), read by node_exporter's
-  # textfile collector (--collector.textfile.directory=DIR).
-  - job_name: 'node'
-    static_configs:
-      - targets: ['127.0.0.1:9100']
-
-  # Short-lived jobs pushing to Pushgateway (PushgatewayExporter): keep the pushed job and
-  # instance labels instead of Pushgateway's own.
-  - job_name: 'pushgateway'
-    honor_labels: true
-    static_configs:
-      - targets: ['127.0.0.1:9091']
-"
+{jobs}",
+            list(&[&scrape.alertmanager])
         )
 }
 
-fn alertmanager() -> String {
-    header("Alertmanager: pages to the on-call receiver, everything else to the team's webhook")
+fn alertmanager(command: &str) -> String {
+    header("Alertmanager: pages to the on-call receiver, everything else to the team's webhook", command)
         + "route:
   receiver: team
   group_by: ['alertname', 'job']
@@ -95,11 +117,11 @@ receivers:
 "
 }
 
-fn rotel_agent() -> String {
+fn rotel_agent(command: &str) -> String {
     "#!/bin/sh
 # rotel as the agent beside a service: takes the service's OTLP on loopback and forwards it,
 # batched and retried, to the gateway tier. (rotel from PyPI: pip install rotel.)
-# Generated by otel-ops: do not edit, render again with cargo run -p otel-ops -- render --out collector-config --docs docs.
+# Generated by otel-ops: do not edit, render again with COMMAND
 exec rotel-agent start \\
   --otlp-grpc-endpoint 127.0.0.1:4317 \\
   --otlp-http-endpoint 127.0.0.1:4318 \\
@@ -108,27 +130,29 @@ exec rotel-agent start \\
   --otlp-exporter-protocol grpc
 # The service: OTEL_METRICS_EXPORTER=prometheus,otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317
 "
-    .to_owned()
+    .replace("COMMAND", command)
 }
 
-fn rotel_gateway() -> String {
+fn rotel_gateway(command: &str) -> String {
     "#!/bin/sh
 # rotel as the gateway: receives every agent's OTLP and forwards it to the metrics store
 # (anything that takes OTLP: an OpenTelemetry Collector, Mimir, a Prometheus 2.47+ with
 # --enable-feature=otlp-write-receiver). Here it logs what it receives instead.
-# Generated by otel-ops: do not edit, render again with cargo run -p otel-ops -- render --out collector-config --docs docs.
+# Generated by otel-ops: do not edit, render again with COMMAND
 exec rotel-agent start \\
   --otlp-grpc-endpoint 0.0.0.0:14317 \\
   --otlp-http-endpoint 0.0.0.0:14318 \\
   --exporter \"${ROTEL_GATEWAY_EXPORTER:-blackhole}\" \\
   --debug-log metrics
 "
-    .to_owned()
+    .replace("COMMAND", command)
 }
 
-fn otelcol_agent() -> String {
-    header("OpenTelemetry Collector agent (reference only: the Collector does not run on this machine, and this file is not tested here)")
-        + "receivers:
+fn otelcol_agent(command: &str) -> String {
+    header(
+        "OpenTelemetry Collector agent (reference only: the Collector does not run on this machine, and this file is not tested here)",
+        command,
+    ) + "receivers:
   otlp:
     protocols:
       grpc: {endpoint: 127.0.0.1:4317}
@@ -157,9 +181,11 @@ service:
 "
 }
 
-fn otelcol_gateway() -> String {
-    header("OpenTelemetry Collector gateway (reference only: the Collector does not run on this machine, and this file is not tested here)")
-        + "receivers:
+fn otelcol_gateway(command: &str) -> String {
+    header(
+        "OpenTelemetry Collector gateway (reference only: the Collector does not run on this machine, and this file is not tested here)",
+        command,
+    ) + "receivers:
   otlp:
     protocols:
       grpc: {endpoint: 0.0.0.0:4317}

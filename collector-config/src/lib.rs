@@ -13,7 +13,9 @@
 //! - a metrics reference (`metrics.md`) and the alerts' runbooks (`runbooks.md`).
 //!
 //! ```text
-//! cargo run -p otel-ops -- render --out DIR [--docs DIR] [--slo job=NAME,availability=99.9,latency=0.5s:99]...
+//! cargo run -p otel-ops -- render --out DIR [--docs DIR] [--job NAME] [--target HOST:PORT]...
+//!     [--node-exporter HOST:PORT] [--pushgateway HOST:PORT] [--runbook-url URL]
+//!     [--slo job=NAME,availability=99.9,latency=0.5s:99]...
 //! ```
 //!
 //! The repository keeps the demo's rendering: `render --out collector-config --docs docs`.
@@ -51,6 +53,81 @@ pub struct Options {
     pub slos: Vec<Slo>,
     /// Replace every alert's `for` (to prove alerts fire within a short test; not for production).
     pub hold_override: Option<String>,
+    /// What Prometheus scrapes.
+    pub scrape: Scrape,
+    /// Where the runbooks are published (`https://wiki/runbooks.md`): each alert's `runbook`
+    /// annotation links there; default the relative `docs/runbooks.md`.
+    pub runbook_url: Option<String>,
+    /// The command that renders these files again, named in their headers (default: the
+    /// repository's `cargo run -p otel-ops -- render --out collector-config --docs docs`).
+    pub command: Option<String>,
+}
+
+/// The scrape jobs of the rendered Prometheus configuration: one job per kind of target, each
+/// target in exactly one job, optional components only when asked for.
+#[derive(Debug, Clone)]
+pub struct Scrape {
+    /// The service's job name: the `job` label of its series (default `otel-demo`).
+    pub job: String,
+    /// Its pull endpoints (`host:port`), written to `prometheus/targets/<job>.json` (default
+    /// `127.0.0.1:9464`).
+    pub targets: Vec<String>,
+    /// node_exporter with the textfile collector, if the service writes `.prom` files.
+    pub node_exporter: Option<String>,
+    /// A Pushgateway, if the service pushes to one.
+    pub pushgateway: Option<String>,
+    /// Alertmanager (default `127.0.0.1:9093`).
+    pub alertmanager: String,
+}
+
+impl Default for Scrape {
+    fn default() -> Self {
+        Scrape {
+            job: "otel-demo".to_owned(),
+            targets: vec!["127.0.0.1:9464".to_owned()],
+            node_exporter: None,
+            pushgateway: None,
+            alertmanager: "127.0.0.1:9093".to_owned(),
+        }
+    }
+}
+
+/// The command the repository renders its own files with.
+pub const REPOSITORY_COMMAND: &str = "cargo run -p otel-ops -- render --out collector-config --docs docs";
+
+impl Options {
+    fn command(&self) -> &str {
+        self.command.as_deref().unwrap_or(REPOSITORY_COMMAND)
+    }
+
+    fn runbook(&self, alert: &str) -> String {
+        format!("{}#{}", self.runbook_url.as_deref().unwrap_or("docs/runbooks.md"), alert.to_lowercase())
+    }
+
+    /// The `job` labels the rendered scrape configuration gives series.
+    pub fn scrape_jobs(&self) -> Vec<&str> {
+        let mut jobs = vec![self.scrape.job.as_str()];
+        jobs.extend(self.scrape.node_exporter.as_ref().map(|_| "node"));
+        jobs.extend(self.scrape.pushgateway.as_ref().map(|_| "pushgateway"));
+        jobs
+    }
+
+    /// Objectives for a job the rendered scrape configuration does not define (their alerts
+    /// would never fire): with the reason, for a warning.
+    pub fn unknown_slo_jobs(&self) -> Vec<String> {
+        let jobs = self.scrape_jobs();
+        self.slos
+            .iter()
+            .filter_map(|s| s.job.as_deref())
+            .filter(|job| !jobs.contains(job))
+            .map(|job| {
+                format!(
+                    "--slo job={job:?}: no scrape job of the rendered configuration is named so ({}); `job` is the scrape job's name for pulled series (--job), and for pushed ones the job they were pushed with (Pushgateway) or service.name (OTLP into Prometheus)",
+                    jobs.join(", ")
+                )
+            })
+            .collect()
+    }
 }
 
 /// The inventory of a service built with `catalog` that also uses every instrumentation module
@@ -103,18 +180,17 @@ pub fn render_files(inventory: &Inventory, options: &Options) -> Result<Vec<(Pat
     let slos = if options.slos.is_empty() { vec![Slo::default()] } else { options.slos.clone() };
     let groups = rules::groups(inventory, &slos)?;
     let mut files = Vec::new();
+    crate::escape::representable("--job", &options.scrape.job)?;
+    crate::escape::representable("the command", options.command())?;
     for group in &groups {
-        files.push((
-            Path::new("rules").join(format!("{}.rules.yml", group.name)),
-            render_rules::rules_file(group, options.hold_override.as_deref()),
-        ));
-        files.push((Path::new("rules").join(format!("{}.test.yml", group.name)), render_rules::test_file(group)));
+        files.push((Path::new("rules").join(format!("{}.rules.yml", group.name)), render_rules::rules_file(group, options)));
+        files.push((Path::new("rules").join(format!("{}.test.yml", group.name)), render_rules::test_file(group, options)));
     }
     for (name, dashboard) in dashboards::dashboards(inventory, &groups) {
         files.push((Path::new("dashboards").join(format!("{name}.json")), dashboard));
     }
-    files.extend(configs::files(&groups));
-    files.push((PathBuf::from("docs/metrics.md"), reference::metrics(inventory)));
-    files.push((PathBuf::from("docs/runbooks.md"), reference::runbooks(&groups)));
+    files.extend(configs::files(&groups, options)?);
+    files.push((PathBuf::from("docs/metrics.md"), reference::metrics(inventory, options.command())));
+    files.push((PathBuf::from("docs/runbooks.md"), reference::runbooks(&groups, options.command())));
     Ok(files)
 }

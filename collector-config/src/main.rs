@@ -3,76 +3,93 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use otel_ops::{Options, Slo};
+use clap::{Args, Parser, Subcommand};
+use otel_ops::{Options, Scrape, Slo};
 
-const USAGE: &str = "usage: otel-ops render --out DIR [--docs DIR] [--slo SPEC]... [--for DURATION]
+/// Renders alert and recording rules, their promtool tests, Grafana dashboards, scrape and
+/// collector configs and the metrics reference from the demo's catalog plus every
+/// instrumentation module and the pipeline's own metrics, named as the Prometheus exporter
+/// names them.
+#[derive(Debug, Parser)]
+#[command(name = "otel-ops", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-Renders, for the demo's catalog plus every instrumentation module and the pipeline's own
-metrics, named as the Prometheus exporter names them:
-  DIR/rules/*.rules.yml    alert and recording rules (promtool check rules)
-  DIR/rules/*.test.yml     their tests (promtool test rules)
-  DIR/dashboards/*.json    Grafana dashboards, one per domain
-  DIR/prometheus/*.yml     scrape configs: endpoint (static, file_sd), textfile, Pushgateway
-  DIR/collectors/          rotel agent and gateway, Alertmanager, OpenTelemetry Collector reference
-  DOCS/metrics.md          the metrics reference
-  DOCS/runbooks.md         what each alert means and what to do
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Writes DIR/rules/*.rules.yml and *.test.yml, DIR/dashboards/*.json,
+    /// DIR/prometheus/prometheus.yml and targets/service.json, DIR/collectors/ (Alertmanager,
+    /// rotel agent and gateway, OpenTelemetry Collector reference), DOCS/metrics.md and
+    /// DOCS/runbooks.md.
+    Render(Render),
+}
 
-  --out DIR        where to write (created when missing)
-  --docs DIR       where the two Markdown files go (default: DIR/docs); the repository's own
-                   rendering is `render --out collector-config --docs docs`
-  --slo SPEC       a request objective, repeatable: job=NAME,availability=99.9,latency=0.5s:99
-                   (default: every job, 99.9% available, 99% under 0.5 s); the latency must be a
-                   bucket boundary of the duration histogram
-  --for DURATION   give every alert this `for` (e.g. 0s to prove alerts in a short test; not for
-                   production)";
+#[derive(Debug, Args)]
+struct Render {
+    /// Where to write (created when missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Where the two Markdown files go (default: DIR/docs). The repository's own rendering is
+    /// `render --out collector-config --docs docs`.
+    #[arg(long, value_name = "DIR")]
+    docs: Option<PathBuf>,
+    /// A request objective, repeatable: job=NAME,availability=99.9,latency=0.5s:99 (default:
+    /// every job, 99.9% available, 99% under 0.5 s). NAME is a Prometheus `job` label: the
+    /// scrape job's name (--job) for pulled series. The latency must be a bucket boundary.
+    #[arg(long = "slo", value_name = "SPEC", value_parser = Slo::parse)]
+    slos: Vec<Slo>,
+    /// Give every alert this `for` (e.g. 0s to prove alerts in a short test; not for production).
+    #[arg(long = "for", value_name = "DURATION")]
+    hold: Option<String>,
+    /// The scrape job of the service's endpoints: the `job` label of its series.
+    #[arg(long, value_name = "NAME", default_value = "otel-demo")]
+    job: String,
+    /// A pull endpoint of the service, repeatable (default 127.0.0.1:9464).
+    #[arg(long = "target", value_name = "HOST:PORT")]
+    targets: Vec<String>,
+    /// Also scrape node_exporter's textfile collector here (services writing .prom files).
+    #[arg(long, value_name = "HOST:PORT")]
+    node_exporter: Option<String>,
+    /// Also scrape a Pushgateway here (batch jobs that push).
+    #[arg(long, value_name = "HOST:PORT")]
+    pushgateway: Option<String>,
+    /// Where Prometheus sends alerts.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9093")]
+    alertmanager: String,
+    /// Where runbooks.md is published: alerts link to URL#alert (default: docs/runbooks.md).
+    #[arg(long, value_name = "URL")]
+    runbook_url: Option<String>,
+}
+
+/// `word` as one shell word: as it is when plain, single-quoted otherwise.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=,%+@-".contains(c)) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
 
 fn main() -> ExitCode {
-    let mut words = std::env::args().skip(1);
-    match words.next().as_deref() {
-        Some("render") => {}
-        Some("-h" | "--help") | None => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Some(other) => {
-            eprintln!("otel-ops: unknown command {other:?}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    }
-    let mut out = None;
-    let mut docs = None;
-    let mut options = Options::default();
-    while let Some(flag) = words.next() {
-        let Some(value) = words.next().filter(|_| flag != "-h" && flag != "--help") else {
-            if flag == "-h" || flag == "--help" {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("otel-ops: {flag} needs a value\n\n{USAGE}");
-            return ExitCode::from(2);
-        };
-        match flag.as_str() {
-            "--out" => out = Some(PathBuf::from(value)),
-            "--docs" => docs = Some(PathBuf::from(value)),
-            "--slo" => match Slo::parse(&value) {
-                Ok(slo) => options.slos.push(slo),
-                Err(e) => {
-                    eprintln!("otel-ops: --slo {value:?}: {e}");
-                    return ExitCode::from(2);
-                }
-            },
-            "--for" => options.hold_override = Some(value),
-            other => {
-                eprintln!("otel-ops: unknown option {other:?}\n\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let Some(out) = out else {
-        eprintln!("otel-ops: render needs --out DIR\n\n{USAGE}");
-        return ExitCode::from(2);
+    let Command::Render(args) = Cli::parse().command;
+    let scrape = Scrape {
+        job: args.job,
+        targets: if args.targets.is_empty() { Scrape::default().targets } else { args.targets },
+        node_exporter: args.node_exporter,
+        pushgateway: args.pushgateway,
+        alertmanager: args.alertmanager,
     };
-    let docs = docs.unwrap_or_else(|| out.join("docs"));
+    // The command as typed (through cargo run), for the rendered files' headers.
+    let words: Vec<String> = std::env::args().skip(1).map(|w| shell_word(&w)).collect();
+    let command = format!("cargo run -p otel-ops -- {}", words.join(" "));
+    let options = Options { slos: args.slos, hold_override: args.hold, scrape, runbook_url: args.runbook_url, command: Some(command) };
+    for warning in options.unknown_slo_jobs() {
+        eprintln!("otel-ops: warning: {warning}");
+    }
+    let out = args.out;
+    let docs = args.docs.unwrap_or_else(|| out.join("docs"));
     let rendered = otel_ops::demo_inventory().and_then(|inventory| otel_ops::render(&out, &docs, &inventory, &options));
     match rendered {
         Ok(files) => {

@@ -4,15 +4,12 @@ use std::fmt::Write as _;
 
 use crate::rules::{Alert, Group};
 use crate::yaml::{header, quoted};
-
-/// Where each alert's runbook is.
-pub(crate) fn runbook(alert: &str) -> String {
-    format!("docs/runbooks.md#{}", alert.to_lowercase())
-}
+use crate::Options;
 
 /// `<group>.rules.yml`.
-pub(crate) fn rules_file(group: &Group, hold_override: Option<&str>) -> String {
-    let mut out = header(&format!("Prometheus rules: {}", group.name));
+pub(crate) fn rules_file(group: &Group, options: &Options) -> String {
+    let hold_override = options.hold_override.as_deref();
+    let mut out = header(&format!("Prometheus rules: {}", group.name), options.command());
     let _ = writeln!(out, "groups:\n  - name: {}\n    rules:", group.name);
     for r in &group.recording {
         let _ = writeln!(out, "      - record: {}\n        expr: {}", r.record, quoted(&r.expr));
@@ -26,7 +23,7 @@ pub(crate) fn rules_file(group: &Group, hold_override: Option<&str>) -> String {
             "        annotations:\n          summary: {}\n          description: {}\n          runbook: {}",
             quoted(&a.summary),
             quoted(&a.description),
-            quoted(&runbook(&a.name))
+            quoted(&options.runbook(&a.name))
         );
     }
     out
@@ -44,7 +41,7 @@ fn series(out: &mut String, input: &[(String, String)]) {
     }
 }
 
-fn alert_test(out: &mut String, a: &Alert, fires: bool) {
+fn alert_test(out: &mut String, a: &Alert, fires: bool, options: &Options) {
     let _ = writeln!(out, "  # {} {}\n  - interval: 1m", a.name, if fires { "fires" } else { "stays silent" });
     series(out, if fires { &a.fires.0 } else { &a.silent });
     let _ = writeln!(out, "    alert_rule_test:\n      - eval_time: {}\n        alertname: {}", a.eval_time, a.name);
@@ -64,18 +61,18 @@ fn alert_test(out: &mut String, a: &Alert, fires: bool) {
         "            exp_annotations:\n              summary: {}\n              description: {}\n              runbook: {}",
         quoted(&expand(&a.summary, &labels)),
         quoted(&expand(&a.description, &labels)),
-        quoted(&runbook(&a.name))
+        quoted(&options.runbook(&a.name))
     );
 }
 
 /// `<group>.test.yml`: every alert fires on its bad series and stays silent on its good ones.
-pub(crate) fn test_file(group: &Group) -> String {
-    let mut out =
-        header(&format!("promtool test rules {}.test.yml: each alert of {}.rules.yml fires and stays silent", group.name, group.name));
+pub(crate) fn test_file(group: &Group, options: &Options) -> String {
+    let what = format!("promtool test rules {}.test.yml: each alert of {}.rules.yml fires and stays silent", group.name, group.name);
+    let mut out = header(&what, options.command());
     let _ = writeln!(out, "rule_files:\n  - {}.rules.yml\nevaluation_interval: 1m\ntests:", group.name);
     for a in &group.alerts {
-        alert_test(&mut out, a, true);
-        alert_test(&mut out, a, false);
+        alert_test(&mut out, a, true, options);
+        alert_test(&mut out, a, false, options);
     }
     out
 }

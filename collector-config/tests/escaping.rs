@@ -44,7 +44,8 @@ fn random_job_names_render_rules_promtool_accepts_and_alerts_fire_for_their_own_
                 Slo { job: Some(first.clone()), availability: 0.995, ..Slo::default() },
                 Slo { job: Some(second.clone()), latency_target: 0.95, ..Slo::default() },
             ];
-            render(&out, &out.join("docs"), &inventory, &Options { slos, hold_override: None }).map_err(TestCaseError::fail)?;
+            render(&out, &out.join("docs"), &inventory, &Options { slos, hold_override: None, ..Options::default() })
+                .map_err(TestCaseError::fail)?;
             let rules = out.join("rules");
             let n = case.load(Ordering::Relaxed);
             for file in std::fs::read_dir(&rules).expect("rules").flatten() {
@@ -80,7 +81,7 @@ fn control_characters_in_a_job_are_refused_with_the_reason() {
         assert!(err.contains("SLO job"), "{err}");
         let inventory = otel_ops::demo_inventory().expect("inventory");
         let slos = vec![Slo { job: Some(bad.to_owned()), ..Slo::default() }];
-        let err = render_files(&inventory, &Options { slos, hold_override: None }).expect_err(bad);
+        let err = render_files(&inventory, &Options { slos, hold_override: None, ..Options::default() }).expect_err(bad);
         assert!(err.contains("SLO job"), "{err}");
     }
 }
@@ -134,7 +135,7 @@ fn in_prometheus_each_alert_selects_exactly_its_jobs_among_decoys() {
     let inventory = otel_ops::demo_inventory().expect("inventory");
     let mut slos = vec![Slo::default()];
     slos.extend(own.iter().map(|j| Slo { job: Some((*j).to_owned()), ..Slo::default() }));
-    let files = render_files(&inventory, &Options { slos, hold_override: None }).expect("render");
+    let files = render_files(&inventory, &Options { slos, hold_override: None, ..Options::default() }).expect("render");
     let dir = scratch_dir("otel-ops-decoys");
     let (_, rules) = files.iter().find(|(p, _)| p.ends_with("http_server.rules.yml")).expect("http rules");
     std::fs::write(dir.join("http_server.rules.yml"), rules).expect("write rules");

@@ -52,7 +52,7 @@ fn every_rule_passes_promtool_and_every_alert_fires_and_stays_silent() {
     let inventory = inventory_for(catalog).expect("inventory");
     let out = scratch_dir("otel-ops-rules");
     let slos = vec![Slo::default(), Slo::parse("job=checkout,availability=99.5,latency=0.25s:95").expect("slo")];
-    render(&out, &out.join("docs"), &inventory, &Options { slos, hold_override: None }).expect("render");
+    render(&out, &out.join("docs"), &inventory, &Options { slos, hold_override: None, ..Options::default() }).expect("render");
     let rules = out.join("rules");
     let rule_files = files_with(&rules, ".rules.yml");
     for group in ["app", "grpc_server", "http_server", "jobs", "lifecycle", "pipeline", "workers"] {
@@ -136,7 +136,8 @@ fn dashboards_use_variables_rate_intervals_and_units() {
 fn an_objective_that_cannot_be_measured_is_refused_with_the_fix() {
     let inventory = otel_ops::demo_inventory().expect("inventory");
     let slo = Slo::parse("latency=0.3s:99").expect("parses");
-    let err = render_files(&inventory, &Options { slos: vec![slo], hold_override: None }).expect_err("0.3 s is no boundary");
+    let err = render_files(&inventory, &Options { slos: vec![slo], hold_override: None, ..Options::default() })
+        .expect_err("0.3 s is no boundary");
     assert!(err.contains("not a bucket boundary") && err.contains("0.25"), "{err}");
     for (spec, says) in [
         ("availability=120", "between 0 and 100"),

@@ -48,7 +48,8 @@ const SEEDED: &[&str] = &[
 fn rendered() -> PathBuf {
     let out = scratch_dir("otel-ops-live");
     let inventory = otel_ops::demo_inventory().expect("inventory");
-    render(&out, &out.join("docs"), &inventory, &Options { slos: Vec::new(), hold_override: Some("0s".into()) }).expect("render");
+    render(&out, &out.join("docs"), &inventory, &Options { slos: Vec::new(), hold_override: Some("0s".into()), ..Options::default() })
+        .expect("render");
     out
 }
 
@@ -273,4 +274,43 @@ fn injected_faults_fire_every_seeded_alert_and_alertmanager_delivers_them() {
     // Pages went to the on-call receiver, the rest to the team's.
     assert!(got.contains("\"receiver\":\"on-call\"") && got.contains("\"receiver\":\"team\""), "{got}");
     assert!(names.len() >= SEEDED.len());
+}
+
+#[test]
+fn the_rendered_prometheus_config_deploys_as_rendered_every_target_scraped_once_none_down() {
+    let demo = demo(&[], &[]);
+    let textfiles = scratch_dir("rendered-textfiles");
+    let (_node, node) = otel_tests::node_exporter(&textfiles);
+    let (_pg, pushgateway) = otel_tests::pushgateway();
+    let pushgateway = pushgateway.trim_start_matches("http://").to_owned();
+    // Without the optional components asked for, and with them.
+    for (name, node_exporter, pushgateway) in [("plain", None, None), ("all", Some(node.clone()), Some(pushgateway.clone()))] {
+        let out = scratch_dir(&format!("otel-ops-deploy-{name}"));
+        let scrape = otel_ops::Scrape {
+            job: "checkout".to_owned(),
+            targets: vec![demo.target()],
+            node_exporter,
+            pushgateway,
+            ..otel_ops::Scrape::default()
+        };
+        let expected = if name == "plain" { 1.0 } else { 3.0 };
+        let options = Options { scrape, slos: vec![otel_ops::Slo::parse("job=checkout").expect("slo")], ..Options::default() };
+        assert!(options.unknown_slo_jobs().is_empty(), "{:?}", options.unknown_slo_jobs());
+        render(&out, &out.join("docs"), &otel_ops::demo_inventory().expect("inventory"), &options).expect("render");
+        let prometheus = Prometheus::start_config_file(&out.join("prometheus/prometheus.yml"));
+        let up = wait_for(Duration::from_secs(40), || {
+            let n = prometheus.query("count(up == 1)").first()?["value"][1].as_str()?.parse::<f64>().ok()?;
+            (n == expected).then_some(n)
+        });
+        assert_eq!(up, Some(expected), "{name}: {}", prometheus.targets());
+        assert!(prometheus.query("up == 0").is_empty(), "{name}: a target is down: {}", prometheus.targets());
+        assert!(prometheus.query("count by (instance) (up) > 1").is_empty(), "{name}: a target scraped twice: {}", prometheus.targets());
+        assert_eq!(prometheus.value(r#"count(up{job="checkout"})"#), 1.0, "{name}");
+        // The service's series carry the rendered job, which the objective names.
+        assert!(!prometheus.query_nonempty(r#"http_server_request_duration_seconds_count{job="checkout"}"#).is_empty());
+    }
+    // An objective for a job nothing scrapes is pointed out, with where `job` comes from.
+    let options = Options { slos: vec![otel_ops::Slo::parse("job=nope").expect("slo")], ..Options::default() };
+    let warnings = options.unknown_slo_jobs();
+    assert!(warnings.len() == 1 && warnings[0].contains("otel-demo") && warnings[0].contains("--job"), "{warnings:?}");
 }

@@ -210,8 +210,23 @@ impl TextPush {
             request
         };
         let judge = |answer: &Answer| if answer.status.is_success() { Ok(()) } else { Err(http_failure(answer.status, &answer.body)) };
-        self.runtime.block_on(self.sender.send(request, judge)).map_err(|f| (f.reason, format!("{method} {}: {}", self.shown, f.message)))
+        let sent = block_on_io(&self.runtime, self.sender.send(request, judge));
+        sent.map_err(|f| (f.reason, format!("{method} {}: {}", self.shown, f.message)))
     }
+}
+
+/// Runs `work` on the I/O runtime and waits for it, from any thread: a thread that is itself
+/// driving a tokio runtime (a shutdown called from async code, a `current_thread` runtime) may
+/// not block in place, so it waits on a helper thread instead.
+#[cfg(any(feature = "pushgateway", feature = "influx"))]
+fn block_on_io<T: Send>(runtime: &tokio::runtime::Handle, work: impl std::future::Future<Output = T> + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return runtime.block_on(work);
+    }
+    std::thread::scope(|scope| match scope.spawn(|| runtime.block_on(work)).join() {
+        Ok(done) => done,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 /// A server's complete answer to one attempt (headers and trailers matter to gRPC only).

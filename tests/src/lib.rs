@@ -364,12 +364,23 @@ impl Prometheus {
     /// storage flags `storage` gives for that directory, and waits until it is ready.
     fn launch(name: &str, config: &str, storage: impl Fn(&Path) -> Vec<String>, extra_flags: &[&str]) -> Prometheus {
         let dir = scratch_dir(name);
-        let port = free_port();
         fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
+        Self::launch_file(name, &dir.join("prometheus.yml"), &dir, storage, extra_flags)
+    }
+
+    /// Starts Prometheus with a configuration file as it was rendered, where it lies (relative
+    /// rule and file_sd paths resolve beside it).
+    pub fn start_config_file(config: &Path) -> Prometheus {
+        let dir = scratch_dir("prometheus-rendered");
+        Self::launch_file("prometheus", config, &dir, |dir| vec![format!("--storage.tsdb.path={}", dir.join("data").display())], &[])
+    }
+
+    fn launch_file(name: &str, config: &Path, dir: &Path, storage: impl Fn(&Path) -> Vec<String>, extra_flags: &[&str]) -> Prometheus {
+        let port = free_port();
         let mut command = Command::new(program("prometheus"));
         command
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .args(storage(&dir))
+            .arg(format!("--config.file={}", config.display()))
+            .args(storage(dir))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .args(extra_flags);
         let mut process = Process::start(name, command, dir.join("prometheus.log"));
@@ -818,4 +829,20 @@ pub fn http_get_typed(url: &str) -> Result<(u16, String, String), String> {
     let status = response.status().as_u16();
     let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     Ok((status, kind, response.text().map_err(|e| e.to_string())?))
+}
+
+/// node_exporter with only the textfile collector, reading `dir`: the process and its
+/// `host:port`.
+pub fn node_exporter(dir: &Path) -> (Process, String) {
+    let port = free_port();
+    let mut command = Command::new(program("prometheus-node-exporter"));
+    command
+        .arg("--collector.disable-defaults")
+        .arg("--collector.textfile")
+        .arg(format!("--collector.textfile.directory={}", dir.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let mut process = Process::start("node_exporter", command, scratch_dir("node-exporter").join("node_exporter.log"));
+    let target = format!("127.0.0.1:{port}");
+    process.wait_ready(&format!("http://{target}/metrics"));
+    (process, target)
 }

@@ -4,7 +4,6 @@
 //! of every kind each in their own group, and a Pushgateway that is down or redirects making
 //! `force_flush` and `shutdown` fail (and counting what was lost).
 
-use std::process::Command;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -246,5 +245,24 @@ fn a_pushgateway_that_is_down_or_redirects_fails_flush_and_shutdown_and_the_loss
         assert!(lost >= 1.0, "lost data points not counted:\n{text}");
         let err = telemetry.shutdown().expect_err("the final push failed").to_string();
         assert!(err.contains("pushgateway: PUT") && err.contains(expected), "{endpoint}: {err}");
+    }
+}
+
+#[test]
+fn the_final_push_works_when_shutdown_is_called_from_async_code_on_either_runtime_flavour() {
+    let (_pg, base) = pushgateway();
+    let runtimes = [
+        ("multi-thread", tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime")),
+        ("current-thread", tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")),
+    ];
+    for (flavour, runtime) in runtimes {
+        let job = format!("async-{flavour}");
+        runtime.block_on(async {
+            let exporter = PushgatewayExporter::new().endpoint(base.clone()).job(job.clone());
+            let telemetry = Telemetry::builder().env(Env::empty()).service_name("async").exporter(exporter).build().expect("build");
+            telemetry.meter("async").u64_counter("pushed").build().add(1, &[]);
+            telemetry.shutdown().expect("shutdown pushes from inside a runtime");
+        });
+        assert!(group_metrics(&base).contains(&format!("job=\"{job}\"")), "{flavour}: {}", group_metrics(&base));
     }
 }

@@ -12,23 +12,7 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 use otel_core::{Env, Telemetry};
 use otel_exporters::{PrometheusExporter, TextfileExporter};
-use otel_tests::{free_port, program, scratch_dir, wait_for, Process, Prometheus};
-
-/// node_exporter with only the textfile collector, reading `dir`.
-fn node_exporter(dir: &Path) -> (Process, String) {
-    let port = free_port();
-    let mut command = Command::new(program("prometheus-node-exporter"));
-    command
-        .arg("--collector.disable-defaults")
-        .arg("--collector.textfile")
-        .arg(format!("--collector.textfile.directory={}", dir.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-    let log = scratch_dir("node-exporter").join("node_exporter.log");
-    let mut process = Process::start("node_exporter", command, log);
-    let target = format!("127.0.0.1:{port}");
-    process.wait_ready(&format!("http://{target}/metrics"));
-    (process, target)
-}
+use otel_tests::{node_exporter, scratch_dir, wait_for, Prometheus};
 
 /// A directory on tmpfs when there is one (so 10,000 synced rewrites stay fast).
 fn fast_dir(name: &str) -> PathBuf {

@@ -40,6 +40,11 @@ if [ -f "$shared" ]; then
   cargo run -q -p otel-exporters --example naming_conformance -- "$shared" | tail -n 1
 fi
 
+echo "test.sh: each exporter feature builds on its own"
+for feature in prometheus textfile otlp pushgateway influx axum prometheus-tls; do
+  cargo check -q -p otel-exporters --no-default-features --features "$feature"
+done
+
 echo "test.sh: cargo fmt --check, cargo clippy -D warnings"
 cargo fmt --all -- --check
 cargo clippy -q --workspace --all-targets -- -D warnings

@@ -149,3 +149,17 @@ fn an_objective_that_cannot_be_measured_is_refused_with_the_fix() {
         assert!(err.contains(says), "{spec}: {err}");
     }
 }
+
+#[test]
+fn the_command_line_takes_flag_equals_value_version_and_suggests_the_meant_flag() {
+    let out = scratch_dir("otel-ops-cli");
+    let out_flag = format!("--out={}", out.display());
+    otel_tests::assert_cli(
+        env!("CARGO_BIN_EXE_otel-ops"),
+        "otel-ops",
+        &["render", "--outt", "x"],
+        "--out",
+        &["render", &out_flag, "--job=shop", "--for=0s"],
+    );
+    assert!(std::fs::read_to_string(out.join("prometheus/prometheus.yml")).unwrap_or_default().contains("job_name: 'shop'"));
+}

@@ -35,17 +35,7 @@ async fn main() -> ExitCode {
         // Colour only for a terminal: logs in a file or a pipe stay plain text.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let args = match args::Args::parse(std::env::args().skip(1)) {
-        Ok(args::Parsed::Run(args)) => args,
-        Ok(args::Parsed::Help) => {
-            println!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("otel-demo: {message}\n\n{}", args::USAGE);
-            return ExitCode::from(2);
-        }
-    };
+    let args = <args::Args as clap::Parser>::parse();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -161,3 +161,14 @@ fn the_demos_api_answers_json_and_its_logs_carry_no_colour_codes_in_a_pipe() {
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(!logs.is_empty() && !logs.contains('\u{1b}'), "colour codes in a pipe: {logs:?}");
 }
+
+#[test]
+fn the_command_line_takes_flag_equals_value_version_and_suggests_the_meant_flag() {
+    otel_tests::assert_cli(
+        env!("CARGO_BIN_EXE_otel-demo"),
+        "otel-demo",
+        &["--listn", "x"],
+        "--listen",
+        &["--listen=127.0.0.1:0", "--api=127.0.0.1:0", "--duration=0"],
+    );
+}

@@ -65,6 +65,7 @@ impl AtomicFile {
 
 /// The file and the writing process of one of these temporary files
 /// (`.<file>.<pid>.<sequence>.tmp`, or the older `.<file>.<pid>.tmp`).
+#[cfg_attr(not(feature = "textfile"), allow(dead_code))]
 pub(crate) fn temporary_of(name: &str) -> Option<(&str, u32)> {
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
     let (before, last) = rest.rsplit_once('.')?;

@@ -27,6 +27,7 @@ impl Source {
     }
 
     /// An error saying that `shown` (the value as it may be printed) is not `expected`.
+    #[cfg_attr(not(any(feature = "otlp", feature = "pushgateway", feature = "influx")), allow(dead_code))]
     pub(crate) fn invalid(&self, shown: &str, expected: &str) -> BuildError {
         match self {
             Source::Builder(setting) => BuildError::InvalidSetting { setting, reason: format!("{shown:?} is not {expected}") },

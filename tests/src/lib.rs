@@ -846,3 +846,18 @@ pub fn node_exporter(dir: &Path) -> (Process, String) {
     process.wait_ready(&format!("http://{target}/metrics"));
     (process, target)
 }
+
+/// A binary parses its command line as Rust users expect: `--version` prints its name and
+/// version, a misspelt flag (`misspelt`, the whole command line) exits 2 naming the flag it meant, and `args` (written `--flag=value`)
+/// are accepted: the run exits 0.
+pub fn assert_cli(binary: &str, name: &str, misspelt: &[&str], meant: &str, args: &[&str]) {
+    let run = |words: &[&str]| Command::new(binary).args(words).env_remove("OTEL_METRICS_EXPORTER").output().expect("run the binary");
+    let version = run(&["--version"]);
+    let printed = String::from_utf8_lossy(&version.stdout).into_owned();
+    assert!(version.status.success() && printed.starts_with(&format!("{name} ")), "{name} --version: {printed}");
+    let wrong = run(misspelt);
+    let said = String::from_utf8_lossy(&wrong.stderr).into_owned();
+    assert!(wrong.status.code() == Some(2) && said.contains(meant), "{name} {misspelt:?}: {said}");
+    let ok = run(args);
+    assert!(ok.status.success(), "{name} {args:?}: {}{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
+}

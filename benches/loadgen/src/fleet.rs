@@ -91,6 +91,9 @@ impl Fleet {
             .filter_map(|e| e.strip_prefix("http://").and_then(|r| r.split('/').next()).map(str::to_owned))
             .collect();
         let list = serde_json::json!([{ "targets": targets, "labels": {} }]);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
         std::fs::write(path, serde_json::to_string_pretty(&list).unwrap_or_default())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }

@@ -20,16 +20,9 @@ use options::Options;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{}", options::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("otel-loadgen: {message}\n\n{}", options::USAGE);
-            return ExitCode::from(2);
-        }
+    let options = match <options::Cli as clap::Parser>::parse().options() {
+        Ok(options) => options,
+        Err(message) => <options::Cli as clap::CommandFactory>::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
     };
     match run(options).await {
         Ok(()) => ExitCode::SUCCESS,

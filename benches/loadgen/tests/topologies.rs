@@ -138,3 +138,17 @@ fn pulled_and_pushed_at_once_the_names_and_totals_agree() {
     });
     assert_eq!(pushed, Some(expected), "pushed total");
 }
+
+#[test]
+fn the_command_line_takes_flag_equals_value_version_and_suggests_the_meant_flag() {
+    let dir = scratch_dir("loadgen-cli");
+    let targets = format!("--targets-file={}", dir.join("new-folder/targets.json").display());
+    otel_tests::assert_cli(
+        env!("CARGO_BIN_EXE_otel-loadgen"),
+        "otel-loadgen",
+        &["--instanses", "2"],
+        "--instances",
+        &["--instances=2", "--series=10", "--ticks=1", "--interval=10", "--linger=0", "--pull", &targets],
+    );
+    assert!(dir.join("new-folder/targets.json").is_file(), "the targets file's folder is created");
+}

@@ -21,21 +21,28 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use example_support::{Args, Client, Dice, Ticker};
+use example_support::{Client, Dice, Ticker};
 use otel_core::opentelemetry::KeyValue;
 use otel_core::{presets, Telemetry};
 use otel_exporters::{PrometheusExporter, Scraper};
 use tokio::sync::watch;
 
 const PROGRAM: &str = "example-app-metrics";
-const USAGE: &str = "usage: example-app-metrics [--listen ADDR] [--duration SECS]
 
-  --listen ADDR    where the API (and its /metrics) listens (default 127.0.0.1:8000)
-  --duration SECS  stop after SECS seconds; without it, Ctrl-C stops";
+/// Flags (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+#[command(name = "example-app-metrics", version, about)]
+struct Args {
+    /// Where the API (and its /metrics) listens.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    listen: String,
+    #[command(flatten)]
+    lifetime: example_support::Lifetime,
+}
 
 #[tokio::main]
 async fn main() {
-    let args = example_support::start(PROGRAM, USAGE, "127.0.0.1:8000", &[]);
+    let args: Args = example_support::start();
     example_support::exit_on_error(PROGRAM, run(args).await);
 }
 
@@ -84,7 +91,7 @@ async fn run(args: Args) -> Result<(), String> {
         }
     });
     let memory = tokio::spawn(services::report_process(stop_tx.subscribe()));
-    example_support::run_for(args.duration).await;
+    example_support::run_for(args.lifetime.duration).await;
     let _ = stop_tx.send(true);
     let _ = traffic.await;
     let _ = memory.await;

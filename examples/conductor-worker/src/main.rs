@@ -19,36 +19,44 @@ use axum::extract::Path;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use example_support::{Args, Client, Dice, Ticker};
+use example_support::{Client, Dice, Ticker};
 use otel_core::{Catalog, Telemetry};
 use otel_exporters::{PrometheusExporter, TextfileExporter};
 use otel_instrumentation::tasks::WorkerMetrics;
 use tokio::sync::watch;
 
 const PROGRAM: &str = "example-conductor-worker";
-const USAGE: &str = "usage: example-conductor-worker [--listen ADDR] [--duration SECS] [--metrics-dir DIR] [--update-interval SECS]
-
-  --listen ADDR           where Prometheus scrapes the metrics (default 127.0.0.1:9471)
-  --duration SECS         stop after SECS seconds; without it, Ctrl-C stops
-  --metrics-dir DIR       where conductor_metrics.prom is written (default: conductor_metrics
-                          in the system's temporary directory)
-  --update-interval SECS  how often the file is rewritten (default 10)";
 
 /// The task types this worker serves.
 const TASK_TYPES: [&str; 2] = ["myTask", "image_resize"];
 
+/// Flags (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+#[command(name = "example-conductor-worker", version, about)]
+struct Args {
+    /// Where Prometheus scrapes the metrics.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9471")]
+    listen: String,
+    /// Where conductor_metrics.prom is written (default: conductor_metrics in the system's
+    /// temporary directory).
+    #[arg(long, value_name = "DIR")]
+    metrics_dir: Option<std::path::PathBuf>,
+    /// How often the file is rewritten, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    update_interval: u64,
+    #[command(flatten)]
+    lifetime: example_support::Lifetime,
+}
+
 #[tokio::main]
 async fn main() {
-    let args = example_support::start(PROGRAM, USAGE, "127.0.0.1:9471", &["--metrics-dir", "--update-interval"]);
+    let args: Args = example_support::start();
     example_support::exit_on_error(PROGRAM, run(args).await);
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let directory = args.option("--metrics-dir").map_or_else(|| std::env::temp_dir().join("conductor_metrics"), Into::into);
-    let interval = match args.option("--update-interval") {
-        Some(v) => v.parse().map_err(|_| format!("--update-interval {v:?}: expected a whole number of seconds"))?,
-        None => 10,
-    };
+    let directory = args.metrics_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("conductor_metrics"));
+    let interval = args.update_interval;
     std::fs::create_dir_all(&directory).map_err(|e| format!("cannot create {}: {e}", directory.display()))?;
     let textfile = TextfileExporter::new()
         .directory(&directory)
@@ -71,7 +79,7 @@ async fn run(args: Args) -> Result<(), String> {
     let server = task_server().await?;
     let (stop_tx, stop) = watch::channel(false);
     let worker = tokio::spawn(work(format!("http://{server}/api"), WorkerMetrics::new(&telemetry.metrics()), stop));
-    example_support::run_for(args.duration).await;
+    example_support::run_for(args.lifetime.duration).await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
     telemetry.shutdown().map_err(|e| format!("flushing metrics on the way out failed: {e}"))?;

@@ -91,3 +91,14 @@ fn the_worker_shows_every_documented_metric_and_answers_every_documented_query()
     let output = example.finish(Duration::from_secs(30));
     assert!(output.contains("stopped, metrics flushed"), "{output}");
 }
+
+#[test]
+fn the_command_line_takes_flag_equals_value_version_and_suggests_the_meant_flag() {
+    otel_tests::assert_cli(
+        env!("CARGO_BIN_EXE_example-conductor-worker"),
+        "example-conductor-worker",
+        &["--listn", "x"],
+        "--listen",
+        &["--listen=127.0.0.1:0", "--duration=0"],
+    );
+}

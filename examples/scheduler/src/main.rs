@@ -21,23 +21,29 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use example_support::{Args, Dice};
+use example_support::Dice;
 use scheduler::Scheduler;
 use tokio::sync::watch;
 
 const PROGRAM: &str = "example-scheduler";
-const USAGE: &str = "usage: example-scheduler [--listen ADDR] [--duration SECS]
-
-  --listen ADDR    where /metrics, /metrics/json, /metrics/influx and /metrics/reset are served
-                   (default 127.0.0.1:9090, as in the document)
-  --duration SECS  stop after SECS seconds; without it, Ctrl-C stops";
 
 #[derive(Debug)]
 struct SyncError;
 
+/// Flags (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+#[command(name = "example-scheduler", version, about)]
+struct Args {
+    /// Where /metrics, /metrics/json, /metrics/influx and /metrics/reset are served (as in the document).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    listen: String,
+    #[command(flatten)]
+    lifetime: example_support::Lifetime,
+}
+
 #[tokio::main]
 async fn main() {
-    let args = example_support::start(PROGRAM, USAGE, "127.0.0.1:9090", &[]);
+    let args: Args = example_support::start();
     example_support::exit_on_error(PROGRAM, run(args).await);
 }
 
@@ -90,7 +96,7 @@ async fn run(args: Args) -> Result<(), String> {
     });
     println!("{PROGRAM}: metrics at http://{addr}/metrics");
 
-    example_support::run_for(args.duration).await;
+    example_support::run_for(args.lifetime.duration).await;
     let _ = stop_tx.send(true);
     for job in jobs {
         let _ = job.await;

@@ -132,3 +132,14 @@ fn get_metrics_the_scrape_and_the_exports_agree_and_reset_zeroes_them() {
     let output = example.finish(Duration::from_secs(30));
     assert!(output.contains("stopped, metrics flushed"), "{output}");
 }
+
+#[test]
+fn the_command_line_takes_flag_equals_value_version_and_suggests_the_meant_flag() {
+    otel_tests::assert_cli(
+        env!("CARGO_BIN_EXE_example-scheduler"),
+        "example-scheduler",
+        &["--listn", "x"],
+        "--listen",
+        &["--listen=127.0.0.1:0", "--duration=0"],
+    );
+}

@@ -1,4 +1,4 @@
-//! What the example services share: their command-line flags, logging, a run of a given
+//! What the example services share: their `--duration` flag, logging, a run of a given
 //! length, a `/metrics` route to mount in an axum app, an HTTP client for the traffic they make
 //! themselves, and varied but repeatable randomness.
 
@@ -13,66 +13,19 @@ use hyper_util::rt::TokioExecutor;
 use otel_exporters::{negotiate, Format, Scraper};
 use tokio::sync::watch;
 
-/// The flags every example takes (`--listen ADDR`, `--duration SECS`) and its own `--name VALUE`
-/// options.
-#[derive(Debug, Clone)]
-pub struct Args {
-    /// Where the metrics endpoint listens.
-    pub listen: String,
-    /// Stop after this many seconds (without it, Ctrl-C stops).
+/// The flag every example takes besides `--listen`: how long to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Lifetime {
+    /// Stop after SECS seconds, flushing metrics; without it, Ctrl-C stops.
+    #[arg(long, value_name = "SECS")]
     pub duration: Option<u64>,
-    options: Vec<(String, String)>,
 }
 
-impl Args {
-    /// Reads the process arguments; on `--help` prints `usage` and exits 0, on a bad argument
-    /// says why and exits 2. `options` are the example's own flags (with their `--`).
-    pub fn parse(program: &str, usage: &str, default_listen: &str, options: &[&str]) -> Args {
-        match Self::parse_from(std::env::args().skip(1), default_listen, options) {
-            Ok(Some(args)) => args,
-            Ok(None) => {
-                println!("{usage}");
-                std::process::exit(0)
-            }
-            Err(message) => {
-                eprintln!("{program}: {message}\n\n{usage}");
-                std::process::exit(2)
-            }
-        }
-    }
-
-    /// [`parse`](Self::parse) over any words; `Ok(None)` for `--help`.
-    pub fn parse_from(mut words: impl Iterator<Item = String>, default_listen: &str, options: &[&str]) -> Result<Option<Args>, String> {
-        let mut args = Args { listen: default_listen.to_owned(), duration: None, options: Vec::new() };
-        while let Some(flag) = words.next() {
-            let mut value = || words.next().ok_or_else(|| format!("{flag} needs a value"));
-            match flag.as_str() {
-                "--listen" => args.listen = value()?,
-                "--duration" => {
-                    let v = value()?;
-                    args.duration = Some(v.parse().map_err(|_| format!("--duration {v:?}: expected a whole number of seconds"))?);
-                }
-                "-h" | "--help" => return Ok(None),
-                known if options.contains(&known) => {
-                    let v = value()?;
-                    args.options.push((flag, v));
-                }
-                other => return Err(format!("unknown argument {other:?}")),
-            }
-        }
-        Ok(Some(args))
-    }
-
-    /// The value of one of the example's own flags, when given.
-    pub fn option(&self, flag: &str) -> Option<&str> {
-        self.options.iter().rev().find(|(f, _)| f == flag).map(|(_, v)| v.as_str())
-    }
-}
-
-/// Starts an example: logging on, flags read (see [`Args::parse`]).
-pub fn start(program: &str, usage: &str, default_listen: &str, options: &[&str]) -> Args {
+/// Starts an example: logging on, its flags read with clap (`--flag value` and `--flag=value`,
+/// `-h`/`--help`, `--version`; a mistake names the flag and exits 2).
+pub fn start<C: clap::Parser>() -> C {
     init_logging();
-    Args::parse(program, usage, default_listen, options)
+    C::parse()
 }
 
 /// Ends an example: on an error, says it and exits 1.
@@ -185,25 +138,5 @@ impl Dice {
     /// Seconds between `low` and `high` (milliseconds resolution).
     pub fn seconds(&mut self, low: f64, high: f64) -> f64 {
         low + (high - low) * self.below(1001) as f64 / 1000.0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(words: &[&str]) -> Result<Option<Args>, String> {
-        Args::parse_from(words.iter().map(|w| w.to_string()), "127.0.0.1:9000", &["--dir"])
-    }
-
-    #[test]
-    fn flags_and_options_are_read_and_bad_input_is_explained() {
-        let args = parse(&["--listen", "127.0.0.1:0", "--duration", "5", "--dir", "/tmp/x"]).unwrap().unwrap();
-        assert_eq!((args.listen.as_str(), args.duration, args.option("--dir")), ("127.0.0.1:0", Some(5), Some("/tmp/x")));
-        assert_eq!(parse(&[]).unwrap().unwrap().listen, "127.0.0.1:9000");
-        assert!(parse(&["--duration", "soon"]).unwrap_err().contains("whole number of seconds"));
-        assert!(parse(&["--listen"]).unwrap_err().contains("needs a value"));
-        assert!(parse(&["--bogus"]).unwrap_err().contains("unknown argument"));
-        assert!(parse(&["--help"]).unwrap().is_none());
     }
 }

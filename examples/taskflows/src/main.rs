@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use example_support::{Args, Client, Dice, Ticker};
+use example_support::{Client, Dice, Ticker};
 use otel_core::{Catalog, Telemetry};
 use otel_exporters::{PrometheusExporter, Scraper};
 use otel_instrumentation::http::{HttpServerLayer, HttpServerNames};
@@ -31,10 +31,6 @@ use otel_instrumentation::tasks::{JobNames, Jobs, Lifecycle, LifecycleNames, Ser
 use tokio::sync::watch;
 
 const PROGRAM: &str = "example-taskflows";
-const USAGE: &str = "usage: example-taskflows [--listen ADDR] [--duration SECS]
-
-  --listen ADDR    where the API and its /metrics listen (default 127.0.0.1:7777)
-  --duration SECS  stop after SECS seconds; without it, Ctrl-C stops";
 
 /// The services this manager runs.
 const SERVICES: [&str; 3] = ["web", "worker", "scheduler"];
@@ -80,9 +76,20 @@ struct App {
     tasks: Arc<tasks::Tasks>,
 }
 
+/// Flags (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+#[command(name = "example-taskflows", version, about)]
+struct Args {
+    /// Where the API and its /metrics listen.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7777")]
+    listen: String,
+    #[command(flatten)]
+    lifetime: example_support::Lifetime,
+}
+
 #[tokio::main]
 async fn main() {
-    let args = example_support::start(PROGRAM, USAGE, "127.0.0.1:7777", &[]);
+    let args: Args = example_support::start();
     example_support::exit_on_error(PROGRAM, run(args).await);
 }
 
@@ -128,7 +135,7 @@ async fn run(args: Args) -> Result<(), String> {
         tokio::spawn(supervise(lifecycle.clone(), stop.clone())),
         tokio::spawn(traffic(format!("http://{addr}"), stop.clone())),
     ];
-    example_support::run_for(args.duration).await;
+    example_support::run_for(args.lifetime.duration).await;
     let _ = stop_tx.send(true);
     for task in background {
         let _ = task.await;

@@ -84,3 +84,14 @@ fn the_manager_shows_every_adr_metric_and_its_alerts_fire() {
     let output = example.finish(Duration::from_secs(30));
     assert!(output.contains("stopped, metrics flushed"), "{output}");
 }
+
+#[test]
+fn the_command_line_takes_flag_equals_value_version_and_suggests_the_meant_flag() {
+    otel_tests::assert_cli(
+        env!("CARGO_BIN_EXE_example-taskflows"),
+        "example-taskflows",
+        &["--listn", "x"],
+        "--listen",
+        &["--listen=127.0.0.1:0", "--duration=0"],
+    );
+}

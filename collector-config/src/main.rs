@@ -28,6 +28,10 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct Render {
+    /// Render this service's catalog file (YAML; the format is in otel-core's `Catalog::from_file`)
+    /// instead of the demo's.
+    #[arg(long, value_name = "FILE")]
+    catalog: Option<PathBuf>,
     /// Where to write (created when missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -88,9 +92,13 @@ fn main() -> ExitCode {
     for warning in options.unknown_slo_jobs() {
         eprintln!("otel-ops: warning: {warning}");
     }
-    let out = args.out;
+    let out = args.out.clone();
     let docs = args.docs.unwrap_or_else(|| out.join("docs"));
-    let rendered = otel_ops::demo_inventory().and_then(|inventory| otel_ops::render(&out, &docs, &inventory, &options));
+    let inventory = match &args.catalog {
+        Some(file) => otel_core::Catalog::from_file(file).and_then(otel_ops::inventory_for),
+        None => otel_ops::demo_inventory(),
+    };
+    let rendered = inventory.and_then(|inventory| otel_ops::render(&out, &docs, &inventory, &options));
     match rendered {
         Ok(files) => {
             println!("otel-ops: wrote {} files under {}", files.len(), out.display());

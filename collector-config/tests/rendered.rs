@@ -163,3 +163,36 @@ fn the_command_line_takes_flag_equals_value_version_and_suggests_the_meant_flag(
     );
     assert!(std::fs::read_to_string(out.join("prometheus/prometheus.yml")).unwrap_or_default().contains("job_name: 'shop'"));
 }
+
+#[test]
+fn a_service_renders_its_own_catalog_file_and_a_bad_file_is_refused_naming_line_and_field() {
+    let dir = scratch_dir("otel-ops-catalog-file");
+    let catalog = dir.join("catalog.yaml");
+    std::fs::write(
+        &catalog,
+        "metrics:\n  - name: orders.placed\n    kind: counter\n    labels: [payment]\n  - name: checkout.duration\n    kind: histogram\n    unit: s\n    buckets: [0.1, 0.5, 1]\n",
+    )
+    .expect("write catalog");
+    let out = dir.join("out");
+    let run = |file: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_otel-ops"))
+            .args(["render", "--out"])
+            .arg(&out)
+            .arg("--catalog")
+            .arg(file)
+            .output()
+            .expect("run otel-ops")
+    };
+    let done = run(&catalog);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let reference = std::fs::read_to_string(out.join("docs/metrics.md")).expect("metrics.md");
+    assert!(reference.contains("`orders_placed_total`") && reference.contains("`checkout_duration_seconds`"), "{reference}");
+    // The library reads the same file.
+    assert!(otel_core::Catalog::from_file(&catalog).expect("the library loads it").get("orders.placed").is_some());
+
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "metrics:\n  - name: orders.placed\n    kind: counter\n    lables: [payment]\n").expect("write");
+    let refused = run(&bad);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("line 4") && said.contains("lables"), "{said}");
+}

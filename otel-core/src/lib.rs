@@ -23,6 +23,11 @@
 //! [`TelemetryBuilder::install`] additionally makes the provider global, for code that records
 //! through `opentelemetry::global::meter`.
 //!
+//! ## Features
+//!
+//! `catalog-file` (off by default): [`Catalog::from_file`] and [`Catalog::from_yaml`], a catalog
+//! declared in a YAML file.
+//!
 //! ## In libraries
 //!
 //! Don't build a pipeline: record through the `opentelemetry` API (`global::meter("my_lib")`, or
@@ -37,6 +42,9 @@
 
 pub mod buckets;
 mod catalog;
+#[cfg(feature = "catalog-file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "catalog-file")))]
+mod catalog_file;
 mod cells;
 mod checked;
 mod deadline;

@@ -203,7 +203,7 @@ async fn work(base: String, metrics: WorkerMetrics, stop: watch::Receiver<bool>)
             metrics.update_error(task_type, status.map_or("ConnectionError", |_| "ApiException"));
         }
 
-        if round % 25 == 0 {
+        if round.is_multiple_of(25) {
             let input = 100 + dice.below(2000);
             metrics.workflow_input_size("order_fulfillment", "1", input);
             let (status, _) = api.call(Method::POST, "/workflow/{name}", "/workflow/order_fulfillment", r#"{"orderId":1}"#).await;

@@ -75,7 +75,7 @@ async fn run(args: Args) -> Result<(), String> {
     let mut reports = 0u64;
     jobs.push(scheduler.every("build_report", Duration::from_millis(700), timeout, stop.clone(), move || {
         reports += 1;
-        let millis = if reports % 3 == 0 { 400 } else { 20 + dice.below(100) };
+        let millis = if reports.is_multiple_of(3) { 400 } else { 20 + dice.below(100) };
         async move {
             tokio::time::sleep(Duration::from_millis(millis)).await;
             Ok::<_, SyncError>("report")

@@ -182,6 +182,9 @@ pub fn render_files(inventory: &Inventory, options: &Options) -> Result<Vec<(Pat
     let mut files = Vec::new();
     crate::escape::representable("--job", &options.scrape.job)?;
     crate::escape::representable("the command", options.command())?;
+    if let Some(url) = &options.runbook_url {
+        crate::escape::representable("--runbook-url", url)?;
+    }
     for group in &groups {
         files.push((Path::new("rules").join(format!("{}.rules.yml", group.name)), render_rules::rules_file(group, options)));
         files.push((Path::new("rules").join(format!("{}.test.yml", group.name)), render_rules::test_file(group, options)));

@@ -69,7 +69,7 @@ fn random_job_names_render_rules_promtool_accepts_and_alerts_fire_for_their_own_
         })
         .unwrap_or_else(|e| panic!("{e}"));
     println!(
-        "{} random pairs of job names: every rule file accepted by promtool (and the first {TESTED_CASES} tests pass)",
+        "{} random pairs of job names: every rule file and the scrape config (the first name as --job) accepted by promtool, the first {TESTED_CASES} tests pass",
         case.load(Ordering::Relaxed)
     );
 }

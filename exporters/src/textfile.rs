@@ -30,9 +30,10 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 /// Each write goes to a temporary file of its own in the same directory, is synced, and renamed
 /// over the file: a reader never sees a partial or empty file, however many threads call
 /// [`TextfileWriter::write_now`] at once and however many processes share the directory; writes
-/// in one process are serialised, so the file never goes back to older values. A write that fails (disk full, directory removed)
-/// leaves the previous file as it was, is logged a bounded number of times and counted in
-/// `otel_pipeline_export_failed_total{reason="textfile_write"}`; recording never waits for it.
+/// in one process are serialised, so the file never goes back to older values. A write that
+/// fails (disk full, directory removed) leaves the previous file as it was, is logged a bounded
+/// number of times and counted in `otel_pipeline_export_failed_total{reason="textfile_write"}`;
+/// recording never waits for it.
 ///
 /// ```
 /// use otel_core::Telemetry;

@@ -83,10 +83,7 @@ pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> O
 
 /// A blocking HTTP GET; the status and body, or the transport error as text.
 pub fn http_get(url: &str) -> Result<(u16, String), String> {
-    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
-    let response = client.get(url).send().map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    Ok((status, response.text().map_err(|e| e.to_string())?))
+    http_get_typed(url).map(|(status, _, body)| (status, body))
 }
 
 /// A child process killed (by its PID) when dropped; its output goes to a log file.

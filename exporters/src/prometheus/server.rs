@@ -331,10 +331,10 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
         return Ok(response);
     }
-    let scraper = endpoint.scraper.clone();
-    let formats = endpoint.formats.clone();
     // Collection is CPU work under a lock; keep it off the I/O worker.
-    let answer = tokio::task::spawn_blocking(move || scraper.respond(accept.as_deref(), accept_encoding.as_deref(), &formats)).await;
+    let answer =
+        tokio::task::spawn_blocking(move || endpoint.scraper.respond(accept.as_deref(), accept_encoding.as_deref(), &endpoint.formats))
+            .await;
     let exposition = match answer {
         Ok(Ok(exposition)) => exposition,
         Ok(Err(_)) => return Ok(reply(StatusCode::SERVICE_UNAVAILABLE, "the metrics pipeline is shut down\n")),
@@ -344,7 +344,6 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
     if let Some(encoding) = exposition.content_encoding {
         response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
     }
-    let body = exposition.body;
-    *response.body_mut() = Full::new(Bytes::from(body));
+    *response.body_mut() = Full::new(Bytes::from(exposition.body));
     Ok(response)
 }

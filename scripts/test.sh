@@ -31,9 +31,10 @@ if ! compgen -G ".venv/lib/python*/site-packages/rotel/rotel-agent" >/dev/null |
   .venv/bin/pip install -q --disable-pip-version-check rotel prometheus_client
 fi
 
-vectors=exporters/tests/data/prometheus-naming.tsv
-echo "test.sh: naming conformance ($vectors)"
-cargo run -q -p otel-exporters --example naming_conformance -- "$vectors" | tail -n 1
+for vectors in exporters/tests/data/prometheus-naming.tsv exporters/tests/data/otlptranslator-v1.0.0.tsv; do
+  echo "test.sh: naming conformance ($vectors)"
+  cargo run -q -p otel-exporters --example naming_conformance -- "$vectors" | tail -n 1
+done
 shared=../shared/conformance/prometheus-naming.tsv
 if [ -f "$shared" ]; then
   echo "test.sh: naming conformance ($shared)"
@@ -41,9 +42,10 @@ if [ -f "$shared" ]; then
 fi
 
 echo "test.sh: each exporter feature builds on its own"
-for feature in prometheus textfile otlp pushgateway influx axum prometheus-tls; do
+for feature in prometheus textfile otlp pushgateway influx axum prometheus-tls prometheus,config-file otlp,config-file; do
   cargo check -q -p otel-exporters --no-default-features --features "$feature"
 done
+cargo check -q -p otel-core --no-default-features
 
 echo "test.sh: cargo fmt --check, cargo clippy -D warnings"
 cargo fmt --all -- --check

@@ -211,8 +211,8 @@ fn workers(inv: &Inventory, groups: &[Group]) -> Vec<Panel> {
             vec![(
                 format!(
                     "sum by ({task}) ({}) / sum by ({task}) ({})",
-                    rate(&format!("{execute}_sum"), ""),
-                    rate(&format!("{execute}_count"), "")
+                    rate(&inv.companion("task.execute.time", "sum"), ""),
+                    rate(&inv.companion("task.execute.time", "count"), "")
                 ),
                 "{{taskType}}",
             )],

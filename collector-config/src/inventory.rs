@@ -2,6 +2,7 @@
 //! one place the generator turns OTel names into Prometheus ones, through the exporter's own
 //! naming, so rules and dashboards always name what is scraped.
 
+use otel_core::config::ConfigFile;
 use otel_core::{Buckets, Kind, MetricDef};
 use otel_exporters::{EncodeOptions, MetricType, NamingError};
 
@@ -37,17 +38,35 @@ impl Metric {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     options: EncodeOptions,
+    config: Option<std::sync::Arc<ConfigFile>>,
     metrics: Vec<Metric>,
 }
 
 impl Inventory {
     /// An empty inventory named with `options` (the exporter's).
     pub fn new(options: EncodeOptions) -> Self {
-        Inventory { options, metrics: Vec::new() }
+        Inventory { options, config: None, metrics: Vec::new() }
+    }
+
+    /// An empty inventory named as the configuration file's Prometheus reader names series
+    /// (its translation strategy and label options), whose views rename, re-bucket, filter or
+    /// drop the metrics added.
+    pub fn for_config(file: std::sync::Arc<ConfigFile>) -> Self {
+        let options = otel_exporters::prometheus_options(&file).unwrap_or_default();
+        Inventory { options, config: Some(file), metrics: Vec::new() }
+    }
+
+    /// The naming and labelling options the inventory names with.
+    pub fn options(&self) -> &EncodeOptions {
+        &self.options
     }
 
     /// Adds `defs` from `source`; a metric already there (by OTel name) is kept once.
     pub fn add(&mut self, source: &'static str, defs: impl IntoIterator<Item = MetricDef>) -> Result<(), NamingError> {
+        let defs: Vec<MetricDef> = match &self.config {
+            Some(file) => defs.into_iter().flat_map(|def| file.streams_of(&def)).collect(),
+            None => defs.into_iter().collect(),
+        };
         for def in defs {
             if self.metrics.iter().any(|m| m.def.name == def.name) {
                 continue;
@@ -90,6 +109,16 @@ impl Inventory {
     /// [`has_all`](Self::has_all) first).
     pub fn family(&self, otel_name: &str) -> String {
         self.get(otel_name).map(|m| m.family.clone()).unwrap_or_default()
+    }
+
+    /// The family of the `_count` or `_sum` (`suffix`) of a histogram or quantile timer: the
+    /// histogram's own samples, or the quantile timer's companion gauge named in its own right.
+    pub fn companion(&self, otel_name: &str, suffix: &str) -> String {
+        let Some(metric) = self.get(otel_name) else { return String::new() };
+        match metric.def.companion_name(suffix) {
+            Some(name) => self.options.metric_namer.build(&name, "", MetricType::Gauge).unwrap_or_default(),
+            None => format!("{}_{suffix}", metric.family),
+        }
     }
 
     /// The Prometheus label name of attribute `key` of metric `otel_name`.

@@ -134,9 +134,18 @@ impl Options {
 /// (HTTP server and client, gRPC, runtime) and the pipeline's self-metrics, named with the
 /// exporter's default options.
 pub fn inventory_for(catalog: Catalog) -> Result<Inventory, String> {
+    fill(Inventory::new(EncodeOptions::default()), catalog)
+}
+
+/// The inventory of the same service run with a configuration file: named as the file's
+/// Prometheus reader names series, with its views applied.
+pub fn inventory_with_config(catalog: Catalog, file: std::sync::Arc<otel_core::config::ConfigFile>) -> Result<Inventory, String> {
+    fill(Inventory::for_config(file), catalog)
+}
+
+fn fill(mut inventory: Inventory, catalog: Catalog) -> Result<Inventory, String> {
     // Building a pipeline adds what the pipeline itself declares (operation.duration).
     let telemetry = Telemetry::builder().env(Env::empty()).catalog(catalog).build().map_err(|e| e.to_string())?;
-    let mut inventory = Inventory::new(EncodeOptions::default());
     let naming = |e: otel_exporters::NamingError| e.to_string();
     inventory.add("http", HttpServerNames::default().definitions()).map_err(naming)?;
     inventory.add("http client", HttpClientLayer::definitions()).map_err(naming)?;

@@ -32,6 +32,11 @@ struct Render {
     /// instead of the demo's.
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
+    /// The OpenTelemetry configuration file the service runs with (OTEL_CONFIG_FILE): names
+    /// follow its Prometheus reader (translation strategy, scope labels) and its views
+    /// (renames, buckets, dropped metrics). `${VAR}` references read this process' environment.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Where to write (created when missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -94,10 +99,20 @@ fn main() -> ExitCode {
     }
     let out = args.out.clone();
     let docs = args.docs.unwrap_or_else(|| out.join("docs"));
-    let inventory = match &args.catalog {
-        Some(file) => otel_core::Catalog::from_file(file).and_then(otel_ops::inventory_for),
-        None => otel_ops::demo_inventory(),
+    let catalog = match &args.catalog {
+        Some(file) => otel_core::Catalog::from_file(file),
+        None => otel_demo::catalog(),
     };
+    let inventory = catalog.and_then(|catalog| match &args.config {
+        Some(path) => {
+            let file = otel_core::config::ConfigFile::from_path(path, &otel_core::Env::process()).map_err(|e| e.to_string())?;
+            for view in file.views_needing_meters() {
+                eprintln!("otel-ops: warning: {view} selects by meter, which a declaration does not name; it is not applied here");
+            }
+            otel_ops::inventory_with_config(catalog, std::sync::Arc::new(file))
+        }
+        None => otel_ops::inventory_for(catalog),
+    });
     let rendered = inventory.and_then(|inventory| otel_ops::render(&out, &docs, &inventory, &options));
     match rendered {
         Ok(files) => {

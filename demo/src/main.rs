@@ -8,7 +8,9 @@
 //! `OTEL_METRICS_EXPORTER` (`otel_exporters::from_env()`): unset, metrics are served for
 //! Prometheus on `--listen` (default `127.0.0.1:9464`, or `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`);
 //! `otlp`, `textfile`, `pushgateway`, `influx`, `none` or a comma list select others, configured
-//! by their own variables.
+//! by their own variables. With `OTEL_CONFIG_FILE` (an OpenTelemetry configuration file, e.g.
+//! `collector-config/otel-demo.yaml`) the file's readers, resource and views are used instead;
+//! `--listen` still wins over the file's address.
 
 mod api;
 mod args;
@@ -71,7 +73,9 @@ async fn run(args: args::Args) -> Result<(), String> {
         }
     }
     if telemetry.endpoints().is_empty() {
-        println!("otel-demo: no exporter (OTEL_METRICS_EXPORTER=none); recording only");
+        println!(
+            "otel-demo: no exporter (OTEL_METRICS_EXPORTER=none, or a configuration file without readers or disabled); recording only"
+        );
     }
     println!("otel-demo: API at http://{}/api/orders", api.addr);
     println!("otel-demo: try");

@@ -34,7 +34,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct InfluxExporter {
     endpoint: Option<String>,
     interval: Option<Duration>,
-    timeout: Duration,
+    timeout: Option<Duration>,
     retry: RetryPolicy,
     options: EncodeOptions,
 }
@@ -60,7 +60,7 @@ impl InfluxExporter {
         InfluxExporter {
             endpoint: None,
             interval: None,
-            timeout: DEFAULT_TIMEOUT,
+            timeout: None,
             retry: RetryPolicy::default(),
             options: EncodeOptions { target_info: false, ..EncodeOptions::default() },
         }
@@ -81,7 +81,7 @@ impl InfluxExporter {
 
     /// The timeout of one HTTP write (default 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = Some(timeout);
         self
     }
 
@@ -128,6 +128,19 @@ impl Sink for LineWriter {
     }
 }
 
+/// A program's exporter keeps what it set; a configuration file's fills the rest.
+#[cfg(feature = "config-file")]
+impl crate::from_file::OrFile for InfluxExporter {
+    fn or_file(self, file: InfluxExporter) -> Self {
+        InfluxExporter {
+            endpoint: self.endpoint.or(file.endpoint),
+            interval: self.interval.or(file.interval),
+            timeout: self.timeout.or(file.timeout),
+            ..self
+        }
+    }
+}
+
 impl Exporter for InfluxExporter {
     fn name(&self) -> &'static str {
         "influx"
@@ -159,7 +172,11 @@ impl Exporter for InfluxExporter {
                     &source,
                     "text/plain; charset=utf-8",
                     None,
-                    Patience { timeout: self.timeout, retry: self.retry.clone(), deadline: plug.shutdown_deadline() },
+                    Patience {
+                        timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                        retry: self.retry.clone(),
+                        deadline: plug.shutdown_deadline(),
+                    },
                 )?;
                 plug.announce(format!("influx {}", write.shown));
                 Destination::Http(Box::new(write))

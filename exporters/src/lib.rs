@@ -14,8 +14,11 @@
 //! | `pushgateway` | [`PushgatewayExporter`] | pushes to a Prometheus Pushgateway at shutdown (and every interval), PUT or POST, grouping key, auth |
 //! | `axum` | `metrics_route` | `/metrics` on your own axum router, served as the endpoint serves it |
 //! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, `https` with system roots or your CA, mutual TLS, gzip, headers, retries |
+//! | `prometheus` | [`ConsoleExporter`] | the text exposition on standard output at every export |
+//! | `config-file` | [`from_env`] | attaches the readers of the OpenTelemetry configuration file (`OTEL_CONFIG_FILE`) |
 //!
-//! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`. Every setting resolves as builder,
+//! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`, or from the configuration file's
+//! readers when `OTEL_CONFIG_FILE` names one. Every setting resolves as builder,
 //! then metrics-specific variable, then generic variable, then default, read through the
 //! pipeline's [`otel_core::Env`] only. Secrets (header values, URL credentials) are never printed.
 //!
@@ -39,13 +42,17 @@
 
 #[cfg(any(feature = "textfile", feature = "influx"))]
 mod atomic_file;
+#[cfg(feature = "prometheus")]
+mod console;
+#[cfg(feature = "config-file")]
+mod from_file;
 #[cfg(feature = "influx")]
 mod influx;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(any(feature = "prometheus-tls", feature = "otlp"))]
 mod pem;
-#[cfg(any(feature = "textfile", feature = "pushgateway", feature = "influx"))]
+#[cfg(feature = "prometheus")]
 mod periodic;
 #[cfg(feature = "prometheus")]
 mod prometheus;
@@ -60,6 +67,12 @@ mod source;
 #[cfg(feature = "textfile")]
 mod textfile;
 
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+pub use console::ConsoleExporter;
+#[cfg(all(feature = "config-file", feature = "prometheus"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "config-file", feature = "prometheus"))))]
+pub use from_file::prometheus_options;
 #[cfg(feature = "influx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "influx")))]
 pub use influx::InfluxExporter;
@@ -76,7 +89,7 @@ pub use prometheus::metrics_route;
 #[cfg(feature = "prometheus")]
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub use prometheus::{
-    negotiate, unit_name, EncodeOptions, Exposition, Format, LabelNamer, MetricNamer, MetricType, NamingError, Negotiated,
+    negotiate, unit_name, EncodeOptions, Escaping, Exposition, Format, LabelNamer, MetricNamer, MetricType, NamingError, Negotiated,
     PrometheusExporter, ScrapeError, Scraper, TranslationStrategy,
 };
 #[cfg(feature = "pushgateway")]
@@ -93,3 +106,8 @@ pub use textfile::{TextfileError, TextfileExporter, TextfileWriter};
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
+
+/// So do the configuration file's.
+#[cfg(all(doctest, feature = "config-file"))]
+#[doc = include_str!("../../docs/configuration.md")]
+struct ConfigurationExamples;

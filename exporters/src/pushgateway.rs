@@ -50,7 +50,7 @@ pub struct PushgatewayExporter {
     method: Option<PushMethod>,
     delete_on_shutdown: Option<bool>,
     authorization: Option<String>,
-    timeout: Duration,
+    timeout: Option<Duration>,
     retry: RetryPolicy,
     options: EncodeOptions,
 }
@@ -85,7 +85,7 @@ impl PushgatewayExporter {
             method: None,
             delete_on_shutdown: None,
             authorization: None,
-            timeout: DEFAULT_TIMEOUT,
+            timeout: None,
             retry: RetryPolicy::default(),
             // Pushgateway adds `job` and the grouping labels itself; the rest as for a scrape.
             options: EncodeOptions { target_info: false, ..EncodeOptions::default() },
@@ -142,7 +142,7 @@ impl PushgatewayExporter {
 
     /// The timeout of one request (default 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = Some(timeout);
         self
     }
 
@@ -199,6 +199,23 @@ impl Sink for Pusher {
             self.group.send(Method::DELETE, Bytes::new())
         } else {
             Ok(())
+        }
+    }
+}
+
+/// A program's exporter keeps what it set; a configuration file's fills the rest.
+#[cfg(feature = "config-file")]
+impl crate::from_file::OrFile for PushgatewayExporter {
+    fn or_file(self, file: PushgatewayExporter) -> Self {
+        PushgatewayExporter {
+            endpoint: self.endpoint.or(file.endpoint),
+            job: self.job.or(file.job),
+            grouping: if self.grouping.is_empty() { file.grouping } else { self.grouping },
+            interval: self.interval.or(file.interval),
+            method: self.method.or(file.method),
+            delete_on_shutdown: self.delete_on_shutdown.or(file.delete_on_shutdown),
+            timeout: self.timeout.or(file.timeout),
+            ..self
         }
     }
 }
@@ -271,7 +288,7 @@ impl Exporter for PushgatewayExporter {
             &source,
             "text/plain; version=0.0.4",
             self.authorization.clone(),
-            Patience { timeout: self.timeout, retry: self.retry.clone(), deadline: plug.shutdown_deadline() },
+            Patience { timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT), retry: self.retry.clone(), deadline: plug.shutdown_deadline() },
         )?;
         plug.announce(format!("pushgateway {}", group.shown));
         let pusher = Pusher { group, method, delete_on_shutdown };

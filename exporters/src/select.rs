@@ -19,37 +19,36 @@ use crate::TextfileExporter;
 ///
 /// Exporters given with [`prometheus`](Self::prometheus) / [`otlp`](Self::otlp) are used when
 /// selected, so their builder settings win over the environment.
+///
+/// When a configuration file is in use (`OTEL_CONFIG_FILE`, feature `config-file`), its
+/// `meter_provider.readers` are attached instead, one exporter each; an exporter given here
+/// serves the first reader of its kind, keeping the settings made on it and taking the rest
+/// from the file.
 #[derive(Debug)]
 #[must_use]
 pub struct FromEnv {
     default: Vec<ExporterKind>,
-    #[cfg(feature = "prometheus")]
-    prometheus: Option<PrometheusExporter>,
-    #[cfg(feature = "otlp")]
-    otlp: Option<OtlpExporter>,
-    #[cfg(feature = "textfile")]
-    textfile: Option<TextfileExporter>,
-    #[cfg(feature = "pushgateway")]
-    pushgateway: Option<PushgatewayExporter>,
-    #[cfg(feature = "influx")]
-    influx: Option<InfluxExporter>,
+    given: Given,
 }
 
-/// Exporters chosen by `OTEL_METRICS_EXPORTER`; see [`FromEnv`].
+/// The exporters a program handed to [`FromEnv`], each used when its kind is selected.
+#[derive(Debug, Default)]
+pub(crate) struct Given {
+    #[cfg(feature = "prometheus")]
+    pub(crate) prometheus: Option<PrometheusExporter>,
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp: Option<OtlpExporter>,
+    #[cfg(feature = "textfile")]
+    pub(crate) textfile: Option<TextfileExporter>,
+    #[cfg(feature = "pushgateway")]
+    pub(crate) pushgateway: Option<PushgatewayExporter>,
+    #[cfg(feature = "influx")]
+    pub(crate) influx: Option<InfluxExporter>,
+}
+
+/// Exporters chosen by `OTEL_METRICS_EXPORTER`, or by the configuration file; see [`FromEnv`].
 pub fn from_env() -> FromEnv {
-    FromEnv {
-        default: vec![ExporterKind::Prometheus],
-        #[cfg(feature = "prometheus")]
-        prometheus: None,
-        #[cfg(feature = "otlp")]
-        otlp: None,
-        #[cfg(feature = "textfile")]
-        textfile: None,
-        #[cfg(feature = "pushgateway")]
-        pushgateway: None,
-        #[cfg(feature = "influx")]
-        influx: None,
-    }
+    FromEnv { default: vec![ExporterKind::Prometheus], given: Given::default() }
 }
 
 impl FromEnv {
@@ -62,35 +61,35 @@ impl FromEnv {
     /// The Prometheus exporter to use if it is selected.
     #[cfg(feature = "prometheus")]
     pub fn prometheus(mut self, exporter: PrometheusExporter) -> Self {
-        self.prometheus = Some(exporter);
+        self.given.prometheus = Some(exporter);
         self
     }
 
     /// The OTLP exporter to use if it is selected.
     #[cfg(feature = "otlp")]
     pub fn otlp(mut self, exporter: OtlpExporter) -> Self {
-        self.otlp = Some(exporter);
+        self.given.otlp = Some(exporter);
         self
     }
 
     /// The line-protocol exporter to use if it is selected.
     #[cfg(feature = "influx")]
     pub fn influx(mut self, exporter: InfluxExporter) -> Self {
-        self.influx = Some(exporter);
+        self.given.influx = Some(exporter);
         self
     }
 
     /// The Pushgateway exporter to use if it is selected.
     #[cfg(feature = "pushgateway")]
     pub fn pushgateway(mut self, exporter: PushgatewayExporter) -> Self {
-        self.pushgateway = Some(exporter);
+        self.given.pushgateway = Some(exporter);
         self
     }
 
     /// The textfile exporter to use if it is selected.
     #[cfg(feature = "textfile")]
     pub fn textfile(mut self, exporter: TextfileExporter) -> Self {
-        self.textfile = Some(exporter);
+        self.given.textfile = Some(exporter);
         self
     }
 }
@@ -101,19 +100,27 @@ impl Exporter for FromEnv {
     }
 
     fn attach(mut self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
+        #[cfg(feature = "config-file")]
+        if let Some(file) = plug.take_config_readers() {
+            for (path, exporter) in crate::from_file::exporters(&file, &mut self.given)? {
+                // What the exporter refuses came from the file: say where.
+                plug.attach(exporter).map_err(|e| file.error(&path, e.to_string()))?;
+            }
+            return Ok(());
+        }
         let kinds = plug.env().metrics_exporters()?.unwrap_or_else(|| self.default.clone());
         for kind in kinds {
             let exporter: Box<dyn Exporter> = match kind {
                 #[cfg(feature = "prometheus")]
-                ExporterKind::Prometheus => Box::new(self.prometheus.take().unwrap_or_default()),
+                ExporterKind::Prometheus => Box::new(self.given.prometheus.take().unwrap_or_default()),
                 #[cfg(feature = "otlp")]
-                ExporterKind::Otlp => Box::new(self.otlp.take().unwrap_or_default()),
+                ExporterKind::Otlp => Box::new(self.given.otlp.take().unwrap_or_default()),
                 #[cfg(feature = "textfile")]
-                ExporterKind::Textfile => Box::new(self.textfile.take().unwrap_or_default()),
+                ExporterKind::Textfile => Box::new(self.given.textfile.take().unwrap_or_default()),
                 #[cfg(feature = "pushgateway")]
-                ExporterKind::Pushgateway => Box::new(self.pushgateway.take().unwrap_or_default()),
+                ExporterKind::Pushgateway => Box::new(self.given.pushgateway.take().unwrap_or_default()),
                 #[cfg(feature = "influx")]
-                ExporterKind::Influx => Box::new(self.influx.take().unwrap_or_default()),
+                ExporterKind::Influx => Box::new(self.given.influx.take().unwrap_or_default()),
                 #[allow(unreachable_patterns)]
                 other => {
                     return Err(BuildError::Exporter {

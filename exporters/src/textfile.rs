@@ -164,6 +164,20 @@ fn file_safe(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
 }
 
+/// A program's exporter keeps what it set; a configuration file's fills the rest.
+#[cfg(feature = "config-file")]
+impl crate::from_file::OrFile for TextfileExporter {
+    fn or_file(self, file: TextfileExporter) -> Self {
+        TextfileExporter {
+            directory: self.directory.or(file.directory),
+            file_name: self.file_name.or(file.file_name),
+            interval: self.interval.or(file.interval),
+            remove_stale: self.remove_stale.or(file.remove_stale),
+            writer: self.writer,
+        }
+    }
+}
+
 impl Exporter for TextfileExporter {
     fn name(&self) -> &'static str {
         "textfile"

@@ -74,6 +74,22 @@ pub struct MetricDef {
 }
 
 impl MetricDef {
+    /// The OTel name of a quantile timer's `_count` / `_sum` companion (`suffix` `count` or
+    /// `sum`): after translation it is the timer's own Prometheus name plus the suffix
+    /// (`task.poll.time` in `s` → `task.poll.time.seconds.count` → `task_poll_time_seconds_count`),
+    /// whatever the translation strategy. `None` for other kinds, whose `_count` and `_sum` are
+    /// the histogram's own samples.
+    pub fn companion_name(&self, suffix: &str) -> Option<String> {
+        let Kind::QuantileTimer { .. } = self.kind else { return None };
+        let (main, per) = crate::units::suffix_words(&self.unit);
+        let mut name = self.name.clone();
+        for word in [main.as_str(), per.as_str(), suffix].into_iter().filter(|w| !w.is_empty()) {
+            name.push('.');
+            name.push_str(word);
+        }
+        Some(name)
+    }
+
     fn new(name: &str, kind: Kind) -> Self {
         MetricDef {
             name: name.to_owned(),
@@ -272,27 +288,37 @@ impl Catalog {
     /// The SDK view for an instrument: exponential aggregation and cardinality caps from the
     /// catalog (explicit buckets are set on the instrument itself).
     pub(crate) fn view(&self, instrument: &Instrument) -> Option<Stream> {
-        let def = self.get(instrument.name())?;
-        let mut stream = Stream::builder();
-        let mut changed = false;
-        if let Buckets::Exponential { max_size } = def.buckets {
-            stream = stream.with_aggregation(Aggregation::Base2ExponentialHistogram { max_size, max_scale: 20, record_min_max: true });
-            changed = true;
+        let (aggregation, limit) = self.view_parts(instrument);
+        if aggregation.is_none() && limit.is_none() {
+            return None;
         }
-        if let Kind::QuantileTimer { .. } = def.kind {
+        let mut stream = Stream::builder();
+        if let Some(aggregation) = aggregation {
+            stream = stream.with_aggregation(aggregation);
+        }
+        if let Some(limit) = limit {
+            stream = stream.with_cardinality_limit(limit);
+        }
+        stream.build().ok()
+    }
+
+    /// What the catalog's view sets for an instrument: its aggregation and its cardinality limit.
+    pub(crate) fn view_parts(&self, instrument: &Instrument) -> (Option<Aggregation>, Option<usize>) {
+        let Some(def) = self.get(instrument.name()) else { return (None, None) };
+        let aggregation = match def.buckets {
+            Buckets::Exponential { max_size } => {
+                Some(Aggregation::Base2ExponentialHistogram { max_size, max_scale: 20, record_min_max: true })
+            }
+            _ => None,
+        };
+        let limit = if let Kind::QuantileTimer { .. } = def.kind {
             // Each label set, the facade's overflow set included, is one series per quantile.
             let limit = def.cardinality_limit.unwrap_or(DEFAULT_CARDINALITY_LIMIT);
-            stream = stream.with_cardinality_limit(limit.saturating_add(1).saturating_mul(crate::stats::QUANTILES.len()));
-            changed = true;
-        } else if let Some(limit) = def.cardinality_limit {
-            stream = stream.with_cardinality_limit(limit);
-            changed = true;
-        }
-        if changed {
-            stream.build().ok()
+            Some(limit.saturating_add(1).saturating_mul(crate::stats::QUANTILES.len()))
         } else {
-            None
-        }
+            def.cardinality_limit
+        };
+        (aggregation, limit)
     }
 }
 

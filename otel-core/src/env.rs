@@ -52,6 +52,12 @@ impl Env {
         (self.lookup)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     }
 
+    /// The variable's value exactly as set (for substitution into a configuration file).
+    #[cfg_attr(not(feature = "config-file"), allow(dead_code))]
+    pub(crate) fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+    }
+
     /// The first of `names` that is set, with the name it came from.
     pub fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
         names.iter().find_map(|n| self.get(n).map(|v| (*n, v)))
@@ -110,19 +116,23 @@ impl Env {
     pub fn key_values(&self, names: &[&'static str], secret: bool) -> Result<Vec<(String, String)>, BuildError> {
         let Some((var, value)) = self.first(names) else { return Ok(Vec::new()) };
         let shown = if secret { "<redacted>" } else { value.as_str() };
-        let invalid = |what: &str| BuildError::invalid_env(var, shown, format!("comma-separated key=value pairs ({what})"));
-        let mut pairs = Vec::new();
-        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (k, v) = item.split_once('=').ok_or_else(|| invalid("an entry has no `=`"))?;
-            let k = k.trim();
-            if k.is_empty() {
-                return Err(invalid("an entry has an empty key"));
-            }
-            let v = percent_decode(v.trim()).ok_or_else(|| invalid("a value has a malformed %-escape"))?;
-            pairs.push((k.to_owned(), v));
-        }
-        Ok(pairs)
+        parse_key_values(&value).map_err(|what| BuildError::invalid_env(var, shown, format!("comma-separated key=value pairs ({what})")))
     }
+}
+
+/// `key=value` pairs separated by commas, values percent-decoded; `Err` says what is wrong.
+pub(crate) fn parse_key_values(value: &str) -> Result<Vec<(String, String)>, &'static str> {
+    let mut pairs = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (k, v) = item.split_once('=').ok_or("an entry has no `=`")?;
+        let k = k.trim();
+        if k.is_empty() {
+            return Err("an entry has an empty key");
+        }
+        let v = percent_decode(v.trim()).ok_or("a value has a malformed %-escape")?;
+        pairs.push((k.to_owned(), v));
+    }
+    Ok(pairs)
 }
 
 /// The exporters `OTEL_METRICS_EXPORTER` can name.

@@ -36,6 +36,14 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// The configuration file (`OTEL_CONFIG_FILE`) cannot be used.
+    #[error("{location}: {message}")]
+    Config {
+        /// The file, and the line when known.
+        location: String,
+        /// The key's path and what is wrong with it.
+        message: String,
+    },
     /// An exporter failed to attach for another reason.
     #[error("exporter `{exporter}` could not be set up: {reason}")]
     Exporter {

@@ -83,6 +83,9 @@ pub struct Plug {
     endpoints: Vec<String>,
     health: Health,
     deadline: crate::Deadline,
+    config_file: Option<crate::file_config::File>,
+    #[cfg_attr(not(feature = "config-file"), allow(dead_code))]
+    config_readers_taken: bool,
 }
 
 impl fmt::Debug for Plug {
@@ -100,7 +103,32 @@ impl Plug {
         health: Health,
         deadline: crate::Deadline,
     ) -> Self {
-        Plug { builder: Some(builder), pull_reader: None, env, resource, export_interval, endpoints: Vec::new(), health, deadline }
+        Plug {
+            builder: Some(builder),
+            pull_reader: None,
+            env,
+            resource,
+            export_interval,
+            endpoints: Vec::new(),
+            health,
+            deadline,
+            config_file: None,
+            config_readers_taken: false,
+        }
+    }
+
+    pub(crate) fn set_config_file(&mut self, file: Option<crate::file_config::File>) {
+        self.config_file = file;
+    }
+
+    /// The configuration file in use, for an exporter that attaches the readers it declares
+    /// (`otel_exporters::from_env()` does). Taking it marks the readers as attached; a file
+    /// whose readers nobody takes is reported when the pipeline is built.
+    #[cfg(feature = "config-file")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
+    pub fn take_config_readers(&mut self) -> Option<std::sync::Arc<crate::config::ConfigFile>> {
+        self.config_readers_taken = true;
+        self.config_file.clone()
     }
 
     /// The instant by which shutdown must be over, set when it starts
@@ -119,6 +147,14 @@ impl Plug {
     /// The builder with every reader added, the announced endpoints, and a pull reader that
     /// snapshots can collect through (one is added if no exporter brought one).
     pub(crate) fn finish(mut self) -> (MeterProviderBuilder, Vec<String>, Arc<dyn MetricReader>) {
+        #[cfg(feature = "config-file")]
+        if let Some(file) = self.config_file.as_ref().filter(|f| !self.config_readers_taken && !f.readers().is_empty()) {
+            crate::warn(&format!(
+                "the configuration file declares {} reader(s) but no exporter attached them: attach `otel_exporters::from_env()` \
+                 to the builder",
+                file.readers().len()
+            ));
+        }
         let pull = match self.pull_reader.take() {
             Some(reader) => reader,
             None => {
@@ -163,7 +199,13 @@ impl Plug {
     /// Adds a push exporter, driven by a periodic reader at [`export_interval`](Self::export_interval).
     /// The reader runs exports on its own thread, so `export` may block.
     pub fn add_push_exporter<E: PushMetricExporter>(&mut self, exporter: E) {
-        let reader = PeriodicReader::builder(exporter).with_interval(self.export_interval).build();
+        let interval = self.export_interval;
+        self.add_push_exporter_every(exporter, interval);
+    }
+
+    /// Adds a push exporter driven at its own interval (a configuration file's periodic reader).
+    pub fn add_push_exporter_every<E: PushMetricExporter>(&mut self, exporter: E, interval: Duration) {
+        let reader = PeriodicReader::builder(exporter).with_interval(interval).build();
         self.add_reader(reader);
     }
 

@@ -28,6 +28,10 @@
 //! `catalog-file` (off by default): [`Catalog::from_file`] and [`Catalog::from_yaml`], a catalog
 //! declared in a YAML file.
 //!
+//! `config-file` (off by default here, on in `otel-exporters`' defaults): the OpenTelemetry
+//! configuration file named by `OTEL_CONFIG_FILE` or [`TelemetryBuilder::config_file`]; see
+//! the [`config`] module.
+//!
 //! ## In libraries
 //!
 //! Don't build a pipeline: record through the `opentelemetry` API (`global::meter("my_lib")`, or
@@ -39,6 +43,9 @@
 //! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_METRIC_EXPORT_INTERVAL` (ms). An invalid value is a
 //! [`BuildError`] naming the variable, the value and what is accepted. [`Env`] lets tests supply
 //! variables without touching the process environment.
+//!
+//! With a configuration file (`OTEL_CONFIG_FILE`, feature `config-file`) the file replaces the
+//! `OTEL_*` variables, which it can still reference as `${NAME}`; builder settings still win.
 
 pub mod buckets;
 mod catalog;
@@ -47,16 +54,21 @@ mod catalog;
 mod catalog_file;
 mod cells;
 mod checked;
+#[cfg(feature = "config-file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
+pub mod config;
 mod deadline;
 mod env;
 mod error;
 mod exporter;
+mod file_config;
 pub mod global;
 mod guards;
 mod handles;
 mod health;
 mod metrics;
 mod operations;
+mod pattern;
 pub mod presets;
 mod quantile;
 mod redact;
@@ -75,6 +87,7 @@ pub use handles::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, Handl
 pub use health::{data_points, warn, Health, Problem};
 pub use metrics::Metrics;
 pub use operations::{OperationStats, OperationsView};
+pub use pattern::wildcard_match;
 pub use redact::redact_urls;
 pub use snapshot::{HistogramValue, SeriesValue, Snapshot};
 pub use telemetry::{Telemetry, TelemetryBuilder};

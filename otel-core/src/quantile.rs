@@ -16,16 +16,8 @@ pub(crate) struct Timer {
     windows: Cells<Mutex<Window>>,
 }
 
-/// The `_count` / `_sum` instrument name for a timer: after translation it is the timer's own
-/// Prometheus name plus the suffix (`task.poll.time` in `s` → `task_poll_time_seconds_count`).
 fn companion(def: &MetricDef, suffix: &str) -> String {
-    let (main, per) = crate::units::suffix_words(&def.unit);
-    let mut name = def.name.clone();
-    for word in [main.as_str(), per.as_str(), suffix].into_iter().filter(|w| !w.is_empty()) {
-        name.push('.');
-        name.push_str(word);
-    }
-    name
+    def.companion_name(suffix).unwrap_or_else(|| format!("{}.{suffix}", def.name))
 }
 
 fn used(window: &Mutex<Window>) -> bool {

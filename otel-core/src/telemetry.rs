@@ -40,6 +40,7 @@ pub struct TelemetryBuilder {
     catalog: Catalog,
     scope: String,
     env: Env,
+    config_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for TelemetryBuilder {
@@ -132,10 +133,28 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Reads this OpenTelemetry configuration file instead of the one `OTEL_CONFIG_FILE` names
+    /// (feature `config-file`). While a file is in use, the `OTEL_*` variables count only where
+    /// the file references them (`${NAME}`); settings made on this builder and on exporters
+    /// handed to `otel_exporters::from_env()` still win over the file.
+    pub fn config_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
     /// Builds the pipeline and returns its handle; nothing global is touched. Use this in tests
     /// and when you pass the handle (or its meters) around yourself.
-    pub fn build(self) -> Result<Telemetry, BuildError> {
-        let resource = self.resource()?;
+    pub fn build(mut self) -> Result<Telemetry, BuildError> {
+        let file = crate::file_config::load(self.config_file.as_deref(), &self.env)?;
+        let file_attributes = match &file {
+            Some(file) => {
+                // The file replaces the variables: only its `${...}` references read them.
+                self.env = Env::empty();
+                Some(crate::file_config::resource_attributes(file)?)
+            }
+            None => None,
+        };
+        let resource = self.resource(file_attributes, file.as_ref().and_then(crate::file_config::schema_url))?;
         let export_interval = match self.export_interval {
             Some(d) if d.is_zero() => {
                 return Err(BuildError::InvalidSetting { setting: "export_interval", reason: "must be longer than zero".into() })
@@ -153,16 +172,19 @@ impl TelemetryBuilder {
             )
             .map_err(|e| BuildError::InvalidSetting { setting: "catalog", reason: e.to_string() })?;
         let mut provider = SdkMeterProvider::builder().with_resource(resource.clone());
-        let for_views = catalog.clone();
-        provider = provider.with_view(move |i: &Instrument| for_views.view(i));
+        provider = crate::file_config::add_views(provider, file.as_ref(), &catalog);
         for view in self.views {
             provider = provider.with_view(view);
         }
         let health = Health::default();
         let deadline = Deadline::default();
         let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval, health.clone(), deadline.clone());
-        for exporter in self.exporters {
-            plug.attach(exporter)?;
+        let disabled = crate::file_config::disabled(file.as_ref());
+        plug.set_config_file(file);
+        if !disabled {
+            for exporter in self.exporters {
+                plug.attach(exporter)?;
+            }
         }
         let (provider, endpoints, pull_reader) = plug.finish();
         let provider = provider.build();
@@ -192,9 +214,14 @@ impl TelemetryBuilder {
         Ok(telemetry)
     }
 
-    fn resource(&self) -> Result<Resource, BuildError> {
-        let from_env = self.env.key_values(&["OTEL_RESOURCE_ATTRIBUTES"], false)?;
-        let env_value = |key: &str| from_env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    /// The resource; `file_attributes` (from a configuration file) replace
+    /// `OTEL_RESOURCE_ATTRIBUTES`.
+    fn resource(&self, file_attributes: Option<Vec<KeyValue>>, schema_url: Option<String>) -> Result<Resource, BuildError> {
+        let given = match file_attributes {
+            Some(attributes) => attributes,
+            None => self.env.key_values(&["OTEL_RESOURCE_ATTRIBUTES"], false)?.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
+        };
+        let env_value = |key: &str| given.iter().rev().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string());
         let service_name = self
             .service_name
             .clone()
@@ -207,13 +234,17 @@ impl TelemetryBuilder {
 
         let mut attributes: Vec<KeyValue> =
             TelemetryResourceDetector.detect().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
-        attributes.extend(from_env.into_iter().map(|(k, v)| KeyValue::new(k, v)));
+        attributes.extend(given.iter().cloned());
         attributes.push(KeyValue::new("service.instance.id", instance_id));
         if let Some(version) = &self.service_version {
             attributes.push(KeyValue::new("service.version", version.clone()));
         }
         attributes.extend(self.attributes.iter().cloned());
-        Ok(Resource::builder_empty().with_attributes(attributes).with_service_name(service_name).build())
+        let builder = match schema_url {
+            Some(url) => Resource::builder_empty().with_schema_url(attributes, url),
+            None => Resource::builder_empty().with_attributes(attributes),
+        };
+        Ok(builder.with_service_name(service_name).build())
     }
 }
 
@@ -257,6 +288,7 @@ impl Telemetry {
             catalog: Catalog::new(),
             scope: "app".to_owned(),
             env: Env::process(),
+            config_file: None,
         }
     }
 

@@ -104,7 +104,9 @@ fn every_documented_command_runs_or_says_why_not() {
     assert!(commands.len() > 10, "only {} commands found", commands.len());
     // Commands run as written, in a scratch directory where the repository's data is at hand.
     let scratch = scratch_dir("docs-commands");
-    std::os::unix::fs::symlink(repo_root().join("exporters"), scratch.join("exporters")).expect("link exporters");
+    for data in ["exporters", "collector-config"] {
+        std::os::unix::fs::symlink(repo_root().join(data), scratch.join(data)).expect("link the repository's data");
+    }
     let (mut ran, mut marked, mut unaccounted) = (Vec::new(), 0, Vec::new());
     for command in &commands {
         if command.marked {

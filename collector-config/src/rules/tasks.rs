@@ -7,9 +7,9 @@ use crate::inventory::Inventory;
 pub(super) fn workers(inv: &Inventory) -> Group {
     let task = inv.label("task.poll", "taskType");
     let by = format!("job, {task}");
-    let poll = format!("{}_count", inv.family("task.poll.time"));
-    let execute = format!("{}_count", inv.family("task.execute.time"));
-    let api = format!("{}_count", inv.family("api.request.time"));
+    let poll = inv.companion("task.poll.time", "count");
+    let execute = inv.companion("task.execute.time", "count");
+    let api = inv.companion("api.request.time", "count");
     let status = inv.label("task.poll.time", "status");
     let mut recording = Vec::new();
     let mut alerts = Vec::new();

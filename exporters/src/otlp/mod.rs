@@ -66,6 +66,7 @@ pub struct OtlpExporter {
     ca_certificate: Option<PathBuf>,
     client_identity: Option<(PathBuf, PathBuf)>,
     temporality: Option<Temporality>,
+    interval: Option<Duration>,
 }
 
 impl fmt::Debug for OtlpExporter {
@@ -143,6 +144,13 @@ impl OtlpExporter {
     /// histograms) temporality.
     pub fn temporality(mut self, temporality: Temporality) -> Self {
         self.temporality = Some(temporality);
+        self
+    }
+
+    /// How often this exporter exports (default: the pipeline's
+    /// [`export_interval`](otel_core::TelemetryBuilder::export_interval)).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = Some(interval);
         self
     }
 
@@ -348,6 +356,25 @@ struct Settings {
     temporality: Temporality,
 }
 
+/// A program's exporter keeps what it set; a configuration file's fills the rest.
+#[cfg(feature = "config-file")]
+impl crate::from_file::OrFile for OtlpExporter {
+    fn or_file(self, file: OtlpExporter) -> Self {
+        OtlpExporter {
+            endpoint: self.endpoint.or(file.endpoint),
+            protocol: self.protocol.or(file.protocol),
+            headers: if self.headers.is_empty() { file.headers } else { self.headers },
+            timeout: self.timeout.or(file.timeout),
+            gzip: self.gzip.or(file.gzip),
+            retry: self.retry.or(file.retry),
+            ca_certificate: self.ca_certificate.or(file.ca_certificate),
+            client_identity: self.client_identity.or(file.client_identity),
+            temporality: self.temporality.or(file.temporality),
+            interval: self.interval.or(file.interval),
+        }
+    }
+}
+
 impl Exporter for OtlpExporter {
     fn name(&self) -> &'static str {
         "otlp"
@@ -370,14 +397,16 @@ impl Exporter for OtlpExporter {
             )
         };
         plug.announce(format!("otlp {} {shown}", protocol_name(settings.protocol)));
-        plug.add_push_exporter(OtlpPush {
+        let interval = self.interval.unwrap_or_else(|| plug.export_interval());
+        let push = OtlpPush {
             transport,
             runtime,
             shown,
             temporality: settings.temporality,
             failing: AtomicBool::new(false),
             health: plug.health().clone(),
-        });
+        };
+        plug.add_push_exporter_every(push, interval);
         Ok(())
     }
 }

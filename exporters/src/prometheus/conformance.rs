@@ -58,7 +58,7 @@ fn run(kind: &str, name: &str, unit: &str, metric_type: &str) -> Result<String, 
                 Some((s, ns)) => (s, ns.to_owned()),
                 None => (variant, String::new()),
             };
-            let namer = MetricNamer { namespace, strategy: parse_strategy(strategy)? };
+            let namer = MetricNamer { namespace, strategy: parse_strategy(strategy)?, ..MetricNamer::default() };
             Ok(answer(namer.build(name, unit, parse_type(metric_type)?)))
         }
         "unit_name" => match variant {

@@ -43,6 +43,8 @@ pub struct PrometheusExporter {
     access: server::Access,
     #[cfg(feature = "prometheus-tls")]
     tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The options given to [`encode_options`](Self::encode_options), if any.
+    options: Option<EncodeOptions>,
     scraper: Scraper,
 }
 
@@ -63,6 +65,7 @@ impl PrometheusExporter {
             access: server::Access::Open,
             #[cfg(feature = "prometheus-tls")]
             tls: None,
+            options: None,
             scraper: Scraper::new(EncodeOptions::default()),
         }
     }
@@ -118,8 +121,9 @@ impl PrometheusExporter {
     }
 
     /// Naming and labelling options.
-    pub fn encode_options(self, options: EncodeOptions) -> Self {
-        self.scraper.set_options(options);
+    pub fn encode_options(mut self, options: EncodeOptions) -> Self {
+        self.scraper.set_options(options.clone());
+        self.options = Some(options);
         self
     }
 
@@ -141,6 +145,18 @@ impl PrometheusExporter {
                 .map_err(|_| BuildError::invalid_env("OTEL_EXPORTER_PROMETHEUS_PORT", &p, "a port number from 0 to 65535"))?,
         };
         Ok(if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") })
+    }
+}
+
+/// A program's exporter keeps what it set; a configuration file's fills the rest.
+#[cfg(feature = "config-file")]
+impl crate::from_file::OrFile for PrometheusExporter {
+    fn or_file(mut self, file: PrometheusExporter) -> Self {
+        self.listen = self.listen.or(file.listen);
+        if let (None, Some(options)) = (&self.options, file.options) {
+            self = self.encode_options(options);
+        }
+        self
     }
 }
 

@@ -26,7 +26,7 @@ mod text;
 mod tls;
 
 pub use exporter::PrometheusExporter;
-pub use naming::{unit_name, LabelNamer, MetricNamer, MetricType, NamingError, TranslationStrategy};
+pub use naming::{unit_name, Escaping, LabelNamer, MetricNamer, MetricType, NamingError, TranslationStrategy};
 pub use negotiate::{negotiate, Format, Negotiated};
 pub use options::EncodeOptions;
 #[cfg(feature = "axum")]

@@ -83,6 +83,40 @@ pub(crate) struct HistogramPoint<'a> {
 
 pub(crate) type Labels<'a> = [(Cow<'a, str>, Cow<'a, str>)];
 
+/// The resource attributes that identify a target: Prometheus' OTLP ingestion turns them into
+/// `job` and `instance`.
+const IDENTIFYING: [&str; 3] = ["service.name", "service.namespace", "service.instance.id"];
+
+/// The resource attributes `target_info` carries, or `None` when there is none, as Prometheus'
+/// OTLP ingestion decides: only a resource with more than its identity gets one, and with
+/// identifying labels the identity is in `job` and `instance` instead.
+fn target_info_attributes<'r>(resource: &'r [KeyValue], options: &EncodeOptions) -> Option<Vec<&'r KeyValue>> {
+    let identifying = |kv: &KeyValue| IDENTIFYING.contains(&kv.key.as_str());
+    if !options.target_info || resource.iter().all(identifying) {
+        return None;
+    }
+    Some(resource.iter().filter(|kv| !(options.identifying_labels && identifying(kv))).collect())
+}
+
+/// `job` (`service.namespace/service.name`, or the name alone) and `instance`
+/// (`service.instance.id`), each when the resource gives it, as Prometheus' OTLP ingestion
+/// makes them.
+fn identifying_labels(resource: &[KeyValue]) -> Vec<(String, String)> {
+    let get = |key: &str| resource.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.as_str().into_owned());
+    let mut labels = Vec::new();
+    if let Some(name) = get("service.name") {
+        let job = match get("service.namespace") {
+            Some(namespace) => format!("{namespace}/{name}"),
+            None => name,
+        };
+        labels.push(("job".to_owned(), job));
+    }
+    if let Some(instance) = get("service.instance.id") {
+        labels.push(("instance".to_owned(), instance));
+    }
+    labels
+}
+
 /// A point's label set; on the stack for the usual handful of labels.
 type LabelSet<'a> = smallvec::SmallVec<[(Cow<'a, str>, Cow<'a, str>); 8]>;
 
@@ -104,12 +138,16 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
     let mut resource_pairs: Vec<KeyValue> = metrics.resource().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
     // The resource is a map: sorted, its labels come out the same in every scrape.
     resource_pairs.sort_by(|a, b| a.key.cmp(&b.key));
-    let copied = labels.build(&no_fixed, resource_pairs.iter().filter(|kv| options.resource_labels.iter().any(|k| k == kv.key.as_str())));
+    let copied = labels.build(&no_fixed, resource_pairs.iter().filter(|kv| options.copies_resource_attribute(kv.key.as_str())));
     let copied: Vec<(String, String)> = copied.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let identifying = if options.identifying_labels { identifying_labels(&resource_pairs) } else { Vec::new() };
     let fixed_per_scope: Vec<FixedLabels> = scopes
         .iter()
         .map(|scope| {
-            let over = if options.scope_labels { scope_labels(scope, &mut labels) } else { Vec::new() };
+            let mut over = if options.scope_labels { scope_labels(scope, &mut labels) } else { Vec::new() };
+            // `job` and `instance` win over everything, as in the ingestion.
+            over.retain(|(name, _)| !identifying.iter().any(|(i, _)| i == name));
+            over.extend(identifying.iter().cloned());
             let mut under = copied.clone();
             under.retain(|(name, _)| {
                 let clash = over.iter().any(|(o, _)| o == name);
@@ -127,11 +165,12 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
         })
         .collect();
 
-    if options.target_info && !resource_pairs.is_empty() {
+    if let Some(attributes) = target_info_attributes(&resource_pairs, options) {
         let head = FamilyHead { name: "target_info", help: "Target metadata", unit: "", kind: Kind::Info };
         writer.family(&head);
         labels.metric = "target_info";
-        let pairs = labels.build(&no_fixed, resource_pairs.iter());
+        let fixed = FixedLabels { has_le: false, under: Vec::new(), over: identifying.clone() };
+        let pairs = labels.build(&fixed, attributes.into_iter());
         writer.number(&head, &pairs, Number::U64(1));
     }
 
@@ -555,8 +594,8 @@ impl LabelBuilder<'_, '_> {
             if scope_wins {
                 issues.note("duplicate_label", metric, || {
                     format!(
-                        "metric {metric:?} has an attribute {key:?}, which becomes the scope label {label:?}; \
-                         the scope's value is kept (rename the attribute)"
+                        "metric {metric:?} has an attribute {key:?}, which becomes {label:?}, a label the exposition \
+                         sets itself (a scope label, or `job`/`instance` from the resource); that value is kept (rename the attribute)"
                     )
                 });
             }
@@ -631,6 +670,34 @@ mod tests {
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
         p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn resource(p: &[(&'static str, &'static str)]) -> Vec<KeyValue> {
+        p.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect()
+    }
+
+    /// `target_info` exactly when Prometheus' OTLP ingestion makes one, with its labels.
+    #[test]
+    fn target_info_follows_the_ingestion() {
+        let keys = |r: Option<Vec<&KeyValue>>| r.map(|kvs| kvs.iter().map(|kv| kv.key.to_string()).collect::<Vec<_>>());
+        let identity = resource(&[("service.name", "a"), ("service.namespace", "n"), ("service.instance.id", "i")]);
+        assert_eq!(keys(target_info_attributes(&identity, &EncodeOptions::default())), None);
+        assert_eq!(keys(target_info_attributes(&[], &EncodeOptions::default())), None);
+        let more = resource(&[("service.name", "a"), ("service.instance.id", "i"), ("host.name", "h")]);
+        assert_eq!(
+            keys(target_info_attributes(&more, &EncodeOptions::default())),
+            Some(vec!["service.name".into(), "service.instance.id".into(), "host.name".into()])
+        );
+        assert_eq!(keys(target_info_attributes(&more, &EncodeOptions::otlp_parity())), Some(vec!["host.name".into()]));
+        assert_eq!(keys(target_info_attributes(&more, &EncodeOptions::default().without_target_info())), None);
+    }
+
+    #[test]
+    fn identifying_labels_are_made_as_the_ingestion_makes_them() {
+        let full = resource(&[("service.name", "a"), ("service.namespace", "n"), ("service.instance.id", "i")]);
+        assert_eq!(identifying_labels(&full), pairs(&[("job", "n/a"), ("instance", "i")]));
+        assert_eq!(identifying_labels(&resource(&[("service.name", "a")])), pairs(&[("job", "a")]));
+        assert_eq!(identifying_labels(&resource(&[("service.instance.id", "i")])), pairs(&[("instance", "i")]));
     }
 
     /// The fixed labels every case starts from, as they come out.

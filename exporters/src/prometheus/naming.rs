@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::format::is_classic_name;
+
 /// How OTel names become Prometheus names (the four strategies of the OTel Prometheus exporter
 /// specification).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,14 +74,92 @@ impl fmt::Display for NamingError {
 
 impl std::error::Error for NamingError {}
 
+/// How a scraper wants names outside `[a-zA-Z0-9_:]` written (`escaping=` in its `Accept`
+/// header, as the Prometheus exposition formats define it). Names already in that set are
+/// never changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Escaping {
+    /// `allow-utf-8`: names as they are (quoted where the format needs it).
+    AllowUtf8,
+    /// `underscores` (the default): the strategy's underscore-escaping counterpart.
+    #[default]
+    Underscores,
+    /// `dots`: `.` → `_dot_`, `_` → `__`, anything else outside the set → `__`.
+    Dots,
+    /// `values`: `U__` then `_` → `__`, anything else outside the set → `_<hex code point>_`.
+    Values,
+}
+
+impl Escaping {
+    /// The scheme an `escaping=` parameter names; unknown values are `None`.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "allow-utf-8" => Escaping::AllowUtf8,
+            "underscores" => Escaping::Underscores,
+            "dots" => Escaping::Dots,
+            "values" => Escaping::Values,
+            _ => return None,
+        })
+    }
+
+    /// `name` escaped by this scheme (unchanged when it is already a classic name).
+    pub fn apply(self, name: &str) -> String {
+        if is_classic_name(name) {
+            return name.to_owned();
+        }
+        let mut out = String::with_capacity(name.len() + 8);
+        match self {
+            Escaping::AllowUtf8 => return name.to_owned(),
+            Escaping::Underscores => {
+                out.extend(name.chars().enumerate().map(|(i, c)| if is_classic_char(c, i) { c } else { '_' }));
+            }
+            Escaping::Dots => {
+                for (i, c) in name.chars().enumerate() {
+                    match c {
+                        '_' => out.push_str("__"),
+                        '.' => out.push_str("_dot_"),
+                        c if is_classic_char(c, i) => out.push(c),
+                        _ => out.push_str("__"),
+                    }
+                }
+            }
+            Escaping::Values => {
+                out.push_str("U__");
+                for (i, c) in name.chars().enumerate() {
+                    match c {
+                        '_' => out.push_str("__"),
+                        c if is_classic_char(c, i) => out.push(c),
+                        c => out.push_str(&format!("_{:x}_", u32::from(c))),
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_classic_char(c: char, position: usize) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || c == ':' || (position > 0 && c.is_ascii_digit())
+}
+
 /// Builds metric names.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MetricNamer {
     /// Prefix joined with `_`; empty for none.
     pub namespace: String,
     /// The translation strategy.
     pub strategy: TranslationStrategy,
+    /// How names the strategy leaves outside the classic set are escaped for the scraper at
+    /// hand ([`Escaping::AllowUtf8`] by default: as they are).
+    pub escaping: Escaping,
+}
+
+impl Default for MetricNamer {
+    fn default() -> Self {
+        MetricNamer { namespace: String::new(), strategy: TranslationStrategy::default(), escaping: Escaping::AllowUtf8 }
+    }
 }
 
 impl MetricNamer {
@@ -88,7 +168,8 @@ impl MetricNamer {
         if self.strategy.escapes() {
             self.build_escaped(name, unit, kind)
         } else {
-            Ok(self.build_utf8(name, unit, kind))
+            let built = self.build_utf8(name, unit, kind);
+            Ok(if self.escaping == Escaping::AllowUtf8 { built } else { self.escaping.apply(&built) })
         }
     }
 
@@ -146,7 +227,7 @@ impl MetricNamer {
 }
 
 /// How attribute keys become label names.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LabelNamer {
     /// Keep UTF-8 keys as they are (only rejecting empty / all-underscore keys).
@@ -155,6 +236,19 @@ pub struct LabelNamer {
     pub underscore_label_sanitization: bool,
     /// Keep runs of `_` instead of collapsing them (discouraged by the OTel spec).
     pub preserve_multiple_underscores: bool,
+    /// How UTF-8 label names are escaped for the scraper at hand (see [`MetricNamer::escaping`]).
+    pub escaping: Escaping,
+}
+
+impl Default for LabelNamer {
+    fn default() -> Self {
+        LabelNamer {
+            utf8_allowed: false,
+            underscore_label_sanitization: false,
+            preserve_multiple_underscores: false,
+            escaping: Escaping::AllowUtf8,
+        }
+    }
 }
 
 impl LabelNamer {
@@ -165,7 +259,10 @@ impl LabelNamer {
             return Err(error());
         }
         if self.utf8_allowed {
-            return if only_underscores(key) { Err(error()) } else { Ok(key.to_owned()) };
+            if only_underscores(key) {
+                return Err(error());
+            }
+            return Ok(if self.escaping == Escaping::AllowUtf8 { key.to_owned() } else { self.escaping.apply(key) });
         }
         let mut label = sanitize_label(key, self.preserve_multiple_underscores);
         if label.as_bytes()[0].is_ascii_digit() {
@@ -320,6 +417,23 @@ mod tests {
         assert_eq!(default_name("http.server.request.duration", "s", MetricType::Histogram), "http_server_request_duration_seconds");
     }
 
+    /// prometheus/common's `EscapeName`, case by case.
+    #[test]
+    fn escaping_schemes() {
+        for (name, dots, values, underscores) in [
+            ("http.server.duration", "http_dot_server_dot_duration", "U__http_2e_server_2e_duration", "http_server_duration"),
+            ("a_b.c", "a__b_dot_c", "U__a__b_2e_c", "a_b_c"),
+            ("classic_name", "classic_name", "classic_name", "classic_name"),
+            ("ü/x", "____x", "U___fc__2f_x", "__x"),
+            ("1st.metric", "__st_dot_metric", "U___31_st_2e_metric", "_st_metric"),
+        ] {
+            assert_eq!(Escaping::Dots.apply(name), dots, "{name}");
+            assert_eq!(Escaping::Values.apply(name), values, "{name}");
+            assert_eq!(Escaping::Underscores.apply(name), underscores, "{name}");
+            assert_eq!(Escaping::AllowUtf8.apply(name), name);
+        }
+    }
+
     #[test]
     fn unit_name_in_metadata() {
         assert_eq!(unit_name(" By / s ", false), "bytes_per_second");
@@ -336,7 +450,7 @@ mod tests {
             fn escaped_names_are_valid_prometheus_names(name in "\\PC{0,24}", unit in "\\PC{0,8}") {
                 for kind in [MetricType::Gauge, MetricType::MonotonicCounter, MetricType::Histogram] {
                     for strategy in [TranslationStrategy::UnderscoreEscapingWithSuffixes, TranslationStrategy::UnderscoreEscapingWithoutSuffixes] {
-                        if let Ok(n) = (MetricNamer { namespace: String::new(), strategy }).build(&name, &unit, kind) {
+                        if let Ok(n) = (MetricNamer { strategy, ..MetricNamer::default() }).build(&name, &unit, kind) {
                             prop_assert!(!n.is_empty());
                             prop_assert!(!n.as_bytes()[0].is_ascii_digit(), "{}", n);
                             prop_assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'), "{}", n);

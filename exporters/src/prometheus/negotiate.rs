@@ -1,6 +1,8 @@
 //! Choosing the exposition format from a scraper's `Accept` header, as the Prometheus
 //! exposition docs describe.
 
+use super::naming::Escaping;
+
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -42,8 +44,41 @@ impl Format {
 pub struct Negotiated {
     /// The format to answer in.
     pub format: Format,
-    /// The scraper accepts UTF-8 metric and label names (`escaping=allow-utf-8`).
-    pub utf8_names: bool,
+    /// How names outside `[a-zA-Z0-9_:]` are written (`escaping=`; `underscores` when absent).
+    pub escaping: Escaping,
+}
+
+impl Negotiated {
+    /// Whether the scraper takes UTF-8 metric and label names (`escaping=allow-utf-8`).
+    pub fn utf8_names(&self) -> bool {
+        self.escaping == Escaping::AllowUtf8
+    }
+
+    /// The answer's `Content-Type`: the format's, with the escaping used when the scraper asked
+    /// for one other than the classic `underscores` (and text as version 1.0.0, the version
+    /// that can say it).
+    pub fn content_type(&self) -> &'static str {
+        match (self.format, self.escaping) {
+            (Format::Text, Escaping::AllowUtf8) => "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+            (Format::Text, Escaping::Dots) => "text/plain; version=1.0.0; charset=utf-8; escaping=dots",
+            (Format::Text, Escaping::Values) => "text/plain; version=1.0.0; charset=utf-8; escaping=values",
+            (Format::OpenMetrics, Escaping::AllowUtf8) => {
+                "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+            }
+            (Format::OpenMetrics, Escaping::Dots) => "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots",
+            (Format::OpenMetrics, Escaping::Values) => "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=values",
+            (Format::Protobuf, Escaping::AllowUtf8) => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=allow-utf-8"
+            }
+            (Format::Protobuf, Escaping::Dots) => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=dots"
+            }
+            (Format::Protobuf, Escaping::Values) => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=values"
+            }
+            (format, _) => format.content_type(),
+        }
+    }
 }
 
 /// The best of `enabled` for an `Accept` header; text 0.0.4 when nothing else matches.
@@ -52,14 +87,14 @@ pub fn negotiate(accept: Option<&str>, enabled: &[Format]) -> Negotiated {
     for range in accept.unwrap_or("").split(',') {
         let mut parts = range.split(';').map(str::trim);
         let media = parts.next().unwrap_or("").to_ascii_lowercase();
-        let (mut q, mut proto, mut utf8_names) = (1.0f32, None, false);
+        let (mut q, mut proto, mut escaping) = (1.0f32, None, Escaping::Underscores);
         for param in parts {
             let Some((k, v)) = param.split_once('=') else { continue };
             let v = v.trim().trim_matches('"');
             match k.trim().to_ascii_lowercase().as_str() {
                 "q" => q = v.parse().unwrap_or(0.0),
                 "proto" => proto = Some(v.to_owned()),
-                "escaping" => utf8_names = v == "allow-utf-8",
+                "escaping" => escaping = Escaping::parse(v).unwrap_or_default(),
                 _ => {}
             }
         }
@@ -73,10 +108,10 @@ pub fn negotiate(accept: Option<&str>, enabled: &[Format]) -> Negotiated {
             continue;
         }
         if best.is_none_or(|(best_q, _)| q > best_q) {
-            best = Some((q, Negotiated { format, utf8_names }));
+            best = Some((q, Negotiated { format, escaping }));
         }
     }
-    best.map_or(Negotiated { format: Format::Text, utf8_names: false }, |(_, n)| n)
+    best.map_or(Negotiated { format: Format::Text, escaping: Escaping::Underscores }, |(_, n)| n)
 }
 
 #[cfg(test)]
@@ -108,7 +143,16 @@ mod tests {
     #[test]
     fn utf8_escaping_parameter_is_honoured() {
         let n = negotiate(Some("text/plain;version=1.0.0;escaping=allow-utf-8"), &Format::ALL);
-        assert!(n.utf8_names);
-        assert!(!negotiate(Some("text/plain;version=0.0.4"), &Format::ALL).utf8_names);
+        assert!(n.utf8_names());
+        assert!(!negotiate(Some("text/plain;version=0.0.4"), &Format::ALL).utf8_names());
+        for (value, escaping) in [
+            ("dots", Escaping::Dots),
+            ("values", Escaping::Values),
+            ("underscores", Escaping::Underscores),
+            ("bogus", Escaping::Underscores),
+        ] {
+            let accept = format!("application/openmetrics-text;version=1.0.0;escaping={value}");
+            assert_eq!(negotiate(Some(&accept), &Format::ALL).escaping, escaping, "{value}");
+        }
     }
 }

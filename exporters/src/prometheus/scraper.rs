@@ -13,6 +13,7 @@ use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Tempora
 use otel_core::{Health, Problem};
 use tokio::sync::watch;
 
+use super::naming::Escaping;
 use super::negotiate::{Format, Negotiated};
 use super::options::EncodeOptions;
 use super::{model, proto, text};
@@ -38,15 +39,28 @@ pub struct Exposition {
     pub body: Vec<u8>,
 }
 
-/// Encoding options, and the same for scrapers that cannot take UTF-8 names when they differ.
+/// Encoding options, and the same for each escaping scheme a scraper can ask for, where they
+/// differ (`underscores`, `dots`, `values`).
 struct Naming {
     options: EncodeOptions,
-    escaped: Option<EncodeOptions>,
+    escaped: [Option<EncodeOptions>; 3],
 }
 
 impl Naming {
     pub(crate) fn new(options: EncodeOptions) -> Self {
-        Naming { escaped: options.escaped(), options }
+        let escaped = [Escaping::Underscores, Escaping::Dots, Escaping::Values].map(|e| options.for_escaping(e));
+        Naming { escaped, options }
+    }
+
+    /// The options for a scraper that asked for `escaping`.
+    fn for_escaping(&self, escaping: Escaping) -> &EncodeOptions {
+        let slot = match escaping {
+            Escaping::Underscores => &self.escaped[0],
+            Escaping::Dots => &self.escaped[1],
+            Escaping::Values => &self.escaped[2],
+            _ => &None,
+        };
+        slot.as_ref().unwrap_or(&self.options)
     }
 }
 
@@ -102,13 +116,11 @@ impl Scraper {
     }
 
     /// The exporter this scraper works for, as the self-metrics name it (`otel.component.type`).
-    #[cfg(any(feature = "textfile", feature = "pushgateway", feature = "influx"))]
     pub(crate) fn set_component(&self, component: &'static str) {
         let _ = self.shared.component.set(component);
     }
 
     /// Data points in the last collection.
-    #[cfg(any(feature = "textfile", feature = "pushgateway", feature = "influx"))]
     pub(crate) fn last_points(&self) -> u64 {
         self.shared.last_points.load(Ordering::Relaxed)
     }
@@ -124,19 +136,17 @@ impl Scraper {
 
     /// The current metrics in `format`, with names escaped to the classic character set.
     pub fn scrape(&self, format: Format) -> Result<Vec<u8>, ScrapeError> {
-        self.scrape_negotiated(Negotiated { format, utf8_names: false })
+        self.scrape_negotiated(Negotiated { format, escaping: Escaping::Underscores })
     }
 
     /// The current metrics as negotiated with a scraper (see [`negotiate`](crate::negotiate)).
     pub fn scrape_negotiated(&self, negotiated: Negotiated) -> Result<Vec<u8>, ScrapeError> {
         let naming = self.naming();
-        let options = match (&naming.escaped, negotiated.utf8_names) {
-            (Some(escaped), false) => escaped,
-            _ => &naming.options,
-        };
+        let options = naming.for_escaping(negotiated.escaping);
+        let utf8_names = negotiated.utf8_names();
         self.render(options, negotiated.format.name(), |out| match negotiated.format {
-            Format::Text => Box::new(text::TextWriter::new(out, false, negotiated.utf8_names)),
-            Format::OpenMetrics => Box::new(text::TextWriter::new(out, true, negotiated.utf8_names)),
+            Format::Text => Box::new(text::TextWriter::new(out, false, utf8_names)),
+            Format::OpenMetrics => Box::new(text::TextWriter::new(out, true, utf8_names)),
             Format::Protobuf => Box::new(proto::ProtoWriter::new(out)),
         })
     }
@@ -145,7 +155,7 @@ impl Scraper {
     #[cfg(feature = "influx")]
     pub(crate) fn scrape_line_protocol(&self) -> Result<Vec<u8>, ScrapeError> {
         let naming = self.naming();
-        let options = naming.escaped.as_ref().unwrap_or(&naming.options);
+        let options = naming.for_escaping(Escaping::Underscores);
         self.render(options, "influx", |out| Box::new(super::influx::InfluxWriter::new(out)))
     }
 
@@ -181,16 +191,20 @@ impl Scraper {
     /// pull endpoint serves; use it to serve `/metrics` from your own HTTP server.
     pub fn respond(&self, accept: Option<&str>, accept_encoding: Option<&str>, formats: &[Format]) -> Result<Exposition, ScrapeError> {
         use std::io::Write as _;
-        let negotiated = super::negotiate::negotiate(accept, formats);
+        // OpenMetrics requires `_total` on counter samples: under a strategy without suffixes the
+        // answer is text (or protobuf) instead, so what the scraper stores is the strategy's name.
+        let suffixes = self.naming().options.metric_namer.strategy.adds_suffixes();
+        let offered: Vec<Format> = formats.iter().copied().filter(|f| suffixes || *f != Format::OpenMetrics).collect();
+        let negotiated = super::negotiate::negotiate(accept, &offered);
         let body = self.scrape_negotiated(negotiated)?;
         let gzip = accept_encoding.is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip") && !e.contains("q=0")));
         if gzip {
             let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
             if let Ok(compressed) = encoder.write_all(&body).and_then(|()| encoder.finish()) {
-                return Ok(Exposition { content_type: negotiated.format.content_type(), content_encoding: Some("gzip"), body: compressed });
+                return Ok(Exposition { content_type: negotiated.content_type(), content_encoding: Some("gzip"), body: compressed });
             }
         }
-        Ok(Exposition { content_type: negotiated.format.content_type(), content_encoding: None, body })
+        Ok(Exposition { content_type: negotiated.content_type(), content_encoding: None, body })
     }
 
     /// The current metrics in the text format 0.0.4, as a `String`.

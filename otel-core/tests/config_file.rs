@@ -254,3 +254,95 @@ fn disabled_attaches_no_exporter() {
         assert_eq!(attached.load(std::sync::atomic::Ordering::SeqCst), expected, "disabled: {off}");
     }
 }
+
+/// Every key the format's schema defines for metrics is known: a file that sets it (to a value of
+/// its type) either loads or is refused for another reason (a missing sibling, "not supported"),
+/// never as an unknown key.
+#[test]
+fn every_key_the_schema_defines_for_metrics_is_known() {
+    use serde_json::{json, Value};
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{VENDORED}/opentelemetry_configuration.json")).expect("schema"))
+            .expect("json");
+    let resolve = |node: &Value| -> Value {
+        match node.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
+            Some(name) => schema["$defs"][name].clone(),
+            None => node.clone(),
+        }
+    };
+    fn sample(node: &Value) -> Value {
+        if let Some(first) = node.get("enum").and_then(|e| e.get(0)) {
+            return first.clone();
+        }
+        let types: Vec<&str> = match &node["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec!["string"],
+        };
+        match types.first().copied().unwrap_or("string") {
+            "integer" => node.get("minimum").cloned().unwrap_or(json!(1)),
+            "number" => json!(1.5),
+            "boolean" => json!(true),
+            "object" => json!({}),
+            "array" => json!([]),
+            "null" => Value::Null,
+            _ => json!("x"),
+        }
+    }
+    // Every (path, sample value) under the metrics part of the schema.
+    let mut keys: Vec<(Vec<Value>, Value)> = Vec::new();
+    let mut stack: Vec<(Vec<Value>, Value)> = ["file_format", "disabled", "resource", "meter_provider"]
+        .iter()
+        .map(|k| (vec![json!(k)], schema["properties"][k].clone()))
+        .collect();
+    while let Some((path, node)) = stack.pop() {
+        let node = resolve(&node);
+        keys.push((path.clone(), sample(&node)));
+        if let Some(properties) = node.get("properties").and_then(Value::as_object) {
+            for (key, child) in properties {
+                let mut child_path = path.clone();
+                child_path.push(json!(key));
+                stack.push((child_path, child.clone()));
+            }
+        }
+        if let Some(items) = node.get("items") {
+            let mut child_path = path.clone();
+            child_path.push(json!(0));
+            stack.push((child_path, items.clone()));
+        }
+    }
+    fn set(doc: &mut Value, path: &[Value], value: Value) {
+        let Some((head, rest)) = path.split_first() else {
+            *doc = value;
+            return;
+        };
+        let child = match head {
+            Value::String(key) => {
+                if !doc.is_object() {
+                    *doc = json!({});
+                }
+                doc.as_object_mut().expect("object").entry(key.clone()).or_insert(Value::Null)
+            }
+            _ => {
+                if !doc.is_array() || doc.as_array().is_some_and(Vec::is_empty) {
+                    *doc = json!([{}]);
+                }
+                &mut doc.as_array_mut().expect("array")[0]
+            }
+        };
+        set(child, rest, value);
+    }
+    let mut checked = 0;
+    for (path, value) in &keys {
+        let mut doc = json!({"file_format": "1.0"});
+        set(&mut doc, path, value.clone());
+        let yaml = serde_json::to_string(&doc).expect("json is yaml");
+        let key = path.last().and_then(Value::as_str).unwrap_or_default();
+        if let Err(message) = load(&yaml, &Env::empty()) {
+            let unknown = message.contains(&format!("unknown field `{key}`")) || message.contains(&format!("unknown variant `{key}`"));
+            assert!(!unknown, "{path:?}: {message}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 145, "the keys of format 1.0.0 under file_format, disabled, resource and meter_provider");
+}

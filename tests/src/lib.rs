@@ -518,16 +518,31 @@ pub struct Rotel {
 }
 
 impl Rotel {
-    /// Starts the collector with detailed metric debug logging.
+    /// Starts the collector with detailed metric debug logging, on two free ports (drawn again
+    /// when another process takes one between the draw and the bind).
     pub fn start() -> Rotel {
-        let (grpc, http) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
-        Self::start_on(&grpc, &http, &["--exporter", "blackhole", "--debug-log", "metrics", "--debug-log-verbosity", "detailed"])
+        let exporter = ["--exporter", "blackhole", "--debug-log", "metrics", "--debug-log-verbosity", "detailed"];
+        let mut last = String::new();
+        for _ in 0..3 {
+            let (grpc, http) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+            match Self::launch(&grpc, &http, &exporter) {
+                Ok(rotel) => return rotel,
+                Err(output) if output.contains("Address already in use") => last = output,
+                Err(output) => panic!("rotel did not start on {grpc} and {http}:\n{output}"),
+            }
+        }
+        panic!("rotel found no free ports in 3 draws:\n{last}")
     }
 
     /// Starts the collector on these receiver addresses with these exporter (and logging)
     /// arguments, e.g. a gateway forwarding to another collector:
     /// `["--exporter", "otlp", "--otlp-exporter-endpoint", "http://127.0.0.1:P"]`.
     pub fn start_on(grpc: &str, http: &str, exporter: &[&str]) -> Rotel {
+        Self::launch(grpc, http, exporter).unwrap_or_else(|output| panic!("rotel did not start on {grpc} and {http}:\n{output}"))
+    }
+
+    /// The collector, or its output when it exited or did not open its ports.
+    fn launch(grpc: &str, http: &str, exporter: &[&str]) -> Result<Rotel, String> {
         let dir = scratch_dir("rotel");
         let (grpc, http) = (grpc.to_owned(), http.to_owned());
         let mut command = Command::new(program("rotel-agent"));
@@ -539,14 +554,17 @@ impl Rotel {
         command.arg(dir.join("rotel.pid")).arg("--log-file").arg(dir.join("rotel-agent.log"));
         let mut process = Process::start("rotel", command, dir.join("rotel.out"));
         let listening = wait_for(Duration::from_secs(30), || {
-            process.assert_running();
+            if let Ok(Some(status)) = process.child.try_wait() {
+                return Some(Err(format!("rotel exited with {status}:\n{}", process.output())));
+            }
             let up = |addr: &str| std::net::TcpStream::connect(addr).is_ok();
-            (up(&grpc) && up(&http)).then_some(())
+            (up(&grpc) && up(&http)).then_some(Ok(()))
         });
-        if listening.is_none() {
-            panic!("rotel did not open {grpc} and {http}:\n{}", process.output());
+        match listening {
+            Some(Ok(())) => Ok(Rotel { process, grpc, http }),
+            Some(Err(output)) => Err(output),
+            None => Err(format!("rotel did not open {grpc} and {http}:\n{}", process.output())),
         }
-        Rotel { process, grpc, http }
     }
 
     /// Its process id.

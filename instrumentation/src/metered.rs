@@ -90,6 +90,9 @@ struct Pending<C: Classifier> {
     call: Option<C::Call>,
     started: Instant,
     end: End,
+    /// The span the call ran in, made current again when the call is recorded (often on another
+    /// task, when the body ends), so the recording's exemplars point at it.
+    span: Option<opentelemetry::Context>,
 }
 
 impl<C: Classifier> Pending<C> {
@@ -101,9 +104,16 @@ impl<C: Classifier> Pending<C> {
 impl<C: Classifier> Drop for Pending<C> {
     fn drop(&mut self) {
         if let Some(call) = self.call.take() {
+            let _span = self.span.take().map(opentelemetry::Context::attach);
             self.classifier.record(call, self.started.elapsed().as_secs_f64(), self.end);
         }
     }
+}
+
+/// The current context, when it holds a span (otherwise there is nothing to carry).
+fn current_span() -> Option<opentelemetry::Context> {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::map_current(|cx| cx.has_active_span().then(|| cx.clone()))
 }
 
 /// A layer that meters every call of the service it wraps with classifier `C`.
@@ -191,6 +201,7 @@ where
             call: Some(call),
             started: Instant::now(),
             end: End::Cancelled,
+            span: current_span(),
         });
         MeteredFuture { inner: self.inner.call(Request::from_parts(parts, body)), pending }
     }

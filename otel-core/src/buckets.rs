@@ -3,6 +3,10 @@
 /// The OTel semantic-convention duration buckets, in seconds: 5 ms to 10 s.
 pub const SECONDS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 
+/// The SDK's own default boundaries, for a histogram that gives none and whose unit has no
+/// default here.
+pub const SDK_DEFAULT: [f64; 15] = [0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0, 10000.0];
+
 /// Request durations (seconds): 5 ms to 10 s.
 pub const REQUEST_DURATION: [f64; 14] = SECONDS;
 /// Token counts per call: 10 to 50,000.

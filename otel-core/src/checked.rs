@@ -13,13 +13,17 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use opentelemetry::metrics::{
-    AsyncInstrumentBuilder, Counter, Gauge, Histogram, HistogramBuilder, InstrumentBuilder, InstrumentProvider, Meter, MeterProvider,
-    ObservableCounter, ObservableGauge, ObservableUpDownCounter, SyncInstrument, UpDownCounter,
+    AsyncInstrumentBuilder, BoundCounter, BoundHistogram, BoundSyncInstrument, Counter, Gauge, Histogram, HistogramBuilder,
+    InstrumentBuilder, InstrumentProvider, Meter, MeterProvider, ObservableCounter, ObservableGauge, ObservableUpDownCounter,
+    SyncInstrument, UpDownCounter,
 };
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 
-use crate::{Health, Problem};
+use crate::catalog::DEFAULT_CARDINALITY_LIMIT;
+use crate::cells::series_key;
+use crate::exemplars::{Reservoirs, Shape};
+use crate::{Catalog, Exemplars, Health, Problem};
 
 /// The reason recordings into a refused instrument are counted under.
 pub(crate) const REFUSED: &str = "instrument_refused";
@@ -51,17 +55,27 @@ pub(crate) fn refusal(name: &str, unit: Option<&str>, boundaries: Option<&[f64]>
     None
 }
 
-/// A meter provider that reports refused instruments, over the SDK's.
+/// A meter provider that reports refused instruments, over the SDK's, and offers every counter
+/// and histogram measurement to the pipeline's exemplars.
 #[derive(Clone, Debug)]
 pub(crate) struct CheckedProvider {
     pub(crate) provider: SdkMeterProvider,
     pub(crate) health: Health,
+    pub(crate) exemplars: Exemplars,
+    /// For the cardinality limit of declared instruments (which bounds their exemplars too).
+    pub(crate) catalog: Catalog,
 }
 
 impl MeterProvider for CheckedProvider {
     fn meter_with_scope(&self, scope: InstrumentationScope) -> Meter {
         let scope_name = scope.name().to_owned();
-        Meter::new(Arc::new(Checked { inner: self.provider.meter_with_scope(scope), health: self.health.clone(), scope: scope_name }))
+        Meter::new(Arc::new(Checked {
+            inner: self.provider.meter_with_scope(scope),
+            health: self.health.clone(),
+            scope: scope_name,
+            exemplars: self.exemplars.clone(),
+            catalog: self.catalog.clone(),
+        }))
     }
 }
 
@@ -69,9 +83,17 @@ struct Checked {
     inner: Meter,
     health: Health,
     scope: String,
+    exemplars: Exemplars,
+    catalog: Catalog,
 }
 
 impl Checked {
+    /// The exemplar reservoirs of an instrument, when the filter keeps any.
+    fn reservoirs(&self, name: &str, shape: Shape) -> Option<Arc<Reservoirs>> {
+        let limit = self.catalog.get(name).and_then(|d| d.cardinality_limit).unwrap_or(DEFAULT_CARDINALITY_LIMIT);
+        self.exemplars.instrument(&self.scope, name, shape, limit)
+    }
+
     /// `true` when the SDK would refuse the instrument; then it is reported (boundedly).
     fn refused(&self, name: &str, unit: Option<&Cow<'static, str>>, boundaries: Option<&[f64]>) -> bool {
         let Some(why) = refusal(name, unit.map(|u| u.as_ref()), boundaries) else { return false };
@@ -125,6 +147,30 @@ macro_rules! sync {
     };
 }
 
+/// A counter, which also offers its measurements to the exemplars.
+macro_rules! counter {
+    ($method:ident, $t:ty) => {
+        fn $method(&self, b: InstrumentBuilder<'_, Counter<$t>>) -> Counter<$t> {
+            if self.refused(&b.name, b.unit.as_ref(), None) {
+                return Counter::new(self.counting());
+            }
+            let reservoirs = self.reservoirs(&b.name, Shape::Sum);
+            let mut builder = self.inner.$method(b.name);
+            if let Some(d) = b.description {
+                builder = builder.with_description(d);
+            }
+            if let Some(u) = b.unit {
+                builder = builder.with_unit(u);
+            }
+            let counter = builder.build();
+            match reservoirs {
+                Some(reservoirs) => Counter::new(Arc::new(Offering { inner: counter, reservoirs })),
+                None => counter,
+            }
+        }
+    };
+}
+
 /// Builds an observable instrument through the SDK's meter (a refused one never calls back).
 macro_rules! observable {
     ($method:ident, $inst:ident, $t:ty) => {
@@ -153,6 +199,7 @@ macro_rules! histogram {
             if self.refused(&b.name, b.unit.as_ref(), b.boundaries.as_deref()) {
                 return Histogram::new(self.counting());
             }
+            let name = b.name.clone();
             let mut builder = self.inner.$method(b.name);
             if let Some(d) = b.description {
                 builder = builder.with_description(d);
@@ -163,17 +210,85 @@ macro_rules! histogram {
             }
             // No boundaries of its own: the unit's defaults, as a catalog histogram gets them
             // (a view still wins over both).
-            if let Some(bounds) = b.boundaries.or_else(|| unit.as_deref().and_then(crate::buckets::for_unit)) {
+            let bounds = b.boundaries.or_else(|| unit.as_deref().and_then(crate::buckets::for_unit));
+            let shape = Shape::Buckets(bounds.clone().unwrap_or_else(|| crate::buckets::SDK_DEFAULT.to_vec()));
+            if let Some(bounds) = bounds {
                 builder = builder.with_boundaries(bounds);
             }
-            builder.build()
+            let histogram = builder.build();
+            match self.reservoirs(&name, shape) {
+                Some(reservoirs) => Histogram::new(Arc::new(Offering { inner: histogram, reservoirs })),
+                None => histogram,
+            }
         }
     };
 }
 
+/// An SDK instrument that also offers each measurement to the exemplars.
+struct Offering<I> {
+    inner: I,
+    reservoirs: Arc<Reservoirs>,
+}
+
+/// A bound instrument that does the same for its fixed series.
+struct BoundOffering<B> {
+    inner: B,
+    reservoirs: Arc<Reservoirs>,
+    key: Vec<KeyValue>,
+}
+
+/// The recording method of each instrument type, and how its values become exemplar values.
+macro_rules! offering {
+    ($inst:ident, $bound:ident, $t:ty, $record:ident) => {
+        impl SyncInstrument<$t> for Offering<$inst<$t>> {
+            fn measure(&self, value: $t, attributes: &[KeyValue]) {
+                self.inner.$record(value, attributes);
+                self.reservoirs.offer(value.exemplar_value(), attributes);
+            }
+
+            fn bind(&self, attributes: &[KeyValue]) -> Box<dyn BoundSyncInstrument<$t> + Send + Sync> {
+                Box::new(BoundOffering {
+                    inner: self.inner.bind(attributes),
+                    reservoirs: self.reservoirs.clone(),
+                    key: series_key(attributes),
+                })
+            }
+        }
+
+        impl BoundSyncInstrument<$t> for BoundOffering<$bound<$t>> {
+            fn measure(&self, value: $t) {
+                self.inner.$record(value);
+                self.reservoirs.offer_keyed(value.exemplar_value(), &self.key);
+            }
+        }
+    };
+}
+
+offering!(Counter, BoundCounter, u64, add);
+offering!(Counter, BoundCounter, f64, add);
+offering!(Histogram, BoundHistogram, u64, record);
+offering!(Histogram, BoundHistogram, f64, record);
+
+/// A measured value as an exemplar's.
+trait ExemplarValue {
+    fn exemplar_value(self) -> f64;
+}
+
+impl ExemplarValue for u64 {
+    fn exemplar_value(self) -> f64 {
+        self as f64
+    }
+}
+
+impl ExemplarValue for f64 {
+    fn exemplar_value(self) -> f64 {
+        self
+    }
+}
+
 impl InstrumentProvider for Checked {
-    sync!(u64_counter, Counter, u64);
-    sync!(f64_counter, Counter, f64);
+    counter!(u64_counter, u64);
+    counter!(f64_counter, f64);
     sync!(i64_up_down_counter, UpDownCounter, i64);
     sync!(f64_up_down_counter, UpDownCounter, f64);
     sync!(u64_gauge, Gauge, u64);

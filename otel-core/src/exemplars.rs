@@ -25,8 +25,10 @@ use crate::cells::series_key;
 /// Exemplars a sum keeps per series: the latest ones.
 pub const SUM_RESERVOIR: usize = 4;
 
-/// Which measurements may become exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which measurements may become exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`, a configuration
+/// file's `meter_provider.exemplar_filter`, or [`TelemetryBuilder::exemplar_filter`](crate::TelemetryBuilder::exemplar_filter)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ExemplarFilter {
     /// Measurements recorded inside a sampled span (the default).
@@ -154,9 +156,9 @@ impl Exemplars {
         }
         let key = (scope.to_owned(), name.to_owned());
         let mut instruments = self.inner.instruments.write().unwrap_or_else(|p| p.into_inner());
-        let reservoirs = instruments.entry(key).or_insert_with(|| {
-            Arc::new(Reservoirs { shape, limit: limit.max(1), filter, series: Mutex::new(HashMap::new()) })
-        });
+        let reservoirs = instruments
+            .entry(key)
+            .or_insert_with(|| Arc::new(Reservoirs { shape, limit: limit.max(1), filter, series: Mutex::new(HashMap::new()) }));
         Some(reservoirs.clone())
     }
 
@@ -166,6 +168,11 @@ impl Exemplars {
             return None;
         }
         instruments.get(&(scope.to_owned(), name.to_owned())).cloned()
+    }
+
+    /// Whether an instrument holds any exemplar (so a reader can skip looking per series).
+    pub fn holds(&self, scope: &str, name: &str) -> bool {
+        self.reservoirs(scope, name).is_some_and(|r| r.series.lock().is_ok_and(|s| !s.is_empty()))
     }
 
     /// A histogram series' exemplars, by bucket index (bucket `i` holds values up to the `i`th
@@ -196,12 +203,15 @@ impl Exemplars {
     }
 }
 
+/// A series' kept exemplars, each with its slot (a histogram's bucket, a sum's sequence number).
+type Slots = Vec<(usize, Exemplar)>;
+
 /// One instrument's reservoirs, by series.
 pub(crate) struct Reservoirs {
     shape: Shape,
     limit: usize,
     filter: ExemplarFilter,
-    series: Mutex<HashMap<Vec<KeyValue>, Vec<(usize, Exemplar)>>>,
+    series: Mutex<HashMap<Vec<KeyValue>, Slots>>,
 }
 
 /// A sampled span's ids, or zeros (for `always_on` outside a span).
@@ -275,7 +285,7 @@ impl Reservoirs {
 
     fn memory_bytes(&self) -> usize {
         let series = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = std::mem::size_of::<(Vec<KeyValue>, Vec<(usize, Exemplar)>)>();
+        let entry = std::mem::size_of::<(Vec<KeyValue>, Slots)>();
         series
             .iter()
             .map(|(key, slots)| {
@@ -340,7 +350,8 @@ mod tests {
         for v in [0.5, 1.0, 2.0, 4.0, 9.0] {
             r.offer(v, &[KeyValue::new("a", "1")]);
         }
-        let mut kept: Vec<(usize, f64)> = store.for_buckets("s", "h", &[KeyValue::new("a", "1")]).into_iter().map(|(b, e)| (b, e.value)).collect();
+        let mut kept: Vec<(usize, f64)> =
+            store.for_buckets("s", "h", &[KeyValue::new("a", "1")]).into_iter().map(|(b, e)| (b, e.value)).collect();
         kept.sort_by_key(|(b, _)| *b);
         assert_eq!(kept, [(0, 1.0), (1, 4.0), (2, 9.0)]);
         assert!(!store.for_buckets("s", "h", &[]).first().is_some_and(|(_, e)| e.has_trace()));

@@ -86,6 +86,7 @@ pub struct Plug {
     config_file: Option<crate::file_config::File>,
     #[cfg_attr(not(feature = "config-file"), allow(dead_code))]
     config_readers_taken: bool,
+    exemplars: crate::Exemplars,
 }
 
 impl fmt::Debug for Plug {
@@ -114,7 +115,18 @@ impl Plug {
             deadline,
             config_file: None,
             config_readers_taken: false,
+            exemplars: crate::Exemplars::default(),
         }
+    }
+
+    pub(crate) fn set_exemplars(&mut self, exemplars: crate::Exemplars) {
+        self.exemplars = exemplars;
+    }
+
+    /// The pipeline's exemplars, for exporters whose format carries them (OpenMetrics,
+    /// protobuf, OTLP).
+    pub fn exemplars(&self) -> &crate::Exemplars {
+        &self.exemplars
     }
 
     pub(crate) fn set_config_file(&mut self, file: Option<crate::file_config::File>) {

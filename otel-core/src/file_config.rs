@@ -75,3 +75,11 @@ pub(crate) fn add_views(provider: MeterProviderBuilder, file: Option<&File>, cat
     let catalog = catalog.clone();
     provider.with_view(move |i: &Instrument| catalog.view(i))
 }
+
+/// The exemplar filter the file sets, if any.
+pub(crate) fn exemplar_filter(file: Option<&File>) -> Option<crate::ExemplarFilter> {
+    #[cfg(feature = "config-file")]
+    return file.and_then(|f| f.exemplar_filter());
+    #[cfg(not(feature = "config-file"))]
+    file.and(None)
+}

@@ -21,7 +21,9 @@ pub fn metrics() -> Metrics {
     }
     DISABLED
         .get_or_init(|| {
-            let m = Metrics::new(&opentelemetry::global::meter("otel-pipeline.disabled"), &crate::Catalog::new(), crate::Health::default());
+            let scope = "otel-pipeline.disabled";
+            let exemplars = crate::Exemplars::new(crate::ExemplarFilter::AlwaysOff);
+            let m = Metrics::new(&opentelemetry::global::meter(scope), scope, &crate::Catalog::new(), crate::Health::default(), &exemplars);
             m.set_enabled(false);
             m
         })

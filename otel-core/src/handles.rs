@@ -9,7 +9,8 @@ use opentelemetry::metrics::{BoundHistogram, Histogram};
 use opentelemetry::KeyValue;
 
 use crate::catalog::MetricDef;
-use crate::cells::{last_wins, Cells, CounterCell};
+use crate::cells::{last_wins, series_key, Cells, CounterCell};
+use crate::exemplars::Reservoirs;
 use crate::health::{Health, Problem};
 
 /// Counts (and reports once) a counter that reached its largest value.
@@ -50,6 +51,7 @@ pub struct CounterHandle {
     pub(crate) cells: Arc<Cells<CounterCell>>,
     pub(crate) enabled: Arc<AtomicBool>,
     pub(crate) health: Health,
+    pub(crate) exemplars: Option<Arc<Reservoirs>>,
 }
 
 impl fmt::Debug for CounterHandle {
@@ -80,13 +82,21 @@ impl CounterHandle {
         if !added {
             report_saturated(&self.health, &self.def.name);
         }
+        if let Some(exemplars) = &self.exemplars {
+            exemplars.offer(value as f64, labels);
+        }
     }
 
     /// Resolves a label set once; adds then cost one atomic add. Past the cardinality limit
     /// the handle adds to the overflow series.
     pub fn bind(&self, labels: &[KeyValue]) -> Result<BoundCounterHandle, LabelError> {
         check_labels(&self.def, labels)?;
-        Ok(BoundCounterHandle { cell: self.cells.slot(labels).clone(), enabled: self.enabled.clone(), handle: self.clone() })
+        Ok(BoundCounterHandle {
+            cell: self.cells.slot(labels).clone(),
+            enabled: self.enabled.clone(),
+            handle: self.clone(),
+            key: series_key(labels),
+        })
     }
 }
 
@@ -96,6 +106,8 @@ pub struct BoundCounterHandle {
     cell: Arc<CounterCell>,
     enabled: Arc<AtomicBool>,
     handle: CounterHandle,
+    /// The series, as the exemplars key it.
+    key: Vec<KeyValue>,
 }
 
 impl fmt::Debug for BoundCounterHandle {
@@ -108,8 +120,14 @@ impl BoundCounterHandle {
     /// Adds `value`.
     #[inline]
     pub fn add(&self, value: u64) {
-        if self.enabled.load(Ordering::Relaxed) && !self.cell.add(value) {
+        if !self.enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        if !self.cell.add(value) {
             report_saturated(&self.handle.health, &self.handle.def.name);
+        }
+        if let Some(exemplars) = &self.handle.exemplars {
+            exemplars.offer_keyed(value as f64, &self.key);
         }
     }
 }

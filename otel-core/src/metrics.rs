@@ -12,6 +12,7 @@ use opentelemetry::KeyValue;
 
 use crate::catalog::{Catalog, Kind, MetricDef, DEFAULT_CARDINALITY_LIMIT};
 use crate::cells::{last_wins, Cells, CounterCell, GaugeCell, GaugeChange, UpDownCell};
+use crate::exemplars::{Exemplars, Reservoirs, Shape};
 use crate::handles::{report_saturated, CounterHandle, HandleError, HistogramHandle};
 use crate::health::{Health, Problem};
 use crate::quantile::Timer;
@@ -61,6 +62,8 @@ struct FacadeState {
 struct Declared {
     def: Arc<MetricDef>,
     recorder: Recorder,
+    /// A counter's exemplars (histograms offer theirs through their instrument).
+    exemplars: Option<Arc<Reservoirs>>,
 }
 
 /// Counters, up-down counters, gauges and quantile timers keep their series in [`Cells`]
@@ -120,11 +123,15 @@ macro_rules! observed {
 }
 
 impl Metrics {
-    pub(crate) fn new(meter: &Meter, catalog: &Catalog, health: Health) -> Self {
+    pub(crate) fn new(meter: &Meter, scope: &str, catalog: &Catalog, health: Health, exemplars: &Exemplars) -> Self {
         let mut instruments = NameMap::default();
         for def in catalog.definitions() {
             let name = def.name.clone();
             let limit = def.cardinality_limit.unwrap_or(DEFAULT_CARDINALITY_LIMIT);
+            let counter_exemplars = match def.kind {
+                Kind::Counter => exemplars.instrument(scope, &def.name, Shape::Sum, limit),
+                _ => None,
+            };
             let recorder = match def.kind {
                 Kind::Counter => Recorder::Counter(observed!(meter.u64_observable_counter, CounterCell, def, limit)),
                 Kind::UpDownCounter => Recorder::UpDown(observed!(meter.i64_observable_up_down_counter, UpDownCell, def, limit)),
@@ -138,7 +145,7 @@ impl Metrics {
                 }
                 Kind::QuantileTimer { window } => Recorder::Timer(Timer::register(meter, &def, window, limit)),
             };
-            instruments.insert(def.name.clone().into_boxed_str(), Declared { def, recorder });
+            instruments.insert(def.name.clone().into_boxed_str(), Declared { def, recorder, exemplars: counter_exemplars });
         }
         Metrics {
             inner: Arc::new(FacadeState {
@@ -187,17 +194,26 @@ impl Metrics {
     }
 
     fn add_to_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
+        let declared = self.inner.instruments.get(name);
+        let offer = || {
+            if let Some(exemplars) = declared.and_then(|d| d.exemplars.as_ref()) {
+                exemplars.offer(value as f64, labels);
+            }
+        };
         // A label set seen before was checked then: straight to its cell.
-        if let Some(Declared { recorder: Recorder::Counter(cells), .. }) = self.inner.instruments.get(name) {
+        if let Some(Declared { recorder: Recorder::Counter(cells), .. }) = declared {
             if let Some(added) = cells.with_known(labels, |cell| cell.add(value)) {
                 if !added {
                     report_saturated(&self.inner.health, name);
                 }
-                return;
+                return offer();
             }
         }
         let added = match self.checked(name, labels) {
-            Some(Recorder::Counter(cells)) => cells.slot(labels).add(value),
+            Some(Recorder::Counter(cells)) => {
+                offer();
+                cells.slot(labels).add(value)
+            }
             Some(Recorder::UpDown(cells)) => cells.slot(labels).add(i64::try_from(value).unwrap_or(i64::MAX)),
             Some(_) => return self.drop_recording(Dropped::WrongKind, name, "increment_counter on a metric that is not a counter"),
             None => return,
@@ -317,6 +333,7 @@ impl Metrics {
                 cells: cells.clone(),
                 enabled: self.inner.enabled.clone(),
                 health: self.inner.health.clone(),
+                exemplars: entry.exemplars.clone(),
             }),
             _ => Err(HandleError { name: name.to_owned(), problem: "is declared with another kind" }),
         }

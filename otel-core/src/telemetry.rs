@@ -16,7 +16,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 
 use crate::snapshot::{self, Baseline, Snapshot};
-use crate::{BuildError, Catalog, Deadline, Env, Exporter, Health, Metrics, Plug, RuntimeError};
+use crate::{BuildError, Catalog, Deadline, Env, ExemplarFilter, Exemplars, Exporter, Health, Metrics, Plug, RuntimeError};
 
 const DEFAULT_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +41,7 @@ pub struct TelemetryBuilder {
     scope: String,
     env: Env,
     config_file: Option<std::path::PathBuf>,
+    exemplar_filter: Option<ExemplarFilter>,
 }
 
 impl fmt::Debug for TelemetryBuilder {
@@ -133,6 +134,14 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Which measurements become exemplars; wins over a configuration file's
+    /// `exemplar_filter` and `OTEL_METRICS_EXEMPLAR_FILTER` (default `trace_based`: those
+    /// recorded inside a sampled span).
+    pub fn exemplar_filter(mut self, filter: ExemplarFilter) -> Self {
+        self.exemplar_filter = Some(filter);
+        self
+    }
+
     /// Reads this OpenTelemetry configuration file instead of the one `OTEL_CONFIG_FILE` names
     /// (feature `config-file`). While a file is in use, the `OTEL_*` variables count only where
     /// the file references them (`${NAME}`); settings made on this builder and on exporters
@@ -155,6 +164,15 @@ impl TelemetryBuilder {
             None => None,
         };
         let resource = self.resource(file_attributes, file.as_ref().and_then(crate::file_config::schema_url))?;
+        let exemplar_filter = match self.exemplar_filter.or_else(|| crate::file_config::exemplar_filter(file.as_ref())) {
+            Some(filter) => filter,
+            None => {
+                const VAR: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
+                let named = self.env.choice(&[VAR], &["trace_based", "always_on", "always_off"])?;
+                named.as_deref().and_then(ExemplarFilter::parse).unwrap_or_default()
+            }
+        };
+        let exemplars = Exemplars::new(exemplar_filter);
         let export_interval = match self.export_interval {
             Some(d) if d.is_zero() => {
                 return Err(BuildError::InvalidSetting { setting: "export_interval", reason: "must be longer than zero".into() })
@@ -179,6 +197,7 @@ impl TelemetryBuilder {
         let health = Health::default();
         let deadline = Deadline::default();
         let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval, health.clone(), deadline.clone());
+        plug.set_exemplars(exemplars.clone());
         let disabled = crate::file_config::disabled(file.as_ref());
         plug.set_config_file(file);
         if !disabled {
@@ -189,7 +208,14 @@ impl TelemetryBuilder {
         let (provider, endpoints, pull_reader) = plug.finish();
         let provider = provider.build();
         health.register(&provider.meter_with_scope(InstrumentationScope::builder(SELF_SCOPE).build()));
-        let metrics = Metrics::new(&provider.meter_with_scope(InstrumentationScope::builder(self.scope).build()), &catalog, health.clone());
+        let checked = crate::checked::CheckedProvider {
+            provider: provider.clone(),
+            health: health.clone(),
+            exemplars: exemplars.clone(),
+            catalog: catalog.clone(),
+        };
+        let facade_meter = checked.meter_with_scope(InstrumentationScope::builder(self.scope.clone()).build());
+        let metrics = Metrics::new(&facade_meter, &self.scope, &catalog, health.clone(), &exemplars);
         Ok(Telemetry {
             provider,
             resource,
@@ -202,6 +228,7 @@ impl TelemetryBuilder {
             shutdown_timeout: self.shutdown_timeout,
             deadline,
             health,
+            exemplars,
         })
     }
 
@@ -264,6 +291,7 @@ pub struct Telemetry {
     shutdown_timeout: Duration,
     deadline: Deadline,
     health: Health,
+    exemplars: Exemplars,
 }
 
 impl fmt::Debug for Telemetry {
@@ -289,6 +317,7 @@ impl Telemetry {
             scope: "app".to_owned(),
             env: Env::process(),
             config_file: None,
+            exemplar_filter: None,
         }
     }
 
@@ -305,7 +334,17 @@ impl Telemetry {
     }
 
     fn checked(&self) -> crate::checked::CheckedProvider {
-        crate::checked::CheckedProvider { provider: self.provider.clone(), health: self.health.clone() }
+        crate::checked::CheckedProvider {
+            provider: self.provider.clone(),
+            health: self.health.clone(),
+            exemplars: self.exemplars.clone(),
+            catalog: self.catalog.clone(),
+        }
+    }
+
+    /// The exemplars kept so far (see [`Exemplars`]): what the exposition and OTLP export carry.
+    pub fn exemplars(&self) -> &Exemplars {
+        &self.exemplars
     }
 
     /// The underlying SDK provider, for code that wants one.

@@ -346,3 +346,21 @@ fn every_key_the_schema_defines_for_metrics_is_known() {
     }
     assert_eq!(checked, 145, "the keys of format 1.0.0 under file_format, disabled, resource and meter_provider");
 }
+
+/// `meter_provider.exemplar_filter` sets the filter; the builder's still wins.
+#[test]
+fn the_file_sets_the_exemplar_filter() {
+    let (_dir, path) = write("file_format: \"1.0\"\nmeter_provider:\n  readers:\n    - pull: {exporter: {prometheus/development: }}\n  exemplar_filter: ${FILTER:-always_off}\n");
+    let telemetry = otel_core::Telemetry::builder().env(Env::empty()).config_file(&path).build().expect("build");
+    assert_eq!(telemetry.exemplars().filter(), otel_core::ExemplarFilter::AlwaysOff);
+    let env = Env::from_pairs([("FILTER", "always_on")]);
+    let telemetry = otel_core::Telemetry::builder().env(env).config_file(&path).build().expect("build");
+    assert_eq!(telemetry.exemplars().filter(), otel_core::ExemplarFilter::AlwaysOn);
+    let telemetry = otel_core::Telemetry::builder()
+        .env(Env::empty())
+        .config_file(&path)
+        .exemplar_filter(otel_core::ExemplarFilter::TraceBased)
+        .build()
+        .expect("build");
+    assert_eq!(telemetry.exemplars().filter(), otel_core::ExemplarFilter::TraceBased);
+}

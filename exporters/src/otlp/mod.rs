@@ -3,6 +3,7 @@
 //! Every setting is resolved here, in one place, from the builder, then the metrics-specific
 //! variable, then the generic one, then the default; the transport itself reads no environment.
 
+mod exemplars;
 mod transport;
 
 use std::fmt;
@@ -405,6 +406,7 @@ impl Exporter for OtlpExporter {
             temporality: settings.temporality,
             failing: AtomicBool::new(false),
             health: plug.health().clone(),
+            exemplars: plug.exemplars().clone(),
         };
         plug.add_push_exporter_every(push, interval);
         Ok(())
@@ -429,12 +431,15 @@ struct OtlpPush {
     temporality: Temporality,
     failing: AtomicBool,
     health: Health,
+    exemplars: otel_core::Exemplars,
 }
 
 impl PushMetricExporter for OtlpPush {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let started = std::time::Instant::now();
-        let message = ExportMetricsServiceRequest::from(metrics).encode_to_vec();
+        let mut request = ExportMetricsServiceRequest::from(metrics);
+        exemplars::add(&mut request, &self.exemplars);
+        let message = request.encode_to_vec();
         // The periodic reader calls this on its own thread, never inside a runtime.
         let result = self.runtime.block_on(self.transport.export(message));
         let component = match self.transport.protocol {

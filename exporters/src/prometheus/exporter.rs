@@ -170,6 +170,7 @@ impl Exporter for PrometheusExporter {
             return Err(BuildError::InvalidSetting { setting: "path", reason: format!("{:?} must start with `/`", self.path) });
         }
         self.scraper.report_to(plug.health());
+        self.scraper.show_exemplars(plug.exemplars());
         plug.add_pull_reader(self.scraper.clone());
         if !self.serve {
             return Ok(());

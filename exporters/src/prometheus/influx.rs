@@ -79,7 +79,7 @@ fn number_text(value: Number) -> String {
 impl Writer for InfluxWriter<'_> {
     fn family(&mut self, _head: &FamilyHead<'_>) {}
 
-    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number) {
+    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, _exemplar: Option<&otel_core::Exemplar>) {
         // Line protocol has no NaN or infinities.
         if let Number::F64(v) = value {
             if !v.is_finite() {
@@ -125,9 +125,9 @@ mod tests {
         let mut writer = InfluxWriter::new(&mut out);
         let head = FamilyHead { name: "orders_placed_total", help: "", unit: "", kind: Kind::Counter };
         let labels = [("route".into(), "/a b,c=d".into()), ("empty".into(), "".into())];
-        writer.number(&head, &labels, Number::U64(42));
+        writer.number(&head, &labels, Number::U64(42), None);
         let up = FamilyHead { name: "up", help: "", unit: "", kind: Kind::Gauge };
-        writer.number(&up, &[], Number::F64(1.0));
+        writer.number(&up, &[], Number::F64(1.0), None);
         assert_eq!(String::from_utf8_lossy(&out), "orders_placed,route=/a\\ b\\,c\\=d total=42\nup value=1\n");
     }
 }

@@ -8,6 +8,8 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, ExponentialBucket, Metric, MetricData, ResourceMetrics, ScopeMetrics};
 use opentelemetry_sdk::metrics::Temporality;
 
+use otel_core::{Exemplar, Exemplars};
+
 use super::naming::{unit_name, MetricType};
 use super::options::EncodeOptions;
 
@@ -79,6 +81,9 @@ pub(crate) struct HistogramPoint<'a> {
     /// Set for exponential histograms (then `bounds`/`le`/`counts` hold the derived classic
     /// buckets on the exponential boundaries).
     pub(crate) exponential: Option<Exponential<'a>>,
+    /// The latest exemplar of each classic bucket (the last one is `+Inf`'s); empty when the
+    /// series has none.
+    pub(crate) exemplars: &'a [Option<Exemplar>],
 }
 
 pub(crate) type Labels<'a> = [(Cow<'a, str>, Cow<'a, str>)];
@@ -123,14 +128,21 @@ type LabelSet<'a> = smallvec::SmallVec<[(Cow<'a, str>, Cow<'a, str>); 8]>;
 /// A format's side of the walk.
 pub(crate) trait Writer {
     fn family(&mut self, head: &FamilyHead<'_>);
-    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number);
+    /// A gauge's or counter's sample; a counter may bring its latest exemplar.
+    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, exemplar: Option<&Exemplar>);
     fn histogram(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>);
     fn finish(&mut self);
 }
 
 /// Walks `metrics`, feeding `writer`. Data left out so the output stays valid is noted in
 /// `issues`.
-pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &mut dyn Writer, issues: &mut Issues) {
+pub(crate) fn walk(
+    metrics: &ResourceMetrics,
+    options: &EncodeOptions,
+    exemplars: Option<&Exemplars>,
+    writer: &mut dyn Writer,
+    issues: &mut Issues,
+) {
     let scopes: Vec<&ScopeMetrics> = metrics.scope_metrics().collect();
     let mut labels = LabelBuilder { options, metric: "", reserved: None, issues, cache: HashMap::new() };
     let no_fixed = FixedLabels::default();
@@ -171,7 +183,7 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
         labels.metric = "target_info";
         let fixed = FixedLabels { has_le: false, under: Vec::new(), over: identifying.clone() };
         let pairs = labels.build(&fixed, attributes.into_iter());
-        writer.number(&head, &pairs, Number::U64(1));
+        writer.number(&head, &pairs, Number::U64(1), None);
     }
 
     for family in group(&scopes, options, labels.issues) {
@@ -181,7 +193,10 @@ pub(crate) fn walk(metrics: &ResourceMetrics, options: &EncodeOptions, writer: &
         labels.reserved = (family.kind == Kind::Histogram).then_some("le");
         for (scope, metric) in family.members {
             labels.metric = metric.name();
-            write_metric(writer, &head, metric, &fixed_per_scope[scope], &mut labels);
+            let scope_name = scopes[scope].scope().name();
+            let held = exemplars.filter(|e| e.holds(scope_name, metric.name()));
+            let source = Source { exemplars: held, scope: scope_name, metric: metric.name() };
+            write_metric(writer, &head, metric, &fixed_per_scope[scope], &mut labels, &source);
         }
     }
     writer.finish();
@@ -350,11 +365,52 @@ impl ToNumber for i64 {
     }
 }
 
-fn write_metric(writer: &mut dyn Writer, head: &FamilyHead<'_>, metric: &Metric, fixed: &FixedLabels, labels: &mut LabelBuilder<'_, '_>) {
+/// Where a metric's exemplars are found.
+struct Source<'a> {
+    /// Set only when the metric holds exemplars.
+    exemplars: Option<&'a Exemplars>,
+    scope: &'a str,
+    metric: &'a str,
+}
+
+impl Source<'_> {
+    /// The latest exemplar of a counter's series.
+    fn latest<'k>(&self, attributes: impl Iterator<Item = &'k KeyValue>) -> Option<Exemplar> {
+        let exemplars = self.exemplars?;
+        exemplars.for_sum(self.scope, self.metric, &attributes.cloned().collect::<Vec<_>>()).pop()
+    }
+
+    /// A histogram series' exemplars placed in the exported buckets by their values (so a
+    /// view's boundaries are honoured), each bucket's latest; empty when there are none.
+    fn by_bucket<'k>(&self, attributes: impl Iterator<Item = &'k KeyValue>, bounds: &[f64]) -> Vec<Option<Exemplar>> {
+        let Some(exemplars) = self.exemplars else { return Vec::new() };
+        let kept = exemplars.for_buckets(self.scope, self.metric, &attributes.cloned().collect::<Vec<_>>());
+        if kept.is_empty() {
+            return Vec::new();
+        }
+        let mut placed: Vec<Option<Exemplar>> = vec![None; bounds.len() + 1];
+        for (_, exemplar) in kept {
+            let bucket = bounds.partition_point(|b| *b < exemplar.value);
+            if placed[bucket].as_ref().is_none_or(|e| e.time_unix_nano <= exemplar.time_unix_nano) {
+                placed[bucket] = Some(exemplar);
+            }
+        }
+        placed
+    }
+}
+
+fn write_metric(
+    writer: &mut dyn Writer,
+    head: &FamilyHead<'_>,
+    metric: &Metric,
+    fixed: &FixedLabels,
+    labels: &mut LabelBuilder<'_, '_>,
+    source: &Source<'_>,
+) {
     match metric.data() {
-        AggregatedMetrics::F64(d) => write_data(writer, head, d, fixed, labels),
-        AggregatedMetrics::U64(d) => write_data(writer, head, d, fixed, labels),
-        AggregatedMetrics::I64(d) => write_data(writer, head, d, fixed, labels),
+        AggregatedMetrics::F64(d) => write_data(writer, head, d, fixed, labels, source),
+        AggregatedMetrics::U64(d) => write_data(writer, head, d, fixed, labels, source),
+        AggregatedMetrics::I64(d) => write_data(writer, head, d, fixed, labels, source),
     }
 }
 
@@ -364,16 +420,18 @@ fn write_data<T: ToNumber>(
     data: &MetricData<T>,
     fixed: &FixedLabels,
     labels: &mut LabelBuilder<'_, '_>,
+    source: &Source<'_>,
 ) {
     match data {
         MetricData::Gauge(g) => {
             for p in g.data_points() {
-                writer.number(head, &labels.build(fixed, p.attributes()), p.value().number());
+                writer.number(head, &labels.build(fixed, p.attributes()), p.value().number(), None);
             }
         }
         MetricData::Sum(s) => {
             for p in s.data_points() {
-                writer.number(head, &labels.build(fixed, p.attributes()), p.value().number());
+                let exemplar = if head.kind == Kind::Counter { source.latest(p.attributes()) } else { None };
+                writer.number(head, &labels.build(fixed, p.attributes()), p.value().number(), exemplar.as_ref());
             }
         }
         MetricData::Histogram(h) => {
@@ -385,6 +443,7 @@ fn write_data<T: ToNumber>(
                 }
                 counts.clear();
                 counts.extend(p.bucket_counts());
+                let exemplars = source.by_bucket(p.attributes(), &bounds);
                 let pairs = labels.build(fixed, p.attributes());
                 let point = HistogramPoint {
                     count: p.count(),
@@ -393,6 +452,7 @@ fn write_data<T: ToNumber>(
                     le: &le,
                     counts: &counts,
                     exponential: None,
+                    exemplars: &exemplars,
                 };
                 writer.histogram(head, &pairs, &point);
             }
@@ -408,6 +468,7 @@ fn write_data<T: ToNumber>(
                 };
                 let (bounds, counts) = classic_from_exponential(&exponential);
                 let le: Vec<String> = bounds.iter().map(|b| super::format::float_text(*b)).collect();
+                let exemplars = source.by_bucket(p.attributes(), &bounds);
                 let pairs = labels.build(fixed, p.attributes());
                 let point = HistogramPoint {
                     count: p.count() as u64,
@@ -416,6 +477,7 @@ fn write_data<T: ToNumber>(
                     le: &le,
                     counts: &counts,
                     exponential: Some(exponential),
+                    exemplars: &exemplars,
                 };
                 writer.histogram(head, &pairs, &point);
             }

@@ -3,6 +3,8 @@
 
 use prost::Message;
 
+use otel_core::Exemplar;
+
 use super::model::{Exponential, FamilyHead, HistogramPoint, Kind, Labels, Number, Writer};
 
 /// `io.prometheus.client` messages, with the field numbers of `metrics.proto`.
@@ -25,6 +27,8 @@ mod dto {
     pub(crate) struct Counter {
         #[prost(double, optional, tag = "1")]
         pub(crate) value: Option<f64>,
+        #[prost(message, optional, tag = "2")]
+        pub(crate) exemplar: Option<Exemplar>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -33,6 +37,27 @@ mod dto {
         pub(crate) cumulative_count: Option<u64>,
         #[prost(double, optional, tag = "2")]
         pub(crate) upper_bound: Option<f64>,
+        #[prost(message, optional, tag = "3")]
+        pub(crate) exemplar: Option<Exemplar>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Exemplar {
+        #[prost(message, repeated, tag = "1")]
+        pub(crate) label: Vec<LabelPair>,
+        #[prost(double, optional, tag = "2")]
+        pub(crate) value: Option<f64>,
+        #[prost(message, optional, tag = "3")]
+        pub(crate) timestamp: Option<Timestamp>,
+    }
+
+    /// `google.protobuf.Timestamp`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Timestamp {
+        #[prost(int64, tag = "1")]
+        pub(crate) seconds: i64,
+        #[prost(int32, tag = "2")]
+        pub(crate) nanos: i32,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -144,10 +169,10 @@ impl Writer for ProtoWriter<'_> {
         });
     }
 
-    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number) {
+    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, exemplar: Option<&Exemplar>) {
         let value = Some(value.as_f64());
         let metric = match head.kind {
-            Kind::Counter => dto::Metric { counter: Some(dto::Counter { value }), ..Default::default() },
+            Kind::Counter => dto::Metric { counter: Some(dto::Counter { value, exemplar: exemplar.map(message) }), ..Default::default() },
             _ => dto::Metric { gauge: Some(dto::Gauge { value }), ..Default::default() },
         };
         self.push(labels, metric);
@@ -159,9 +184,18 @@ impl Writer for ProtoWriter<'_> {
             Some(e) => native(e, &mut histogram),
             None => {
                 let mut cumulative = 0;
-                for (bound, count) in point.bounds.iter().zip(point.counts) {
+                for (i, (bound, count)) in point.bounds.iter().zip(point.counts).enumerate() {
                     cumulative += count;
-                    histogram.bucket.push(dto::Bucket { cumulative_count: Some(cumulative), upper_bound: Some(*bound) });
+                    let exemplar = point.exemplars.get(i).and_then(Option::as_ref).map(message);
+                    histogram.bucket.push(dto::Bucket { cumulative_count: Some(cumulative), upper_bound: Some(*bound), exemplar });
+                }
+                // The `+Inf` bucket is implied in protobuf; it is written when it has an exemplar.
+                if let Some(exemplar) = point.exemplars.get(point.bounds.len()).and_then(Option::as_ref) {
+                    histogram.bucket.push(dto::Bucket {
+                        cumulative_count: Some(point.count),
+                        upper_bound: Some(f64::INFINITY),
+                        exemplar: Some(message(exemplar)),
+                    });
                 }
             }
         }
@@ -171,6 +205,18 @@ impl Writer for ProtoWriter<'_> {
     fn finish(&mut self) {
         self.flush();
     }
+}
+
+/// An exemplar as `io.prometheus.client.Exemplar`.
+fn message(exemplar: &Exemplar) -> dto::Exemplar {
+    let pair = |name: &str, value: String| dto::LabelPair { name: Some(name.to_owned()), value: Some(value) };
+    let label = if exemplar.has_trace() {
+        vec![pair("trace_id", exemplar.trace_id_hex()), pair("span_id", exemplar.span_id_hex())]
+    } else {
+        Vec::new()
+    };
+    let (seconds, nanos) = (exemplar.time_unix_nano / 1_000_000_000, exemplar.time_unix_nano % 1_000_000_000);
+    dto::Exemplar { label, value: Some(exemplar.value), timestamp: Some(dto::Timestamp { seconds: seconds as i64, nanos: nanos as i32 }) }
 }
 
 /// Fills the native-histogram fields from an OTel exponential histogram. OTel bucket `i` holds
@@ -284,8 +330,8 @@ mod tests {
         let label = dto::LabelPair { name: Some("n".into()), value: Some("v".into()) };
         assert_eq!(wire_fields(&label.encode_to_vec()), [(1, LEN, None), (2, LEN, None)]);
         assert_eq!(wire_fields(&dto::Gauge { value: Some(1.0) }.encode_to_vec()), [(1, FIXED64, None)]);
-        assert_eq!(wire_fields(&dto::Counter { value: Some(1.0) }.encode_to_vec()), [(1, FIXED64, None)]);
-        let bucket = dto::Bucket { cumulative_count: Some(7), upper_bound: Some(0.5) };
+        assert_eq!(wire_fields(&dto::Counter { value: Some(1.0), exemplar: None }.encode_to_vec()), [(1, FIXED64, None)]);
+        let bucket = dto::Bucket { cumulative_count: Some(7), upper_bound: Some(0.5), exemplar: None };
         assert_eq!(wire_fields(&bucket.encode_to_vec()), [(1, VARINT, Some(7)), (2, FIXED64, None)]);
         let span = dto::BucketSpan { offset: Some(-1), length: Some(3) };
         assert_eq!(wire_fields(&span.encode_to_vec()), [(1, VARINT, Some(1)), (2, VARINT, Some(3))]);
@@ -318,7 +364,7 @@ mod tests {
         let metric = dto::Metric {
             label: vec![label],
             gauge: Some(dto::Gauge { value: Some(1.0) }),
-            counter: Some(dto::Counter { value: Some(1.0) }),
+            counter: Some(dto::Counter { value: Some(1.0), exemplar: None }),
             histogram: Some(dto::Histogram::default()),
         };
         assert_eq!(wire_fields(&metric.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, LEN, None), (7, LEN, None)]);

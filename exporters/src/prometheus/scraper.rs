@@ -84,6 +84,8 @@ struct ScraperState {
     last_size: AtomicUsize,
     /// Data points in the last collection.
     last_points: std::sync::atomic::AtomicU64,
+    /// The pipeline's exemplars, known once the exporter is attached.
+    exemplars: OnceLock<otel_core::Exemplars>,
     stopped: watch::Sender<bool>,
 }
 
@@ -106,6 +108,7 @@ impl Scraper {
                 component: OnceLock::new(),
                 last_size: AtomicUsize::new(0),
                 last_points: std::sync::atomic::AtomicU64::new(0),
+                exemplars: OnceLock::new(),
                 stopped,
             }),
         }
@@ -128,6 +131,11 @@ impl Scraper {
     /// Where the pipeline counts what scrapes leave out; set when the exporter is attached.
     pub(crate) fn report_to(&self, health: &Health) {
         let _ = self.shared.health.set(health.clone());
+    }
+
+    /// The exemplars the formats that carry them (OpenMetrics, protobuf) write.
+    pub(crate) fn show_exemplars(&self, exemplars: &otel_core::Exemplars) {
+        let _ = self.shared.exemplars.set(exemplars.clone());
     }
 
     pub(crate) fn set_options(&self, options: EncodeOptions) {
@@ -175,7 +183,7 @@ impl Scraper {
             self.shared.reader.collect(&mut metrics).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
             self.shared.last_points.store(otel_core::data_points(&metrics), Ordering::Relaxed);
             let mut writer = make(&mut out);
-            model::walk(&metrics, options, writer.as_mut(), &mut issues);
+            model::walk(&metrics, options, self.shared.exemplars.get(), writer.as_mut(), &mut issues);
         }
         self.shared.last_size.store(out.len(), Ordering::Relaxed);
         self.report(issues);

@@ -3,6 +3,8 @@
 use std::io::Write as _;
 
 use super::format::{escape_help, escape_label_value, float_text, is_classic_name};
+use otel_core::Exemplar;
+
 use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, Writer};
 
 /// Writes text 0.0.4 (`open_metrics == false`) or OpenMetrics 1.0.0.
@@ -42,8 +44,9 @@ impl<'o> TextWriter<'o> {
         }
     }
 
-    /// One sample line from the rendered labels, an optional `le`, and a value.
-    fn sample(&mut self, name: &str, suffix: &str, le: Option<&str>, value: &[u8]) {
+    /// One sample line from the rendered labels, an optional `le`, a value and (OpenMetrics
+    /// only) an exemplar.
+    fn sample(&mut self, name: &str, suffix: &str, le: Option<&str>, value: &[u8], exemplar: Option<&Exemplar>) {
         let out = &mut *self.out;
         let quoted = self.utf8_names && !is_classic_name(name);
         if quoted {
@@ -73,8 +76,24 @@ impl<'o> TextWriter<'o> {
         }
         out.push(b' ');
         out.extend_from_slice(value);
+        if let Some(exemplar) = exemplar.filter(|_| self.open_metrics) {
+            write_exemplar(out, exemplar);
+        }
         out.push(b'\n');
     }
+}
+
+/// ` # {trace_id="…",span_id="…"} value timestamp`: OpenMetrics' exemplar syntax (its label set
+/// stays far below the format's 128-character limit).
+fn write_exemplar(out: &mut Vec<u8>, exemplar: &Exemplar) {
+    out.extend_from_slice(b" # {");
+    if exemplar.has_trace() {
+        let _ = write!(out, "trace_id=\"{}\",span_id=\"{}\"", exemplar.trace_id_hex(), exemplar.span_id_hex());
+    }
+    out.extend_from_slice(b"} ");
+    out.extend_from_slice(float_text(exemplar.value).as_bytes());
+    let (seconds, nanos) = (exemplar.time_unix_nano / 1_000_000_000, exemplar.time_unix_nano % 1_000_000_000);
+    let _ = write!(out, " {seconds}.{:03}", nanos / 1_000_000);
 }
 
 impl Writer for TextWriter<'_> {
@@ -98,7 +117,7 @@ impl Writer for TextWriter<'_> {
         }
     }
 
-    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number) {
+    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, exemplar: Option<&Exemplar>) {
         self.render_labels(labels);
         let name = self.family_name(head);
         let suffix = match head.kind {
@@ -108,26 +127,27 @@ impl Writer for TextWriter<'_> {
         };
         let mut text = [0u8; 32];
         let value = number_text(value, &mut text);
-        self.sample(name, suffix, None, value);
+        self.sample(name, suffix, None, value, exemplar);
     }
 
     fn histogram(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {
         self.render_labels(labels);
         let mut cumulative = 0u64;
         let mut digits = itoa::Buffer::new();
-        for (le, count) in point.le.iter().zip(point.counts) {
+        let exemplar = |i: usize| point.exemplars.get(i).and_then(Option::as_ref);
+        for (i, (le, count)) in point.le.iter().zip(point.counts).enumerate() {
             cumulative += count;
-            self.sample(head.name, "_bucket", Some(le), digits.format(cumulative).as_bytes());
+            self.sample(head.name, "_bucket", Some(le), digits.format(cumulative).as_bytes(), exemplar(i));
         }
         let mut count_text = [0u8; 32];
         let count = copy_into(&mut count_text, digits.format(point.count).as_bytes());
-        self.sample(head.name, "_bucket", Some("+Inf"), count);
+        self.sample(head.name, "_bucket", Some("+Inf"), count, exemplar(point.le.len()));
         // OpenMetrics: a histogram with negative buckets has no `_sum` (it would not be a counter).
         let negative = point.bounds.first().is_some_and(|b| *b < 0.0);
         if !(self.open_metrics && negative) {
-            self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes());
+            self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes(), None);
         }
-        self.sample(head.name, "_count", None, count);
+        self.sample(head.name, "_count", None, count, None);
     }
 
     fn finish(&mut self) {

@@ -245,7 +245,7 @@ impl ConfigFile {
     }
 
     /// `meter_provider.exemplar_filter`.
-    pub fn exemplar_filter(&self) -> Option<ExemplarFilter> {
+    pub fn exemplar_filter(&self) -> Option<crate::ExemplarFilter> {
         self.model.meter_provider.as_ref().and_then(|m| m.exemplar_filter)
     }
 }

@@ -5,6 +5,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::ExemplarFilter;
+
 /// A key of the format this pipeline does not implement: refused when present.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
@@ -133,16 +135,6 @@ pub struct MeterProviderModel {
     #[doc(hidden)]
     #[serde(rename = "meter_configurator/development")]
     pub meter_configurator: Option<Unsupported>,
-}
-
-/// `meter_provider.exemplar_filter`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum ExemplarFilter {
-    AlwaysOn,
-    AlwaysOff,
-    TraceBased,
 }
 
 /// One of `meter_provider.readers`.

@@ -190,9 +190,7 @@ fn aggregation(model: &AggregationModel) -> Aggregation {
         AggregationModel::ExplicitBucketHistogram(b) => {
             let b = b.clone().unwrap_or_default();
             Aggregation::ExplicitBucketHistogram {
-                boundaries: b.boundaries.unwrap_or_else(|| {
-                    vec![0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0, 10000.0]
-                }),
+                boundaries: b.boundaries.unwrap_or_else(|| crate::buckets::SDK_DEFAULT.to_vec()),
                 record_min_max: b.record_min_max.unwrap_or(true),
             }
         }

@@ -134,6 +134,46 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
     );
     report.add("histogram_record_static_labels", "ns/op", results);
 
+    // Inside a sampled span, where exemplars are kept: the same bound histogram with the
+    // pipeline's default filter (trace_based: exemplar kept), with `always_off`, and outside
+    // any span; prometheus-client's exemplar histogram given the span's ids.
+    let off = Telemetry::builder()
+        .env(Env::empty())
+        .catalog(
+            Catalog::new()
+                .with([MetricDef::histogram("bench.latency").unit("s").labels(["endpoint", "method", "status"])])
+                .expect("catalog"),
+        )
+        .exemplar_filter(otel_core::ExemplarFilter::AlwaysOff)
+        .build()
+        .expect("pipeline");
+    let off_histogram = off.metrics().histogram("bench.latency").expect("declared").bind(&attrs).expect("labels");
+    let pc_exemplars =
+        prometheus_client::metrics::exemplar::HistogramWithExemplars::<Vec<(String, String)>>::new(otel_core::buckets::SECONDS.into_iter());
+    let ids =
+        vec![("trace_id".to_owned(), "0af7651916cd43dd8448eb211c80319c".to_owned()), ("span_id".to_owned(), "b7ad6b7169203331".to_owned())];
+    let results = {
+        let span = sampled_span();
+        let _in_span = span.attach();
+        per_call(
+            calls,
+            rounds,
+            vec![
+                looped("otel-pipeline", calls, |i| bound_histogram.record(black_box(value(i)))),
+                looped("otel-pipeline-always-off", calls, |i| off_histogram.record(black_box(value(i)))),
+                looped("prometheus-client-exemplars", calls, |i| pc_exemplars.observe(black_box(value(i)), Some(ids.clone()), None)),
+            ],
+        )
+    };
+    let outside = per_call(calls, rounds, vec![looped("otel-pipeline-no-span", calls, |i| bound_histogram.record(black_box(value(i))))]);
+    report.add("histogram_record_in_sampled_span", "ns/op", results.into_iter().chain(outside).collect());
+    let exemplars = telemetry.exemplars();
+    report.add(
+        "exemplar_memory_per_series",
+        "bytes",
+        vec![("otel-pipeline", (exemplars.memory_bytes() / exemplars.series().max(1)) as f64)],
+    );
+
     let disabled = metrics.clone();
     disabled.set_enabled(false);
     let results = per_call(
@@ -146,6 +186,19 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
     );
     report.add("counter_add_disabled", "ns/op", results);
     drop(telemetry);
+}
+
+/// A context holding a sampled span, as a traced request has.
+fn sampled_span() -> opentelemetry::Context {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+    let sc = SpanContext::new(
+        TraceId::from(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128),
+        SpanId::from(0xb7ad_6b71_6920_3331_u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    opentelemetry::Context::current().with_remote_span_context(sc)
 }
 
 /// Loops the facade's dynamic-label counter add, for a profiler.

@@ -16,6 +16,9 @@ pub(crate) const SCHEMA_VERSION: u64 = 39;
 struct Target {
     expr: String,
     legend: &'static str,
+    /// Ask Grafana for the exemplars of the series the query reads (a latency panel's buckets),
+    /// so a slow point links to the trace that caused it.
+    exemplar: bool,
 }
 
 /// One panel: title, unit, queries.
@@ -26,7 +29,11 @@ struct Panel {
 }
 
 fn panel(title: &str, unit: &'static str, targets: Vec<(String, &'static str)>) -> Panel {
-    Panel { title: title.to_owned(), unit, targets: targets.into_iter().map(|(expr, legend)| Target { expr, legend }).collect() }
+    Panel {
+        title: title.to_owned(),
+        unit,
+        targets: targets.into_iter().map(|(expr, legend)| Target { exemplar: false, expr, legend }).collect(),
+    }
 }
 
 /// `rate()` of a family over Grafana's rate interval, with the dashboard's selector plus `extra`.
@@ -48,7 +55,11 @@ fn quantiles(title: &str, family: &str, by: &str) -> Panel {
         let native_by = if by.is_empty() { String::new() } else { format!(" by ({by})") };
         targets.push((format!("histogram_quantile({q}, sum{native_by} ({}))", rate(family, "")), legend_native));
     }
-    panel(title, "s", targets)
+    let mut panel = panel(title, "s", targets);
+    for target in panel.targets.iter_mut().filter(|t| t.expr.contains("_bucket{")) {
+        target.exemplar = true;
+    }
+    panel
 }
 
 fn dashboard(uid: &str, title: &str, panels: Vec<Panel>) -> Value {
@@ -64,7 +75,11 @@ fn dashboard(uid: &str, title: &str, panels: Vec<Panel>) -> Value {
                 .iter()
                 .enumerate()
                 .map(|(t, target)| {
-                    json!({"refId": char::from(b'A' + t as u8).to_string(), "datasource": ds, "expr": target.expr, "legendFormat": target.legend})
+                    let mut json = json!({"refId": char::from(b'A' + t as u8).to_string(), "datasource": ds, "expr": target.expr, "legendFormat": target.legend});
+                    if target.exemplar {
+                        json["exemplar"] = json!(true);
+                    }
+                    json
                 })
                 .collect();
             json!({

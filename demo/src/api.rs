@@ -30,7 +30,9 @@ pub(crate) async fn start(addr: &str, telemetry: &Telemetry, inject: Inject, mut
         .with_state(orders)
         // Inside the measuring layer, so injected faults are measured like real ones.
         .layer(middleware::from_fn_with_state((inject, Arc::new(AtomicU64::new(0))), fault))
-        .layer(HttpServerLayer::new(&telemetry.meter("otel-demo.api")));
+        .layer(HttpServerLayer::new(&telemetry.meter("otel-demo.api")))
+        // Outside the measuring layer, so each request's measurements are made in its span.
+        .layer(middleware::from_fn_with_state(crate::spans::tracer(), crate::spans::in_span));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} for the API: {e}; pass --api with a free address"))?;

@@ -15,6 +15,7 @@
 mod api;
 mod args;
 mod grpc;
+mod spans;
 mod worker;
 
 use std::process::ExitCode;
@@ -81,6 +82,7 @@ async fn run(args: args::Args) -> Result<(), String> {
     println!("otel-demo: try");
     if let Some(scrape) = scrape {
         println!("  curl -s {scrape} | grep '^http_server_request_duration_seconds_count'");
+        println!("  curl -s -H 'Accept: application/openmetrics-text' {scrape} | grep ' # {{trace_id'   # exemplars");
     }
     println!("  curl -s -X POST http://{}/api/orders", api.addr);
     println!("  curl -s http://{}/api/orders", api.addr);

@@ -1,4 +1,4 @@
-//! `cargo run --release -p otel-bench -- [--quick] [--json FILE]`
+//! `cargo run --release -p otel-bench -- [--quick] [--only recording|http|scrape] [--json FILE]`
 //!
 //! Measures otel-pipeline next to its peers on the same data, in one run, and prints a markdown
 //! table (plus JSON with `--json`). Ratios are only meaningful within one run.
@@ -15,10 +15,15 @@ use report::Report;
 fn main() -> ExitCode {
     let mut quick = false;
     let mut json = None;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--only" => match args.next() {
+                Some(group) if ["recording", "http", "scrape"].contains(&group.as_str()) => only = Some(group),
+                _ => return usage("--only needs one of recording, http, scrape"),
+            },
             "--json" => match args.next() {
                 Some(path) => json = Some(path),
                 None => return usage("--json needs a file name"),
@@ -43,9 +48,16 @@ fn main() -> ExitCode {
         _ => {}
     }
     let mut report = Report::default();
-    recording::run_all(&mut report, quick);
-    http::run_all(&mut report, quick);
-    scrape::run_all(&mut report, quick);
+    let runs = |group: &str| only.as_deref().is_none_or(|o| o == group);
+    if runs("recording") {
+        recording::run_all(&mut report, quick);
+    }
+    if runs("http") {
+        http::run_all(&mut report, quick);
+    }
+    if runs("scrape") {
+        scrape::run_all(&mut report, quick);
+    }
     print!("{}", report.markdown());
     if let Some(path) = json {
         if let Err(e) = std::fs::write(&path, report.json()) {
@@ -60,7 +72,7 @@ fn usage(problem: &str) -> ExitCode {
     if !problem.is_empty() {
         eprintln!("otel-bench: {problem}");
     }
-    eprintln!("usage: otel-bench [--quick] [--json FILE]");
+    eprintln!("usage: otel-bench [--quick] [--only recording|http|scrape] [--json FILE]");
     if problem.is_empty() {
         ExitCode::SUCCESS
     } else {

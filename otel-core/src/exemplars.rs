@@ -158,7 +158,7 @@ impl Exemplars {
         let mut instruments = self.inner.instruments.write().unwrap_or_else(|p| p.into_inner());
         let reservoirs = instruments
             .entry(key)
-            .or_insert_with(|| Arc::new(Reservoirs { shape, limit: limit.max(1), filter, series: Mutex::new(HashMap::new()) }));
+            .or_insert_with(|| Arc::new(Reservoirs { shape, limit: limit.max(1), filter, series: Mutex::new(HashMap::default()) }));
         Some(reservoirs.clone())
     }
 
@@ -211,7 +211,7 @@ pub(crate) struct Reservoirs {
     shape: Shape,
     limit: usize,
     filter: ExemplarFilter,
-    series: Mutex<HashMap<Vec<KeyValue>, Slots>>,
+    series: Mutex<HashMap<Vec<KeyValue>, Slots, foldhash::fast::RandomState>>,
 }
 
 /// A sampled span's ids, or zeros (for `always_on` outside a span).
@@ -222,7 +222,13 @@ impl Reservoirs {
     #[inline]
     pub(crate) fn offer(&self, value: f64, attributes: &[KeyValue]) {
         if let Some(ids) = self.eligible() {
-            self.keep(value, series_key(attributes), ids);
+            // Attributes already in series order (keys sorted, each once) are used as they are.
+            let ordered = attributes.windows(2).all(|w| w[0].key < w[1].key);
+            if ordered {
+                self.keep(value, attributes, ids);
+            } else {
+                self.keep(value, &series_key(attributes), ids);
+            }
         }
     }
 
@@ -230,7 +236,7 @@ impl Reservoirs {
     #[inline]
     pub(crate) fn offer_keyed(&self, value: f64, key: &[KeyValue]) {
         if let Some(ids) = self.eligible() {
-            self.keep(value, key.to_vec(), ids);
+            self.keep(value, key, ids);
         }
     }
 
@@ -245,18 +251,24 @@ impl Reservoirs {
         }
     }
 
-    fn keep(&self, value: f64, key: Vec<KeyValue>, (trace_id, span_id): SpanIds) {
+    fn keep(&self, value: f64, key: &[KeyValue], (trace_id, span_id): SpanIds) {
         if !value.is_finite() {
             return;
         }
         let time_unix_nano = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let exemplar = Exemplar { value, time_unix_nano, trace_id, span_id, filtered_attributes: Vec::new() };
         let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        if !series.contains_key(&key) && series.len() >= self.limit {
-            // Past the cardinality limit the recording went to the overflow series: no memory here.
-            return;
-        }
-        let slots = series.entry(key).or_default();
+        let slots = match series.get_mut(key) {
+            Some(slots) => slots,
+            None => {
+                // Past the cardinality limit the recording went to the overflow series: no memory here.
+                if series.len() >= self.limit {
+                    return;
+                }
+                // The key is copied only for a series' first exemplar.
+                series.entry(key.to_vec()).or_default()
+            }
+        };
         match &self.shape {
             Shape::Buckets(bounds) => {
                 let bucket = bounds.partition_point(|b| *b < value);

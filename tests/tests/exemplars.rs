@@ -25,7 +25,7 @@ fn span(trace: u128, span: u64) -> Context {
 fn catalog() -> Catalog {
     let catalog = Catalog::new();
     catalog.declare(MetricDef::counter("orders.placed").labels(["payment"])).expect("declare");
-    catalog.declare(MetricDef::histogram("checkout.duration").unit("s")).expect("declare");
+    catalog.declare(MetricDef::histogram("checkout.duration").unit("s").labels(["step"])).expect("declare");
     catalog
 }
 
@@ -66,6 +66,15 @@ fn record_everywhere(telemetry: &Telemetry) {
         let _span = span(6, 16).attach();
         telemetry.meter("raw").u64_counter("raw.events").build().add(1, &[]);
     }
+    {
+        // A duration guard, dropped in its span (as `#[track_duration]` expands to).
+        let _span = span(7, 17).attach();
+        let _guard = metrics.track_duration("checkout.duration", &[KeyValue::new("step", "pay")]);
+    }
+    {
+        let _span = span(8, 18).attach();
+        metrics.operation("checkout").success();
+    }
 }
 
 fn trace_hex(trace: u128) -> String {
@@ -92,6 +101,11 @@ fn every_recording_path_keeps_its_span_in_the_openmetrics_exposition() {
         "raw histogram: {openmetrics}"
     );
     assert!(line("raw_events_total{otel_scope_name=\"raw\"} 1 # {", 6).is_some(), "raw counter");
+    assert!(line("checkout_duration_seconds_bucket{otel_scope_name=\"app\",step=\"pay\",le=\"0.005\"} 1 # {", 7).is_some(), "guard");
+    assert!(
+        openmetrics.lines().any(|l| l.starts_with("operation_duration_seconds_bucket{") && l.contains(&trace_hex(8))),
+        "operation guard"
+    );
     // Recorded outside a span: no exemplar (`trace_based`).
     assert!(openmetrics
         .lines()

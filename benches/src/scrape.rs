@@ -8,7 +8,7 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
 use otel_core::{Env, Telemetry};
-use otel_exporters::{Format, PrometheusExporter, TextfileExporter};
+use otel_exporters::{EncodeOptions, Format, PrometheusExporter, TextfileExporter};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -43,7 +43,9 @@ type Scrape = Box<dyn FnMut() -> Vec<u8>>;
 /// Each implementation's scrape of `shape`, rounds interleaved: (name, median ms, bytes).
 pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static str, f64, usize)> {
     let mut scrapers: Vec<(&'static str, Scrape)> = vec![
-        ("otel-pipeline", otel_pipeline(shape)),
+        ("otel-pipeline", otel_pipeline(shape, EncodeOptions::default())),
+        ("otel-pipeline-otlp-parity", otel_pipeline(shape, EncodeOptions::otlp_parity().without_target_info())),
+        ("opentelemetry-prometheus-text-exporter", text_exporter(shape)),
         ("opentelemetry-prometheus", opentelemetry_prometheus(shape)),
         ("prometheus-client", prometheus_client(shape)),
         ("metrics-exporter-prometheus", metrics_exporter(shape)),
@@ -105,18 +107,29 @@ fn sdk_collect_only(shape: Shape) -> Scrape {
 }
 
 pub(crate) fn profile_target() -> Scrape {
-    otel_pipeline(Shape { counters: 10_000, histograms: 1_000 })
+    otel_pipeline(Shape { counters: 10_000, histograms: 1_000 }, EncodeOptions::default())
 }
 
 pub(crate) fn run_all(report: &mut Report, quick: bool) {
     let (warmup, runs) = if quick { (2, 7) } else { (5, 31) };
-    let main = measure(Shape { counters: 10_000, histograms: 1_000 }, warmup, runs);
+    let shape = Shape { counters: 10_000, histograms: 1_000 };
+    let main = measure(shape, warmup, runs);
     report.add("scrape_10k_counters_1k_histograms", "ms", main.iter().map(|(n, ms, _)| (*n, *ms)).collect());
     report.add("scrape_10k_counters_1k_histograms_bytes", "bytes", main.iter().map(|(n, _, b)| (*n, *b as f64)).collect());
+    report.add("scrape_10k_counters_1k_histograms_bytes_per_sample", "bytes", per_sample(shape, false));
+    report.add("scrape_10k_counters_1k_histograms_gzip_bytes_per_sample", "bytes", per_sample(shape, true));
     for (label, counters) in [("1k", 1_000), ("10k", 10_000), ("100k", 100_000)] {
         let runs = if counters > 10_000 { runs.min(9) } else { runs };
         let results = measure(Shape { counters, histograms: 0 }, warmup.min(2), runs);
         report.add(format!("scrape_{label}_counters"), "ms", results.iter().map(|(n, ms, _)| (*n, *ms)).collect());
+        // What an exporter adds to the SDK's own collection, as a share of it.
+        let collect = results.iter().find(|(n, _, _)| *n == "otel-sdk-collect-only").map_or(f64::NAN, |(_, ms, _)| *ms);
+        let shares = results
+            .iter()
+            .filter(|(n, _, _)| ["otel-pipeline", "opentelemetry-prometheus-text-exporter", "opentelemetry-prometheus"].contains(n))
+            .map(|(n, ms, _)| (*n, (ms - collect) / collect))
+            .collect();
+        report.add(format!("scrape_{label}_counters_own_share_of_sdk_collect"), "ratio", shares);
     }
 }
 
@@ -140,8 +153,47 @@ fn record_otel(meter: &opentelemetry::metrics::Meter, shape: Shape) {
     }
 }
 
-fn otel_pipeline(shape: Shape) -> Scrape {
-    let exporter = PrometheusExporter::new().without_server();
+/// Bytes per sample line of each text body, plain or gzip-compressed.
+fn per_sample(shape: Shape, gzip: bool) -> Vec<(&'static str, f64)> {
+    use std::io::Write as _;
+    let bodies: Vec<(&'static str, Vec<u8>)> = vec![
+        ("otel-pipeline", otel_pipeline(shape, EncodeOptions::default())()),
+        ("otel-pipeline-no-scope-labels", otel_pipeline(shape, EncodeOptions::default().without_scope_info())()),
+        ("otel-pipeline-otlp-parity", otel_pipeline(shape, EncodeOptions::otlp_parity().without_target_info())()),
+        ("opentelemetry-prometheus-text-exporter", text_exporter(shape)()),
+        ("prometheus-client", prometheus_client(shape)()),
+    ];
+    bodies
+        .into_iter()
+        .map(|(name, body)| {
+            let samples = body.split(|b| *b == b'\n').filter(|l| !l.is_empty() && l[0] != b'#').count().max(1);
+            let size = if gzip {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                encoder.write_all(&body).expect("gzip");
+                encoder.finish().expect("gzip").len()
+            } else {
+                body.len()
+            };
+            (name, size as f64 / samples as f64)
+        })
+        .collect()
+}
+
+/// opentelemetry-prometheus-text-exporter: a text exporter on the same SDK.
+fn text_exporter(shape: Shape) -> Scrape {
+    let exporter = opentelemetry_prometheus_text_exporter::PrometheusExporter::new();
+    let provider = SdkMeterProvider::builder().with_reader(exporter.clone()).with_view(no_overflow).build();
+    record_otel(&provider.meter("bench"), shape);
+    Box::new(move || {
+        let _keep = &provider;
+        let mut out = Vec::new();
+        exporter.export(&mut out).expect("export");
+        out
+    })
+}
+
+fn otel_pipeline(shape: Shape, options: EncodeOptions) -> Scrape {
+    let exporter = PrometheusExporter::new().without_server().encode_options(options);
     let scraper = exporter.scraper();
     let telemetry = Telemetry::builder()
         .env(Env::empty())
@@ -260,7 +312,9 @@ mod tests {
     fn every_implementation_exposes_the_same_series() {
         let shape = Shape { counters: 3_000, histograms: 200 };
         for (name, mut scrape) in [
-            ("otel-pipeline", otel_pipeline(shape)),
+            ("otel-pipeline", otel_pipeline(shape, EncodeOptions::default())),
+            ("otel-pipeline-otlp-parity", otel_pipeline(shape, EncodeOptions::otlp_parity())),
+            ("opentelemetry-prometheus-text-exporter", text_exporter(shape)),
             ("opentelemetry-prometheus", opentelemetry_prometheus(shape)),
             ("prometheus-client", prometheus_client(shape)),
             ("metrics-exporter-prometheus", metrics_exporter(shape)),

@@ -32,11 +32,18 @@ fn main() -> ExitCode {
             other => return usage(&format!("unknown argument {other:?}")),
         }
     }
-    // OTEL_BENCH_PROFILE=scrape|dynamic: loop one otel-pipeline case, for a profiler.
+    // OTEL_BENCH_PROFILE=scrape|scrape-1k|dynamic: loop one otel-pipeline case, for a profiler.
     match std::env::var("OTEL_BENCH_PROFILE").as_deref() {
         Ok("scrape") => {
-            let mut scrape = scrape::profile_target();
+            let mut scrape = scrape::profile_target(10_000, 1_000);
             for _ in 0..200 {
+                std::hint::black_box(scrape());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Ok("scrape-1k") => {
+            let mut scrape = scrape::profile_target(1_000, 0);
+            for _ in 0..5_000 {
                 std::hint::black_box(scrape());
             }
             return ExitCode::SUCCESS;

@@ -50,6 +50,7 @@ pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static
         ("prometheus-client", prometheus_client(shape)),
         ("metrics-exporter-prometheus", metrics_exporter(shape)),
         ("otel-sdk-collect-only", sdk_collect_only(shape)),
+        ("otel-pipeline-collect-only", otel_pipeline_collect_only(shape)),
         ("otel-pipeline-textfile-write", otel_pipeline_textfile(shape)),
     ];
     let bytes: Vec<usize> = scrapers.iter_mut().map(|(_, scrape)| scrape().len()).collect();
@@ -106,8 +107,8 @@ fn sdk_collect_only(shape: Shape) -> Scrape {
     })
 }
 
-pub(crate) fn profile_target() -> Scrape {
-    otel_pipeline(Shape { counters: 10_000, histograms: 1_000 }, EncodeOptions::default())
+pub(crate) fn profile_target(counters: usize, histograms: usize) -> Scrape {
+    otel_pipeline(Shape { counters, histograms }, EncodeOptions::default())
 }
 
 pub(crate) fn run_all(report: &mut Report, quick: bool) {
@@ -124,11 +125,15 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
         report.add(format!("scrape_{label}_counters"), "ms", results.iter().map(|(n, ms, _)| (*n, *ms)).collect());
         // What an exporter adds to the SDK's own collection, as a share of it.
         let collect = results.iter().find(|(n, _, _)| *n == "otel-sdk-collect-only").map_or(f64::NAN, |(_, ms, _)| *ms);
-        let shares = results
+        let mut shares: Vec<(&'static str, f64)> = results
             .iter()
             .filter(|(n, _, _)| ["otel-pipeline", "opentelemetry-prometheus-text-exporter", "opentelemetry-prometheus"].contains(n))
             .map(|(n, ms, _)| (*n, (ms - collect) / collect))
             .collect();
+        // The pipeline's encoding alone, against its own collection (self-metrics included).
+        let ms_of = |name: &str| results.iter().find(|(n, _, _)| *n == name).map_or(f64::NAN, |(_, ms, _)| *ms);
+        let own_collect = ms_of("otel-pipeline-collect-only");
+        shares.push(("otel-pipeline-encode-vs-own-collect", (ms_of("otel-pipeline") - own_collect) / own_collect));
         report.add(format!("scrape_{label}_counters_own_share_of_sdk_collect"), "ratio", shares);
     }
 }
@@ -151,6 +156,29 @@ fn record_otel(meter: &opentelemetry::metrics::Meter, shape: Shape) {
             histogram.record(Shape::observation(i, j), &[KeyValue::new("a", a.clone()), KeyValue::new("b", b.clone())]);
         }
     }
+}
+
+/// The pipeline's own collection alone (its reader, with the pipeline's self-metrics and the
+/// resource), no encoding: the part of a scrape that is the SDK's, for this pipeline.
+fn otel_pipeline_collect_only(shape: Shape) -> Scrape {
+    use opentelemetry_sdk::metrics::data::ResourceMetrics;
+    use opentelemetry_sdk::metrics::reader::MetricReader as _;
+    let exporter = PrometheusExporter::new().without_server();
+    let scraper = exporter.scraper();
+    let telemetry = Telemetry::builder()
+        .env(Env::empty())
+        .service_name("bench")
+        .view(no_overflow)
+        .exporter(exporter)
+        .build()
+        .expect("otel-pipeline builds");
+    record_otel(&telemetry.meter("bench"), shape);
+    let mut metrics = ResourceMetrics::default();
+    Box::new(move || {
+        let _keep = &telemetry;
+        scraper.collect(&mut metrics).expect("collect");
+        Vec::new()
+    })
 }
 
 /// Bytes per sample line of each text body, plain or gzip-compressed.

@@ -125,3 +125,78 @@ fn tonic_server_and_client_calls_are_measured_with_rpc_attributes() {
 fn tokio_stream_listener(listener: tokio::net::TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     tokio_stream::wrappers::TcpListenerStream::new(listener)
 }
+
+/// Runs each call of the wrapped service inside a sampled span with this trace id (its `call`
+/// is where the metered layer takes the request's context).
+#[derive(Clone)]
+struct InSpan<S> {
+    inner: S,
+    trace: u128,
+}
+
+fn span_context(trace: u128) -> opentelemetry::Context {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+    let sc = SpanContext::new(TraceId::from(trace), SpanId::from(1u64), TraceFlags::SAMPLED, true, TraceState::default());
+    opentelemetry::Context::current().with_remote_span_context(sc)
+}
+
+impl<S: tower::Service<R>, R> tower::Service<R> for InSpan<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        let _span = span_context(self.trace).attach();
+        self.inner.call(request)
+    }
+}
+
+/// Server and client calls keep the span they ran in as the exemplars of their duration.
+#[test]
+fn grpc_calls_keep_their_spans_as_exemplars() {
+    use opentelemetry::trace::FutureExt as _;
+    let (server_trace, client_trace) = (0x5e47_u128, 0xc1e7_u128);
+    let telemetry = Telemetry::builder().env(empty_env()).catalog(Catalog::new()).build().expect("build");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tonic::transport::Server::builder()
+            .layer(tower::layer::layer_fn(move |inner| InSpan { inner, trace: server_trace }))
+            .layer(GrpcLayer::server(&telemetry.meter("grpc-server")))
+            .add_service(Greeter);
+        tokio::spawn(server.serve_with_incoming(tokio_stream_listener(listener)));
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+        let layered = tower::ServiceBuilder::new().layer(GrpcLayer::client(&telemetry.meter("grpc-client"))).service(channel);
+        let mut client = tonic::client::Grpc::new(layered);
+        async {
+            client.ready().await.expect("ready");
+            let path = PathAndQuery::from_static("/test.Greeter/SayHello");
+            client
+                .unary(Request::new(HelloRequest { name: "ada".into() }), path, ProstCodec::<HelloRequest, HelloReply>::default())
+                .await
+                .expect("call");
+        }
+        .with_context(span_context(client_trace))
+        .await;
+    });
+    let trace_of = |scope: &str, name: &str| {
+        let attributes = [
+            opentelemetry::KeyValue::new("rpc.grpc.status_code", 0i64),
+            opentelemetry::KeyValue::new("rpc.method", "SayHello"),
+            opentelemetry::KeyValue::new("rpc.service", "test.Greeter"),
+            opentelemetry::KeyValue::new("rpc.system", "grpc"),
+        ];
+        let kept = telemetry.exemplars().for_buckets(scope, name, &attributes);
+        kept.first().map(|(_, e)| e.trace_id_hex())
+    };
+    // The series' attributes as the layers record them; any other set would find nothing.
+    let server = trace_of("grpc-server", "rpc.server.duration");
+    let client = trace_of("grpc-client", "rpc.client.duration");
+    assert_eq!(server, Some(format!("{server_trace:032x}")), "server");
+    assert_eq!(client, Some(format!("{client_trace:032x}")), "client");
+}

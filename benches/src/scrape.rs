@@ -163,16 +163,7 @@ fn record_otel(meter: &opentelemetry::metrics::Meter, shape: Shape) {
 fn otel_pipeline_collect_only(shape: Shape) -> Scrape {
     use opentelemetry_sdk::metrics::data::ResourceMetrics;
     use opentelemetry_sdk::metrics::reader::MetricReader as _;
-    let exporter = PrometheusExporter::new().without_server();
-    let scraper = exporter.scraper();
-    let telemetry = Telemetry::builder()
-        .env(Env::empty())
-        .service_name("bench")
-        .view(no_overflow)
-        .exporter(exporter)
-        .build()
-        .expect("otel-pipeline builds");
-    record_otel(&telemetry.meter("bench"), shape);
+    let (telemetry, scraper) = pipeline_with(shape, EncodeOptions::default());
     let mut metrics = ResourceMetrics::default();
     Box::new(move || {
         let _keep = &telemetry;
@@ -220,7 +211,8 @@ fn text_exporter(shape: Shape) -> Scrape {
     })
 }
 
-fn otel_pipeline(shape: Shape, options: EncodeOptions) -> Scrape {
+/// The pipeline with `shape` recorded, and the scraper of its (serverless) endpoint.
+fn pipeline_with(shape: Shape, options: EncodeOptions) -> (Telemetry, otel_exporters::Scraper) {
     let exporter = PrometheusExporter::new().without_server().encode_options(options);
     let scraper = exporter.scraper();
     let telemetry = Telemetry::builder()
@@ -231,6 +223,11 @@ fn otel_pipeline(shape: Shape, options: EncodeOptions) -> Scrape {
         .build()
         .expect("otel-pipeline builds");
     record_otel(&telemetry.meter("bench"), shape);
+    (telemetry, scraper)
+}
+
+fn otel_pipeline(shape: Shape, options: EncodeOptions) -> Scrape {
+    let (telemetry, scraper) = pipeline_with(shape, options);
     Box::new(move || {
         let _keep = &telemetry;
         scraper.scrape(Format::Text).expect("scrape")

@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -49,22 +48,6 @@ impl ExemplarFilter {
             "always_on" => Some(ExemplarFilter::AlwaysOn),
             "always_off" => Some(ExemplarFilter::AlwaysOff),
             _ => None,
-        }
-    }
-
-    fn code(self) -> u8 {
-        match self {
-            ExemplarFilter::TraceBased => 0,
-            ExemplarFilter::AlwaysOn => 1,
-            ExemplarFilter::AlwaysOff => 2,
-        }
-    }
-
-    fn from_code(code: u8) -> Self {
-        match code {
-            1 => ExemplarFilter::AlwaysOn,
-            2 => ExemplarFilter::AlwaysOff,
-            _ => ExemplarFilter::TraceBased,
         }
     }
 }
@@ -124,8 +107,9 @@ pub struct Exemplars {
 
 #[derive(Default)]
 struct Store {
-    filter: AtomicU8,
-    instruments: RwLock<HashMap<(String, String), Arc<Reservoirs>>>,
+    filter: ExemplarFilter,
+    /// Reservoirs by scope name, then instrument name (looked up by `&str`, no allocation).
+    instruments: RwLock<HashMap<String, HashMap<String, Arc<Reservoirs>>>>,
 }
 
 impl fmt::Debug for Exemplars {
@@ -137,14 +121,12 @@ impl fmt::Debug for Exemplars {
 impl Exemplars {
     /// A store applying `filter`.
     pub(crate) fn new(filter: ExemplarFilter) -> Self {
-        let exemplars = Exemplars::default();
-        exemplars.inner.filter.store(filter.code(), Ordering::Relaxed);
-        exemplars
+        Exemplars { inner: Arc::new(Store { filter, instruments: RwLock::default() }) }
     }
 
     /// The filter in force.
     pub fn filter(&self) -> ExemplarFilter {
-        ExemplarFilter::from_code(self.inner.filter.load(Ordering::Relaxed))
+        self.inner.filter
     }
 
     /// The reservoirs of an instrument, for its recording path; `None` when the filter keeps no
@@ -154,52 +136,76 @@ impl Exemplars {
         if filter == ExemplarFilter::AlwaysOff {
             return None;
         }
-        let key = (scope.to_owned(), name.to_owned());
         let mut instruments = self.inner.instruments.write().unwrap_or_else(|p| p.into_inner());
         let reservoirs = instruments
-            .entry(key)
+            .entry(scope.to_owned())
+            .or_default()
+            .entry(name.to_owned())
             .or_insert_with(|| Arc::new(Reservoirs { shape, limit: limit.max(1), filter, series: Mutex::new(HashMap::default()) }));
         Some(reservoirs.clone())
     }
 
-    fn reservoirs(&self, scope: &str, name: &str) -> Option<Arc<Reservoirs>> {
+    /// An instrument's exemplars, when it holds any: look it up once, then read each series
+    /// through it.
+    pub fn held(&self, scope: &str, name: &str) -> Option<InstrumentExemplars> {
         let instruments = self.inner.instruments.read().unwrap_or_else(|p| p.into_inner());
-        if instruments.is_empty() {
-            return None;
-        }
-        instruments.get(&(scope.to_owned(), name.to_owned())).cloned()
+        let reservoirs = instruments.get(scope)?.get(name)?;
+        let holds = reservoirs.series.lock().is_ok_and(|s| !s.is_empty());
+        holds.then(|| InstrumentExemplars(reservoirs.clone()))
     }
 
-    /// Whether an instrument holds any exemplar (so a reader can skip looking per series).
-    pub fn holds(&self, scope: &str, name: &str) -> bool {
-        self.reservoirs(scope, name).is_some_and(|r| r.series.lock().is_ok_and(|s| !s.is_empty()))
-    }
-
-    /// A histogram series' exemplars, by bucket index (bucket `i` holds values up to the `i`th
-    /// boundary; the last, values above every boundary), each bucket's latest.
+    /// A histogram series' exemplars (see [`InstrumentExemplars::for_buckets`]).
     pub fn for_buckets(&self, scope: &str, name: &str, attributes: &[KeyValue]) -> Vec<(usize, Exemplar)> {
-        let Some(reservoirs) = self.reservoirs(scope, name) else { return Vec::new() };
-        reservoirs.read(attributes)
+        self.held(scope, name).map(|i| i.for_buckets(attributes)).unwrap_or_default()
     }
 
     /// A sum series' exemplars, oldest first.
     pub fn for_sum(&self, scope: &str, name: &str, attributes: &[KeyValue]) -> Vec<Exemplar> {
-        let Some(reservoirs) = self.reservoirs(scope, name) else { return Vec::new() };
-        let mut kept: Vec<Exemplar> = reservoirs.read(attributes).into_iter().map(|(_, e)| e).collect();
-        kept.sort_by_key(|e| e.time_unix_nano);
-        kept
+        self.held(scope, name).map(|i| i.for_sum(attributes)).unwrap_or_default()
+    }
+
+    fn each(&self, mut f: impl FnMut(&Reservoirs)) {
+        let instruments = self.inner.instruments.read().unwrap_or_else(|p| p.into_inner());
+        instruments.values().flat_map(HashMap::values).for_each(|r| f(r));
     }
 
     /// Series that hold at least one exemplar, across instruments.
     pub fn series(&self) -> usize {
-        let instruments = self.inner.instruments.read().unwrap_or_else(|p| p.into_inner());
-        instruments.values().map(|r| r.series.lock().map(|s| s.len()).unwrap_or(0)).sum()
+        let mut total = 0;
+        self.each(|r| total += r.series.lock().map(|s| s.len()).unwrap_or(0));
+        total
     }
 
     /// The memory the kept exemplars take (series keys, reservoirs and exemplars), in bytes.
     pub fn memory_bytes(&self) -> usize {
-        let instruments = self.inner.instruments.read().unwrap_or_else(|p| p.into_inner());
-        instruments.values().map(|r| r.memory_bytes()).sum()
+        let mut total = 0;
+        self.each(|r| total += r.memory_bytes());
+        total
+    }
+}
+
+/// One instrument's exemplars, for a reader (the exposition, the OTLP encoder).
+#[derive(Clone)]
+pub struct InstrumentExemplars(Arc<Reservoirs>);
+
+impl fmt::Debug for InstrumentExemplars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InstrumentExemplars")
+    }
+}
+
+impl InstrumentExemplars {
+    /// A histogram series' exemplars, by bucket index (bucket `i` holds values up to the `i`th
+    /// boundary; the last, values above every boundary), each bucket's latest.
+    pub fn for_buckets(&self, attributes: &[KeyValue]) -> Vec<(usize, Exemplar)> {
+        self.0.read(attributes)
+    }
+
+    /// A sum series' exemplars, oldest first.
+    pub fn for_sum(&self, attributes: &[KeyValue]) -> Vec<Exemplar> {
+        let mut kept: Vec<Exemplar> = self.0.read(attributes).into_iter().map(|(_, e)| e).collect();
+        kept.sort_by_key(|e| e.time_unix_nano);
+        kept
     }
 }
 

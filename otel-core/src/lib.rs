@@ -82,7 +82,7 @@ pub use catalog::{Buckets, Catalog, CatalogError, Kind, MetricDef};
 pub use deadline::Deadline;
 pub use env::{Env, ExporterKind};
 pub use error::{BuildError, RuntimeError};
-pub use exemplars::{Exemplar, ExemplarFilter, Exemplars, SUM_RESERVOIR};
+pub use exemplars::{Exemplar, ExemplarFilter, Exemplars, InstrumentExemplars, SUM_RESERVOIR};
 pub use exporter::{Exporter, Plug};
 pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};
 pub use handles::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError};

@@ -876,3 +876,11 @@ pub fn assert_cli(binary: &str, name: &str, misspelt: &[&str], meant: &str, args
     let ok = run(args);
     assert!(ok.status.success(), "{name} {args:?}: {}{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
 }
+
+/// A context holding a sampled span with these ids (a remote parent: no tracer needed), to
+/// record inside with `.attach()` or `FutureExt::with_context`.
+pub fn sampled_span(trace: u128, span: u64) -> opentelemetry::Context {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+    let sc = SpanContext::new(TraceId::from(trace), SpanId::from(span), TraceFlags::SAMPLED, true, TraceState::default());
+    opentelemetry::Context::current().with_remote_span_context(sc)
+}

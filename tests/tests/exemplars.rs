@@ -9,18 +9,14 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use opentelemetry::trace::{FutureExt as _, SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::{FutureExt as _, TraceContextExt as _};
+use opentelemetry::KeyValue;
 use otel_core::{Catalog, Env, ExemplarFilter, MetricDef, Telemetry};
 use otel_exporters::{OtlpExporter, OtlpProtocol, PrometheusExporter};
 use otel_instrumentation::http::HttpServerLayer;
 use otel_tests::{empty_env, http_get_typed, scrape_target, wait_for, Prometheus, Rotel};
 
-/// A sampled span with these ids, as a remote parent (no tracer needed).
-fn span(trace: u128, span: u64) -> Context {
-    let sc = SpanContext::new(TraceId::from(trace), SpanId::from(span), TraceFlags::SAMPLED, true, TraceState::default());
-    Context::current().with_remote_span_context(sc)
-}
+use otel_tests::sampled_span as span;
 
 fn catalog() -> Catalog {
     let catalog = Catalog::new();

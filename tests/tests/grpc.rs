@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use otel_core::{Catalog, Telemetry};
 use otel_exporters::PrometheusExporter;
 use otel_instrumentation::grpc::GrpcLayer;
-use otel_tests::{empty_env, scrape_target, Prometheus};
+use otel_tests::{empty_env, sampled_span, scrape_target, Prometheus};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
@@ -134,12 +134,6 @@ struct InSpan<S> {
     trace: u128,
 }
 
-fn span_context(trace: u128) -> opentelemetry::Context {
-    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
-    let sc = SpanContext::new(TraceId::from(trace), SpanId::from(1u64), TraceFlags::SAMPLED, true, TraceState::default());
-    opentelemetry::Context::current().with_remote_span_context(sc)
-}
-
 impl<S: tower::Service<R>, R> tower::Service<R> for InSpan<S> {
     type Response = S::Response;
     type Error = S::Error;
@@ -150,7 +144,7 @@ impl<S: tower::Service<R>, R> tower::Service<R> for InSpan<S> {
     }
 
     fn call(&mut self, request: R) -> Self::Future {
-        let _span = span_context(self.trace).attach();
+        let _span = sampled_span(self.trace, 1).attach();
         self.inner.call(request)
     }
 }
@@ -181,7 +175,7 @@ fn grpc_calls_keep_their_spans_as_exemplars() {
                 .await
                 .expect("call");
         }
-        .with_context(span_context(client_trace))
+        .with_context(sampled_span(client_trace, 1))
         .await;
     });
     let trace_of = |scope: &str, name: &str| {

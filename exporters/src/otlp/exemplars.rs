@@ -13,26 +13,23 @@ pub(super) fn add(request: &mut ExportMetricsServiceRequest, exemplars: &Exempla
     for scope_metrics in request.resource_metrics.iter_mut().flat_map(|r| r.scope_metrics.iter_mut()) {
         let scope = scope_metrics.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
         for metric in &mut scope_metrics.metrics {
-            if !exemplars.holds(&scope, &metric.name) {
-                continue;
-            }
-            let name = metric.name.clone();
+            let Some(held) = exemplars.held(&scope, &metric.name) else { continue };
             match &mut metric.data {
                 Some(Data::Sum(sum)) => {
                     for point in &mut sum.data_points {
-                        let kept = exemplars.for_sum(&scope, &name, &attributes(&point.attributes));
+                        let kept = held.for_sum(&attributes(&point.attributes));
                         point.exemplars = kept.iter().map(message).collect();
                     }
                 }
                 Some(Data::Histogram(histogram)) => {
                     for point in &mut histogram.data_points {
-                        let kept = exemplars.for_buckets(&scope, &name, &attributes(&point.attributes));
+                        let kept = held.for_buckets(&attributes(&point.attributes));
                         point.exemplars = kept.iter().map(|(_, e)| message(e)).collect();
                     }
                 }
                 Some(Data::ExponentialHistogram(histogram)) => {
                     for point in &mut histogram.data_points {
-                        let kept = exemplars.for_buckets(&scope, &name, &attributes(&point.attributes));
+                        let kept = held.for_buckets(&attributes(&point.attributes));
                         point.exemplars = kept.iter().map(|(_, e)| message(e)).collect();
                     }
                 }

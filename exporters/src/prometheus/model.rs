@@ -8,7 +8,7 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, ExponentialBucket, Metric, MetricData, ResourceMetrics, ScopeMetrics};
 use opentelemetry_sdk::metrics::Temporality;
 
-use otel_core::{Exemplar, Exemplars};
+use otel_core::{Exemplar, Exemplars, InstrumentExemplars};
 
 use super::naming::{unit_name, MetricType};
 use super::options::EncodeOptions;
@@ -193,9 +193,8 @@ pub(crate) fn walk(
         labels.reserved = (family.kind == Kind::Histogram).then_some("le");
         for (scope, metric) in family.members {
             labels.metric = metric.name();
-            let scope_name = scopes[scope].scope().name();
-            let held = exemplars.filter(|e| e.holds(scope_name, metric.name()));
-            let source = Source { exemplars: held, scope: scope_name, metric: metric.name() };
+            // Looked up once per metric; per point only when it holds exemplars.
+            let source = Source { exemplars: exemplars.and_then(|e| e.held(scopes[scope].scope().name(), metric.name())) };
             write_metric(writer, &head, metric, &fixed_per_scope[scope], &mut labels, &source);
         }
     }
@@ -366,25 +365,22 @@ impl ToNumber for i64 {
 }
 
 /// Where a metric's exemplars are found.
-struct Source<'a> {
+struct Source {
     /// Set only when the metric holds exemplars.
-    exemplars: Option<&'a Exemplars>,
-    scope: &'a str,
-    metric: &'a str,
+    exemplars: Option<InstrumentExemplars>,
 }
 
-impl Source<'_> {
+impl Source {
     /// The latest exemplar of a counter's series.
     fn latest<'k>(&self, attributes: impl Iterator<Item = &'k KeyValue>) -> Option<Exemplar> {
-        let exemplars = self.exemplars?;
-        exemplars.for_sum(self.scope, self.metric, &attributes.cloned().collect::<Vec<_>>()).pop()
+        self.exemplars.as_ref()?.for_sum(&attributes.cloned().collect::<Vec<_>>()).pop()
     }
 
     /// A histogram series' exemplars placed in the exported buckets by their values (so a
     /// view's boundaries are honoured), each bucket's latest; empty when there are none.
     fn by_bucket<'k>(&self, attributes: impl Iterator<Item = &'k KeyValue>, bounds: &[f64]) -> Vec<Option<Exemplar>> {
-        let Some(exemplars) = self.exemplars else { return Vec::new() };
-        let kept = exemplars.for_buckets(self.scope, self.metric, &attributes.cloned().collect::<Vec<_>>());
+        let Some(exemplars) = &self.exemplars else { return Vec::new() };
+        let kept = exemplars.for_buckets(&attributes.cloned().collect::<Vec<_>>());
         if kept.is_empty() {
             return Vec::new();
         }
@@ -405,7 +401,7 @@ fn write_metric(
     metric: &Metric,
     fixed: &FixedLabels,
     labels: &mut LabelBuilder<'_, '_>,
-    source: &Source<'_>,
+    source: &Source,
 ) {
     match metric.data() {
         AggregatedMetrics::F64(d) => write_data(writer, head, d, fixed, labels, source),
@@ -420,7 +416,7 @@ fn write_data<T: ToNumber>(
     data: &MetricData<T>,
     fixed: &FixedLabels,
     labels: &mut LabelBuilder<'_, '_>,
-    source: &Source<'_>,
+    source: &Source,
 ) {
     match data {
         MetricData::Gauge(g) => {

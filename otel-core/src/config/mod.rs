@@ -53,7 +53,7 @@ impl ConfigFile {
     pub fn from_yaml(text: &str, source: &str, env: &Env) -> Result<Self, BuildError> {
         let document =
             yaml::read(text, env).map_err(|e| BuildError::Config { location: format!("{source}, line {}", e.line), message: e.message })?;
-        let mut file = ConfigFile { model: empty_model(), source: source.to_owned(), lines: document.lines, detected: Vec::new() };
+        let mut file = ConfigFile { model: FileModel::default(), source: source.to_owned(), lines: document.lines, detected: Vec::new() };
         file.model = serde_path_to_error::deserialize::<_, FileModel>(document.value).map_err(|e| {
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };
@@ -82,8 +82,7 @@ impl ConfigFile {
         if self.disabled() {
             return Vec::new();
         }
-        let readers = self.model.meter_provider.iter().flat_map(|m| m.readers.iter());
-        readers.enumerate().map(|(i, r)| (format!("meter_provider.readers[{i}]"), r)).collect()
+        self.readers_all().collect()
     }
 
     /// An error about the key at `path` (as [`readers`](Self::readers) spells paths), located
@@ -195,6 +194,7 @@ impl ConfigFile {
         Ok(())
     }
 
+    /// Every reader with its path, disabled or not (for checks).
     fn readers_all(&self) -> impl Iterator<Item = (String, &ReaderModel)> {
         let readers = self.model.meter_provider.iter().flat_map(|m| m.readers.iter());
         readers.enumerate().map(|(i, r)| (format!("meter_provider.readers[{i}]"), r))
@@ -254,22 +254,6 @@ impl ConfigFile {
 /// `attributes_list`; `Err` says what is wrong (never repeating a value).
 pub fn key_value_list(text: &str) -> Result<Vec<(String, String)>, &'static str> {
     crate::env::parse_key_values(text)
-}
-
-fn empty_model() -> FileModel {
-    FileModel {
-        file_format: String::new(),
-        disabled: None,
-        resource: None,
-        meter_provider: None,
-        tracer_provider: None,
-        logger_provider: None,
-        propagator: None,
-        attribute_limits: None,
-        log_level: None,
-        instrumentation: None,
-        distribution: None,
-    }
 }
 
 /// An attribute's value as its declared type; `None` for null (the attribute is left out).

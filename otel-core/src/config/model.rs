@@ -19,7 +19,7 @@ pub struct Unsupported(#[allow(dead_code)] pub(crate) Value);
 pub struct OtherSignal(#[allow(dead_code)] pub(crate) Value);
 
 /// The whole file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct FileModel {

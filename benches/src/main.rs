@@ -1,9 +1,12 @@
-//! `cargo run --release -p otel-bench -- [--quick] [--only recording|http|scrape] [--json FILE]`
+//! `cargo run --release -p otel-bench -- [--quick] [--only recording|contention|http|scrape|memory] [--json FILE]`
 //!
 //! Measures otel-pipeline next to its peers on the same data, in one run, and prints a markdown
 //! table (plus JSON with `--json`). Ratios are only meaningful within one run.
 
+mod contention;
 mod http;
+mod measured_peer;
+mod memory;
 mod recording;
 mod report;
 mod scrape;
@@ -11,6 +14,9 @@ mod scrape;
 use std::process::ExitCode;
 
 use report::Report;
+
+#[global_allocator]
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
 
 fn main() -> ExitCode {
     let mut quick = false;
@@ -21,8 +27,8 @@ fn main() -> ExitCode {
         match arg.as_str() {
             "--quick" => quick = true,
             "--only" => match args.next() {
-                Some(group) if ["recording", "http", "scrape"].contains(&group.as_str()) => only = Some(group),
-                _ => return usage("--only needs one of recording, http, scrape"),
+                Some(group) if ["recording", "contention", "http", "scrape", "memory"].contains(&group.as_str()) => only = Some(group),
+                _ => return usage("--only needs one of recording, contention, http, scrape, memory"),
             },
             "--json" => match args.next() {
                 Some(path) => json = Some(path),
@@ -42,8 +48,25 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok("scrape-1k") => {
-            let mut scrape = scrape::profile_target(1_000, 0);
+            let n = std::env::var("OTEL_BENCH_SERIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000);
+            let mut scrape = scrape::profile_target(n, 0);
             for _ in 0..5_000 {
+                std::hint::black_box(scrape());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Ok("fixed") => {
+            for (c, h) in [(0usize, 0usize), (1_000, 0)] {
+                let shape = scrape::Shape { counters: c, histograms: h };
+                for (name, ms, bytes) in scrape::measure(shape, 20, 201) {
+                    println!("{c} {name} {ms:.4} ms {bytes} B");
+                }
+            }
+            return ExitCode::SUCCESS;
+        }
+        Ok("facade") => {
+            let mut scrape = scrape::profile_facade(10_000);
+            for _ in 0..200 {
                 std::hint::black_box(scrape());
             }
             return ExitCode::SUCCESS;
@@ -59,11 +82,17 @@ fn main() -> ExitCode {
     if runs("recording") {
         recording::run_all(&mut report, quick);
     }
+    if runs("contention") {
+        contention::run_all(&mut report, quick);
+    }
     if runs("http") {
         http::run_all(&mut report, quick);
     }
     if runs("scrape") {
         scrape::run_all(&mut report, quick);
+    }
+    if runs("memory") {
+        memory::run_all(&mut report);
     }
     print!("{}", report.markdown());
     if let Some(path) = json {
@@ -79,7 +108,7 @@ fn usage(problem: &str) -> ExitCode {
     if !problem.is_empty() {
         eprintln!("otel-bench: {problem}");
     }
-    eprintln!("usage: otel-bench [--quick] [--only recording|http|scrape] [--json FILE]");
+    eprintln!("usage: otel-bench [--quick] [--only recording|contention|http|scrape|memory] [--json FILE]");
     if problem.is_empty() {
         ExitCode::SUCCESS
     } else {

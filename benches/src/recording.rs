@@ -77,6 +77,12 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
     let m_histogram =
         metrics::histogram!("bench_latency", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status);
 
+    let measured_counters = crate::measured_peer::request_counters();
+    let measured_histograms = crate::measured_peer::request_histograms(otel_core::buckets::SECONDS);
+    let measured_dynamic = crate::measured_peer::dynamic_request_counters();
+    let measured_id = measured_counters.with_labels(crate::measured_peer::REQUEST);
+    let measured_histogram_id = measured_histograms.with_labels(crate::measured_peer::REQUEST);
+
     // Static labels: resolved once, then only the add.
     let bound = metrics.counter("bench.requests").expect("declared").bind(&attrs).expect("labels");
     let sdk_bound = sdk_counter.bind(&attrs);
@@ -95,6 +101,7 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
                 pc_counter.inc_by(black_box(1));
             }),
             looped("metrics", calls, |_| m_counter.increment(black_box(1))),
+            looped("measured", calls, |_| measured_counters.get_metric(measured_id).inc_by(black_box(1))),
         ],
     );
     report.add("counter_add_static_labels", "ns/op", results);
@@ -114,6 +121,14 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
                 metrics::counter!("bench_requests", "endpoint" => LABELS.endpoint, "method" => LABELS.method, "status" => LABELS.status)
                     .increment(1);
             }),
+            looped("measured", dynamic, |_| {
+                let labels = black_box(LABELS);
+                measured_dynamic.inc(crate::measured_peer::DynamicRequest {
+                    endpoint: labels.endpoint,
+                    method: labels.method,
+                    status: labels.status,
+                });
+            }),
         ],
     );
     report.add("counter_add_dynamic_labels", "ns/op", results);
@@ -130,6 +145,7 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
             looped("otel-sdk-bound", calls, |i| sdk_bound_histogram.record(black_box(value(i)))),
             looped("prometheus-client", calls, |i| pc_histogram.observe(black_box(value(i)))),
             looped("metrics", calls, |i| m_histogram.record(black_box(value(i)))),
+            looped("measured", calls, |i| measured_histograms.get_metric(measured_histogram_id).observe(black_box(value(i)))),
         ],
     );
     report.add("histogram_record_static_labels", "ns/op", results);

@@ -45,9 +45,11 @@ pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static
     let mut scrapers: Vec<(&'static str, Scrape)> = vec![
         ("otel-pipeline", otel_pipeline(shape, EncodeOptions::default())),
         ("otel-pipeline-otlp-parity", otel_pipeline(shape, EncodeOptions::otlp_parity().without_target_info())),
+        ("otel-pipeline-facade", otel_pipeline_facade(shape)),
         ("opentelemetry-prometheus-text-exporter", text_exporter(shape)),
         ("opentelemetry-prometheus", opentelemetry_prometheus(shape)),
         ("prometheus-client", prometheus_client(shape)),
+        ("measured", measured(shape)),
         ("metrics-exporter-prometheus", metrics_exporter(shape)),
         ("otel-sdk-collect-only", sdk_collect_only(shape)),
         ("otel-pipeline-collect-only", otel_pipeline_collect_only(shape)),
@@ -73,31 +75,12 @@ pub(crate) fn measure(shape: Shape, warmup: usize, runs: usize) -> Vec<(&'static
 /// The OTel SDK's collection alone, with no encoding: the floor for any exporter built on it.
 fn sdk_collect_only(shape: Shape) -> Scrape {
     use opentelemetry_sdk::metrics::data::ResourceMetrics;
-    use opentelemetry_sdk::metrics::reader::MetricReader;
+    use opentelemetry_sdk::metrics::reader::MetricReader as _;
     use opentelemetry_sdk::metrics::ManualReader;
     use std::sync::Arc;
 
-    #[derive(Debug, Clone)]
-    struct Shared(Arc<ManualReader>);
-    impl MetricReader for Shared {
-        fn register_pipeline(&self, p: std::sync::Weak<opentelemetry_sdk::metrics::Pipeline>) {
-            self.0.register_pipeline(p)
-        }
-        fn collect(&self, rm: &mut ResourceMetrics) -> opentelemetry_sdk::error::OTelSdkResult {
-            self.0.collect(rm)
-        }
-        fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
-            self.0.force_flush()
-        }
-        fn shutdown_with_timeout(&self, t: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult {
-            self.0.shutdown_with_timeout(t)
-        }
-        fn temporality(&self, kind: opentelemetry_sdk::metrics::InstrumentKind) -> opentelemetry_sdk::metrics::Temporality {
-            self.0.temporality(kind)
-        }
-    }
-    let reader = Shared(Arc::new(ManualReader::builder().build()));
-    let provider = SdkMeterProvider::builder().with_reader(reader.clone()).with_view(no_overflow).build();
+    let reader = otel_core::SharedReader(Arc::new(ManualReader::builder().build()));
+    let provider = SdkMeterProvider::builder().with_reader(reader.clone()).with_view(room(shape)).build();
     record_otel(&provider.meter("bench"), shape);
     let mut metrics = ResourceMetrics::default();
     Box::new(move || {
@@ -109,6 +92,10 @@ fn sdk_collect_only(shape: Shape) -> Scrape {
 
 pub(crate) fn profile_target(counters: usize, histograms: usize) -> Scrape {
     otel_pipeline(Shape { counters, histograms }, EncodeOptions::default())
+}
+
+pub(crate) fn profile_facade(counters: usize) -> Scrape {
+    otel_pipeline_facade(Shape { counters, histograms: 0 })
 }
 
 pub(crate) fn run_all(report: &mut Report, quick: bool) {
@@ -138,9 +125,18 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
     }
 }
 
-fn no_overflow(_: &Instrument) -> Option<Stream> {
-    // The SDK folds series past 2,000 per metric into an overflow series by default.
-    Stream::builder().with_cardinality_limit(1_000_000).build().ok()
+/// Room for every series of `shape` in the bench's own instruments. The SDK folds series past
+/// 2,000 per metric into an overflow series by default, and sizes each metric's table to its
+/// limit up front (every collection walks that table): the limit is twice the series, as a
+/// service sizes it, and instruments other than the bench's (self-metrics) keep theirs.
+fn room(shape: Shape) -> impl Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static {
+    let limit = (2 * shape.counters.max(shape.histograms)).max(2_000);
+    move |instrument: &Instrument| {
+        if !instrument.name().starts_with("bench.") {
+            return None;
+        }
+        Stream::builder().with_cardinality_limit(limit).build().ok()
+    }
 }
 
 fn record_otel(meter: &opentelemetry::metrics::Meter, shape: Shape) {
@@ -181,6 +177,7 @@ fn per_sample(shape: Shape, gzip: bool) -> Vec<(&'static str, f64)> {
         ("otel-pipeline-otlp-parity", otel_pipeline(shape, EncodeOptions::otlp_parity().without_target_info())()),
         ("opentelemetry-prometheus-text-exporter", text_exporter(shape)()),
         ("prometheus-client", prometheus_client(shape)()),
+        ("measured", measured(shape)()),
     ];
     bodies
         .into_iter()
@@ -201,7 +198,7 @@ fn per_sample(shape: Shape, gzip: bool) -> Vec<(&'static str, f64)> {
 /// opentelemetry-prometheus-text-exporter: a text exporter on the same SDK.
 fn text_exporter(shape: Shape) -> Scrape {
     let exporter = opentelemetry_prometheus_text_exporter::PrometheusExporter::new();
-    let provider = SdkMeterProvider::builder().with_reader(exporter.clone()).with_view(no_overflow).build();
+    let provider = SdkMeterProvider::builder().with_reader(exporter.clone()).with_view(room(shape)).build();
     record_otel(&provider.meter("bench"), shape);
     Box::new(move || {
         let _keep = &provider;
@@ -218,7 +215,7 @@ fn pipeline_with(shape: Shape, options: EncodeOptions) -> (Telemetry, otel_expor
     let telemetry = Telemetry::builder()
         .env(Env::empty())
         .service_name("bench")
-        .view(no_overflow)
+        .view(room(shape))
         .exporter(exporter)
         .build()
         .expect("otel-pipeline builds");
@@ -228,6 +225,46 @@ fn pipeline_with(shape: Shape, options: EncodeOptions) -> (Telemetry, otel_expor
 
 fn otel_pipeline(shape: Shape, options: EncodeOptions) -> Scrape {
     let (telemetry, scraper) = pipeline_with(shape, options);
+    Box::new(move || {
+        let _keep = &telemetry;
+        scraper.scrape(Format::Text).expect("scrape")
+    })
+}
+
+/// The same data recorded through the facade (catalog-declared counter and histogram, names and
+/// label values looked up per call), as the seeds' services record.
+fn otel_pipeline_facade(shape: Shape) -> Scrape {
+    let limit = (2 * shape.counters.max(shape.histograms)).max(2_000);
+    let catalog = otel_core::Catalog::new()
+        .with([
+            otel_core::MetricDef::counter("bench.requests").labels(["a", "b"]).cardinality_limit(limit),
+            otel_core::MetricDef::histogram("bench.latency").unit("s").buckets(&BOUNDS).labels(["a", "b"]).cardinality_limit(limit),
+        ])
+        .expect("catalog");
+    let exporter = PrometheusExporter::new().without_server();
+    let scraper = exporter.scraper();
+    let telemetry = Telemetry::builder()
+        .env(Env::empty())
+        .service_name("bench")
+        .catalog(catalog)
+        .exporter(exporter)
+        .build()
+        .expect("otel-pipeline builds");
+    let metrics = telemetry.metrics();
+    for i in 0..shape.counters {
+        let (a, b) = Shape::labels(i);
+        metrics.increment_counter("bench.requests", i as u64 + 1, &[KeyValue::new("a", a), KeyValue::new("b", b)]);
+    }
+    for i in 0..shape.histograms {
+        let (a, b) = Shape::labels(i);
+        for j in 0..4 {
+            metrics.record_histogram(
+                "bench.latency",
+                Shape::observation(i, j),
+                &[KeyValue::new("a", a.clone()), KeyValue::new("b", b.clone())],
+            );
+        }
+    }
     Box::new(move || {
         let _keep = &telemetry;
         scraper.scrape(Format::Text).expect("scrape")
@@ -244,7 +281,7 @@ fn otel_pipeline_textfile(shape: Shape) -> Scrape {
     let telemetry = Telemetry::builder()
         .env(Env::empty())
         .service_name("bench")
-        .view(no_overflow)
+        .view(room(shape))
         .exporter(textfile)
         .build()
         .expect("otel-pipeline builds");
@@ -265,7 +302,7 @@ fn otel_pipeline_textfile(shape: Shape) -> Scrape {
 fn opentelemetry_prometheus(shape: Shape) -> Scrape {
     let registry = prometheus::Registry::new();
     let exporter = opentelemetry_prometheus::exporter().with_registry(registry.clone()).build().expect("exporter builds");
-    let provider = SdkMeterProvider::builder().with_reader(exporter).with_view(no_overflow).build();
+    let provider = SdkMeterProvider::builder().with_reader(exporter).with_view(room(shape)).build();
     record_otel(&provider.meter("bench"), shape);
     Box::new(move || {
         let _keep = &provider;
@@ -306,6 +343,21 @@ fn prometheus_client(shape: Shape) -> Scrape {
     })
 }
 
+fn measured(shape: Shape) -> Scrape {
+    let mut families = crate::measured_peer::Families::new(BOUNDS);
+    for i in 0..shape.counters {
+        let (a, b) = Shape::labels(i);
+        families.counters.inc_by(crate::measured_peer::Pair { a: &a, b: &b }, i as u64 + 1);
+    }
+    for i in 0..shape.histograms {
+        let (a, b) = Shape::labels(i);
+        for j in 0..4 {
+            families.histograms.observe(crate::measured_peer::Pair { a: &a, b: &b }, Shape::observation(i, j));
+        }
+    }
+    Box::new(move || families.encode())
+}
+
 fn metrics_exporter(shape: Shape) -> Scrape {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().set_buckets(&BOUNDS).expect("buckets").build_recorder();
     let handle = recorder.handle();
@@ -339,9 +391,11 @@ mod tests {
         for (name, mut scrape) in [
             ("otel-pipeline", otel_pipeline(shape, EncodeOptions::default())),
             ("otel-pipeline-otlp-parity", otel_pipeline(shape, EncodeOptions::otlp_parity())),
+            ("otel-pipeline-facade", otel_pipeline_facade(shape)),
             ("opentelemetry-prometheus-text-exporter", text_exporter(shape)),
             ("opentelemetry-prometheus", opentelemetry_prometheus(shape)),
             ("prometheus-client", prometheus_client(shape)),
+            ("measured", measured(shape)),
             ("metrics-exporter-prometheus", metrics_exporter(shape)),
         ] {
             let text = String::from_utf8(scrape()).expect("utf-8");

@@ -37,7 +37,7 @@ pub(crate) trait Sink: Send + Sync + 'static {
 /// Attaches `sink`: delivers every `interval` (never, between start and shutdown, when `None`)
 /// and once more at shutdown.
 pub(crate) fn attach<S: Sink>(plug: &mut Plug, scraper: Scraper, sink: Arc<S>, interval: Option<Duration>) -> Result<(), BuildError> {
-    scraper.report_to(plug.health());
+    scraper.attach_to(plug);
     scraper.set_component(S::COMPONENT);
     let shared = Arc::new(Shared { scraper, sink, health: plug.health().clone(), failing: AtomicBool::new(false) });
     let stop = Arc::new((Mutex::new(false), Condvar::new()));

@@ -85,6 +85,11 @@ impl<C: Default> Cells<C> {
         true
     }
 
+    /// Whether [`for_each`](Self::for_each) would visit any series.
+    pub(crate) fn has_series(&self, overflow_used: impl Fn(&C) -> bool) -> bool {
+        self.series.read().is_ok_and(|series| !series.is_empty()) || overflow_used(&self.overflow)
+    }
+
     /// Every series with its labels, the overflow series last (when it recorded anything).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&[KeyValue], &C), overflow_used: impl Fn(&C) -> bool) {
         if let Ok(series) = self.series.read() {

@@ -87,6 +87,7 @@ pub struct Plug {
     #[cfg_attr(not(feature = "config-file"), allow(dead_code))]
     config_readers_taken: bool,
     exemplars: crate::Exemplars,
+    direct: crate::DirectSeries,
 }
 
 impl fmt::Debug for Plug {
@@ -116,6 +117,7 @@ impl Plug {
             config_file: None,
             config_readers_taken: false,
             exemplars: crate::Exemplars::default(),
+            direct: crate::DirectSeries::default(),
         }
     }
 
@@ -127,6 +129,13 @@ impl Plug {
     /// protobuf, OTLP).
     pub fn exemplars(&self) -> &crate::Exemplars {
         &self.exemplars
+    }
+
+    /// The facade's counters, up-down counters and gauges, for a pull reader that writes them
+    /// straight from their cells instead of through the SDK's second aggregation (filled once
+    /// the pipeline is built).
+    pub fn direct_series(&self) -> &crate::DirectSeries {
+        &self.direct
     }
 
     pub(crate) fn set_config_file(&mut self, file: Option<crate::file_config::File>) {
@@ -240,9 +249,11 @@ impl Plug {
     }
 }
 
-/// A reader shared between the provider and the pipeline (for snapshots).
+/// A reader the provider and its owner share: hand it to a pipeline (e.g. with
+/// [`Plug::add_reader`]) and keep collecting from it yourself. The pipeline keeps one for its
+/// snapshots when no exporter brings a pull reader.
 #[derive(Debug, Clone)]
-struct SharedReader(Arc<dyn MetricReader>);
+pub struct SharedReader(pub Arc<dyn MetricReader>);
 
 impl MetricReader for SharedReader {
     fn register_pipeline(&self, pipeline: Weak<Pipeline>) {

@@ -59,6 +59,14 @@ pub(crate) fn disabled(file: Option<&File>) -> bool {
     file.is_some()
 }
 
+/// Whether the file shapes streams in the SDK (views, cardinality limits).
+pub(crate) fn shapes_streams(file: Option<&File>) -> bool {
+    #[cfg(feature = "config-file")]
+    return file.is_some_and(|f| !f.views().is_empty() || f.cardinality_limits().is_some());
+    #[cfg(not(feature = "config-file"))]
+    file.is_some()
+}
+
 /// The catalog's view, and the file's views layered over it.
 pub(crate) fn add_views(provider: MeterProviderBuilder, file: Option<&File>, catalog: &Catalog) -> MeterProviderBuilder {
     #[cfg(feature = "config-file")]

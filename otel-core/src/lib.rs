@@ -58,6 +58,7 @@ mod checked;
 #[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
 pub mod config;
 mod deadline;
+mod direct;
 mod env;
 mod error;
 mod exemplars;
@@ -80,10 +81,11 @@ pub mod units;
 
 pub use catalog::{Buckets, Catalog, CatalogError, Kind, MetricDef};
 pub use deadline::Deadline;
+pub use direct::{DirectKind, DirectMetric, DirectSeries, DirectValue};
 pub use env::{Env, ExporterKind};
 pub use error::{BuildError, RuntimeError};
 pub use exemplars::{Exemplar, ExemplarFilter, Exemplars, InstrumentExemplars, SUM_RESERVOIR};
-pub use exporter::{Exporter, Plug};
+pub use exporter::{Exporter, Plug, SharedReader};
 pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};
 pub use handles::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError};
 pub use health::{data_points, warn, Health, Problem};

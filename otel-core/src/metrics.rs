@@ -116,7 +116,11 @@ macro_rules! observed {
             .$make($def.name.clone())
             .with_unit($def.unit.clone())
             .with_description($def.description.clone())
-            .with_callback(move |o| observed.for_each(|labels, c| o.observe(c.get(), labels), $cell::used))
+            .with_callback(move |o| {
+                if crate::direct::observing() {
+                    observed.for_each(|labels, c| o.observe(c.get(), labels), $cell::used)
+                }
+            })
             .build();
         cells
     }};
@@ -156,6 +160,27 @@ impl Metrics {
                 operations: crate::operations::Operations::default(),
             }),
         }
+    }
+
+    /// The definition of a counter, up-down counter or gauge (the metrics a pull reader may
+    /// write straight from their cells).
+    pub(crate) fn direct_def(&self, name: &str) -> Option<&MetricDef> {
+        let declared = self.inner.instruments.get(name)?;
+        matches!(declared.recorder, Recorder::Counter(_) | Recorder::UpDown(_) | Recorder::Gauge(_)).then_some(&*declared.def)
+    }
+
+    /// Every counter, up-down counter and gauge with its cells.
+    pub(crate) fn direct_metrics(&self) -> impl Iterator<Item = crate::direct::DirectMetric<'_>> {
+        use crate::direct::{DirectCells, DirectMetric};
+        self.inner.instruments.values().filter_map(|declared| {
+            let cells = match &declared.recorder {
+                Recorder::Counter(cells) => DirectCells::Counter(cells),
+                Recorder::UpDown(cells) => DirectCells::UpDown(cells),
+                Recorder::Gauge(cells) => DirectCells::Gauge(cells),
+                Recorder::Histogram(_) | Recorder::Timer(_) => return None,
+            };
+            Some(DirectMetric { def: &declared.def, cells })
+        })
     }
 
     /// Removes one series of a counter, up-down counter or gauge: from the next collection on it

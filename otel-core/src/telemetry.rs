@@ -191,6 +191,9 @@ impl TelemetryBuilder {
             .map_err(|e| BuildError::InvalidSetting { setting: "catalog", reason: e.to_string() })?;
         let mut provider = SdkMeterProvider::builder().with_resource(resource.clone());
         provider = crate::file_config::add_views(provider, file.as_ref(), &catalog);
+        // Views (the builder's or the file's) shape streams in the SDK; only without them can a
+        // reader write the facade's cells as they are.
+        let shaped = !self.views.is_empty() || crate::file_config::shapes_streams(file.as_ref());
         for view in self.views {
             provider = provider.with_view(view);
         }
@@ -198,6 +201,7 @@ impl TelemetryBuilder {
         let deadline = Deadline::default();
         let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval, health.clone(), deadline.clone());
         plug.set_exemplars(exemplars.clone());
+        let direct = plug.direct_series().clone();
         let disabled = crate::file_config::disabled(file.as_ref());
         plug.set_config_file(file);
         if !disabled {
@@ -214,8 +218,10 @@ impl TelemetryBuilder {
             exemplars: exemplars.clone(),
             catalog: catalog.clone(),
         };
-        let facade_meter = checked.meter_with_scope(InstrumentationScope::builder(self.scope.clone()).build());
+        let facade_scope = InstrumentationScope::builder(self.scope.clone()).build();
+        let facade_meter = checked.meter_with_scope(facade_scope.clone());
         let metrics = Metrics::new(&facade_meter, &self.scope, &catalog, health.clone(), &exemplars);
+        direct.fill(facade_scope, (!shaped).then(|| metrics.clone()));
         Ok(Telemetry {
             provider,
             resource,

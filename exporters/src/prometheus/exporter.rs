@@ -169,8 +169,7 @@ impl Exporter for PrometheusExporter {
         if !self.path.starts_with('/') {
             return Err(BuildError::InvalidSetting { setting: "path", reason: format!("{:?} must start with `/`", self.path) });
         }
-        self.scraper.report_to(plug.health());
-        self.scraper.show_exemplars(plug.exemplars());
+        self.scraper.attach_to(plug);
         plug.add_pull_reader(self.scraper.clone());
         if !self.serve {
             return Ok(());

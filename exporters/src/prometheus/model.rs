@@ -4,11 +4,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, ExponentialBucket, Metric, MetricData, ResourceMetrics, ScopeMetrics};
 use opentelemetry_sdk::metrics::Temporality;
 
-use otel_core::{Exemplar, Exemplars, InstrumentExemplars};
+use otel_core::{DirectKind, DirectMetric, DirectSeries, DirectValue, Exemplar, Exemplars, InstrumentExemplars};
 
 use super::naming::{unit_name, MetricType};
 use super::options::EncodeOptions;
@@ -136,14 +136,68 @@ pub(crate) trait Writer {
 
 /// Walks `metrics`, feeding `writer`. Data left out so the output stays valid is noted in
 /// `issues`.
-pub(crate) fn walk(
-    metrics: &ResourceMetrics,
-    options: &EncodeOptions,
-    exemplars: Option<&Exemplars>,
-    writer: &mut dyn Writer,
-    issues: &mut Issues,
-) {
-    let scopes: Vec<&ScopeMetrics> = metrics.scope_metrics().collect();
+/// What a walk reads: the SDK's collection, the facade's series written directly (when the
+/// reader collected inside [`DirectSeries::collect`]), and the exemplars.
+pub(crate) struct Sources<'s> {
+    pub(crate) metrics: &'s ResourceMetrics,
+    pub(crate) direct: &'s DirectSeries,
+    pub(crate) exemplars: Option<&'s Exemplars>,
+}
+
+/// A metric as the walk writes it: the SDK's, or a facade metric read from its cells.
+#[derive(Clone, Copy)]
+enum Member<'m> {
+    Sdk(&'m Metric),
+    Direct(&'m DirectMetric<'m>),
+}
+
+impl<'m> Member<'m> {
+    fn name(self) -> &'m str {
+        match self {
+            Member::Sdk(m) => m.name(),
+            Member::Direct(m) => m.name(),
+        }
+    }
+
+    fn unit(self) -> &'m str {
+        match self {
+            Member::Sdk(m) => m.unit(),
+            Member::Direct(m) => m.unit(),
+        }
+    }
+
+    fn description(self) -> &'m str {
+        match self {
+            Member::Sdk(m) => m.description(),
+            Member::Direct(m) => m.description(),
+        }
+    }
+}
+
+/// Walks the sources, feeding `writer`; returns the number of directly written series. Data
+/// left out so the output stays valid is noted in `issues`.
+pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut dyn Writer, issues: &mut Issues) -> u64 {
+    let (metrics, exemplars) = (sources.metrics, sources.exemplars);
+    let direct_metrics = sources.direct.metrics();
+    let mut scopes: Vec<&InstrumentationScope> = metrics.scope_metrics().map(ScopeMetrics::scope).collect();
+    // The facade's scope, where its directly written metrics belong.
+    let direct_scope = sources.direct.scope().filter(|_| !direct_metrics.is_empty()).map(|scope| {
+        scopes.iter().position(|s| *s == scope).unwrap_or_else(|| {
+            scopes.push(scope);
+            scopes.len() - 1
+        })
+    });
+    let mut members: Vec<(usize, Member<'_>)> = metrics
+        .scope_metrics()
+        .enumerate()
+        .flat_map(|(i, scope)| scope.metrics().map(move |m| (i, m)))
+        // Another reader's collection may have left the SDK some of what is written directly.
+        .filter(|(i, m)| !sources.direct.is_direct(scopes[*i], m.name()))
+        .map(|(i, m)| (i, Member::Sdk(m)))
+        .collect();
+    if let Some(scope) = direct_scope {
+        members.extend(direct_metrics.iter().map(|m| (scope, Member::Direct(m))));
+    }
     let mut labels = LabelBuilder { options, metric: "", reserved: None, issues, cache: HashMap::new() };
     let no_fixed = FixedLabels::default();
 
@@ -186,19 +240,49 @@ pub(crate) fn walk(
         writer.number(&head, &pairs, Number::U64(1), None);
     }
 
-    for family in group(&scopes, options, labels.issues) {
+    let mut direct_points = 0;
+    for family in group(&scopes, members, options, labels.issues) {
         let head = FamilyHead { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
         writer.family(&head);
         // A histogram's `le` label is its bucket bound; an attribute cannot take it.
         labels.reserved = (family.kind == Kind::Histogram).then_some("le");
-        for (scope, metric) in family.members {
-            labels.metric = metric.name();
+        for (scope, member) in family.members {
+            labels.metric = member.name();
             // Looked up once per metric; per point only when it holds exemplars.
-            let source = Source { exemplars: exemplars.and_then(|e| e.held(scopes[scope].scope().name(), metric.name())) };
-            write_metric(writer, &head, metric, &fixed_per_scope[scope], &mut labels, &source);
+            let source = Source { exemplars: exemplars.and_then(|e| e.held(scopes[scope].name(), member.name())) };
+            let fixed = &fixed_per_scope[scope];
+            match member {
+                Member::Sdk(metric) => write_metric(writer, &head, metric, fixed, &mut labels, &source),
+                Member::Direct(metric) => direct_points += write_direct(writer, &head, metric, fixed, &mut labels, &source),
+            }
         }
     }
     writer.finish();
+    direct_points
+}
+
+/// A facade metric's series, straight from its cells.
+fn write_direct(
+    writer: &mut dyn Writer,
+    head: &FamilyHead<'_>,
+    metric: &DirectMetric<'_>,
+    fixed: &FixedLabels,
+    labels: &mut LabelBuilder<'_, '_>,
+    source: &Source,
+) -> u64 {
+    let mut points = 0;
+    metric.for_each_series(|attributes, value| {
+        let value = match value {
+            DirectValue::U64(v) => Number::U64(v),
+            DirectValue::I64(v) => Number::I64(v),
+            DirectValue::F64(v) => Number::F64(v),
+            _ => return,
+        };
+        let exemplar = if head.kind == Kind::Counter { source.latest(attributes.iter()) } else { None };
+        writer.number(head, &labels.build(fixed, attributes.iter()), value, exemplar.as_ref());
+        points += 1;
+    });
+    points
 }
 
 /// Labels every point of a scope carries besides its attributes.
@@ -245,21 +329,24 @@ struct Family<'m> {
     unit: &'m str,
     unit_word: String,
     kind: Kind,
-    members: Vec<(usize, &'m Metric)>,
+    members: Vec<(usize, Member<'m>)>,
 }
 
 /// Translates names and groups metrics that share a name, keeping the first descriptor and
 /// leaving out later metrics whose type or unit conflicts with it.
-fn group<'m>(scopes: &[&'m ScopeMetrics], options: &EncodeOptions, issues: &mut Issues) -> Vec<Family<'m>> {
+fn group<'m>(
+    scopes: &[&InstrumentationScope],
+    mut ordered: Vec<(usize, Member<'m>)>,
+    options: &EncodeOptions,
+    issues: &mut Issues,
+) -> Vec<Family<'m>> {
     let mut families: Vec<Family<'m>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut claimed: HashMap<String, usize> = ["target", "target_info"].map(|n| (n.to_owned(), usize::MAX)).into();
     // A fixed order (OTel name, then scope name and version) makes the winner of a name clash
     // the same in every run: the metric whose OTel name sorts first.
-    let mut ordered: Vec<(usize, &'m Metric)> =
-        scopes.iter().enumerate().flat_map(|(i, scope)| scope.metrics().map(move |m| (i, m))).collect();
     ordered.sort_by(|(a_scope, a), (b_scope, b)| {
-        let scope_key = |i: usize| (scopes[i].scope().name(), scopes[i].scope().version());
+        let scope_key = |i: usize| (scopes[i].name(), scopes[i].version());
         (a.name(), scope_key(*a_scope)).cmp(&(b.name(), scope_key(*b_scope)))
     });
     for (scope_index, metric) in ordered {
@@ -323,7 +410,17 @@ fn claimed_names(name: &str, kind: Kind) -> Vec<String> {
     }
 }
 
-fn kind_of(metric: &Metric) -> Option<(Kind, MetricType)> {
+fn kind_of(member: Member<'_>) -> Option<(Kind, MetricType)> {
+    let metric = match member {
+        Member::Sdk(metric) => metric,
+        Member::Direct(metric) => {
+            return Some(match metric.kind() {
+                DirectKind::Counter => (Kind::Counter, MetricType::MonotonicCounter),
+                DirectKind::UpDownCounter => (Kind::Gauge, MetricType::NonMonotonicCounter),
+                _ => (Kind::Gauge, MetricType::Gauge),
+            })
+        }
+    };
     macro_rules! kind {
         ($data:expr) => {
             match $data {
@@ -687,8 +784,7 @@ fn is_plain_label(key: &str) -> bool {
 
 /// A scope's labels: `otel_scope_<attribute>`, then `otel_scope_name`, `_version` and
 /// `_schema_url`, which win over an attribute of the same name.
-fn scope_labels(scope: &ScopeMetrics, labels: &mut LabelBuilder<'_, '_>) -> Vec<(String, String)> {
-    let s = scope.scope();
+fn scope_labels(s: &InstrumentationScope, labels: &mut LabelBuilder<'_, '_>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut set = |name: String, value: String| match out.iter_mut().find(|(n, _)| *n == name) {
         Some(existing) => existing.1 = value,

@@ -86,6 +86,8 @@ struct ScraperState {
     last_points: std::sync::atomic::AtomicU64,
     /// The pipeline's exemplars, known once the exporter is attached.
     exemplars: OnceLock<otel_core::Exemplars>,
+    /// The facade's series this scraper writes from their cells, known once attached.
+    direct: OnceLock<otel_core::DirectSeries>,
     stopped: watch::Sender<bool>,
 }
 
@@ -109,6 +111,7 @@ impl Scraper {
                 last_size: AtomicUsize::new(0),
                 last_points: std::sync::atomic::AtomicU64::new(0),
                 exemplars: OnceLock::new(),
+                direct: OnceLock::new(),
                 stopped,
             }),
         }
@@ -128,14 +131,13 @@ impl Scraper {
         self.shared.last_points.load(Ordering::Relaxed)
     }
 
-    /// Where the pipeline counts what scrapes leave out; set when the exporter is attached.
-    pub(crate) fn report_to(&self, health: &Health) {
-        let _ = self.shared.health.set(health.clone());
-    }
-
-    /// The exemplars the formats that carry them (OpenMetrics, protobuf) write.
-    pub(crate) fn show_exemplars(&self, exemplars: &otel_core::Exemplars) {
-        let _ = self.shared.exemplars.set(exemplars.clone());
+    /// Takes from the pipeline where to count what scrapes leave out, the exemplars the formats
+    /// that carry them (OpenMetrics, protobuf) write, and the facade's series to write from
+    /// their cells.
+    pub(crate) fn attach_to(&self, plug: &otel_core::Plug) {
+        let _ = self.shared.health.set(plug.health().clone());
+        let _ = self.shared.exemplars.set(plug.exemplars().clone());
+        let _ = self.shared.direct.set(plug.direct_series().clone());
     }
 
     pub(crate) fn set_options(&self, options: EncodeOptions) {
@@ -180,10 +182,17 @@ impl Scraper {
         let mut issues = model::Issues::default();
         {
             let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
-            self.shared.reader.collect(&mut metrics).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
-            self.shared.last_points.store(otel_core::data_points(&metrics), Ordering::Relaxed);
+            let unattached = otel_core::DirectSeries::default();
+            let direct = self.shared.direct.get().unwrap_or(&unattached);
+            direct.collect(|| self.shared.reader.collect(&mut metrics)).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
             let mut writer = make(&mut out);
-            model::walk(&metrics, options, self.shared.exemplars.get(), writer.as_mut(), &mut issues);
+            let sources = model::Sources { metrics: &metrics, direct, exemplars: self.shared.exemplars.get() };
+            let direct_points = model::walk(&sources, options, writer.as_mut(), &mut issues);
+            self.shared.last_points.store(otel_core::data_points(&metrics) + direct_points, Ordering::Relaxed);
+            // The SDK rebuilds every point at each collection, so keeping them between scrapes
+            // would only hold a copy of every series (more than the series themselves for
+            // histograms); they are freed now instead of at the next collection.
+            *metrics = ResourceMetrics::default();
         }
         self.shared.last_size.store(out.len(), Ordering::Relaxed);
         self.report(issues);

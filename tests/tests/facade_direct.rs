@@ -1,0 +1,180 @@
+//! The facade's counters, up-down counters and gauges are written by the pull endpoint straight
+//! from their cells. Whatever the path, a scrape says the same: compared here, exactly, with
+//! the same recordings reported through the SDK (a pipeline with a view, which keeps that path),
+//! for every kind, the overflow series, removed series, exemplars, and a second reader
+//! collecting in between.
+
+use std::sync::Arc;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::ManualReader;
+use otel_core::{BuildError, Catalog, Exporter, MetricDef, Plug, SharedReader, Telemetry};
+use otel_exporters::{Format, PrometheusExporter, Scraper};
+use otel_tests::{empty_env, sampled_span};
+
+fn catalog() -> Catalog {
+    Catalog::new()
+        .with([
+            MetricDef::counter("jobs.done").description("Jobs done").labels(["queue", "status"]).cardinality_limit(3),
+            MetricDef::up_down_counter("jobs.running").labels(["queue"]),
+            MetricDef::gauge("queue.depth").unit("{job}").labels(["queue"]),
+            MetricDef::counter("never.recorded"),
+            MetricDef::histogram("job.duration").unit("s").labels(["queue"]),
+        ])
+        .expect("catalog")
+}
+
+/// A reader outside the pipeline's own exporters, as a user's SDK exporter would be.
+#[derive(Clone, Debug)]
+struct Foreign(SharedReader);
+
+impl Exporter for Foreign {
+    fn name(&self) -> &'static str {
+        "foreign"
+    }
+    fn attach(self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
+        plug.add_reader(self.0);
+        Ok(())
+    }
+}
+
+struct Pipeline {
+    telemetry: Telemetry,
+    scraper: Scraper,
+    foreign: Foreign,
+}
+
+/// A pipeline with a pull endpoint (no server) and a foreign reader; `through_sdk` adds a view
+/// that changes nothing, which keeps the facade on the SDK's observable instruments.
+fn pipeline(through_sdk: bool) -> Pipeline {
+    let exporter = PrometheusExporter::new().without_server();
+    let scraper = exporter.scraper();
+    let foreign = Foreign(SharedReader(Arc::new(ManualReader::builder().build())));
+    let mut builder = Telemetry::builder()
+        .env(empty_env())
+        .service_name("direct")
+        .instance_id("i-1")
+        .catalog(catalog())
+        .exporter(exporter)
+        .exporter(foreign.clone());
+    if through_sdk {
+        builder = builder.view(|_: &opentelemetry_sdk::metrics::Instrument| None);
+    }
+    Pipeline { telemetry: builder.build().expect("pipeline"), scraper, foreign }
+}
+
+fn kv(key: &'static str, value: &'static str) -> KeyValue {
+    KeyValue::new(key, value)
+}
+
+/// The same recordings in every pipeline: every kind, label orders, a flood past the counter's
+/// limit (overflow), removed series, a series recorded inside a sampled span.
+fn record(telemetry: &Telemetry) {
+    let m = telemetry.metrics();
+    m.increment_counter("jobs.done", 3, &[kv("queue", "a"), kv("status", "ok")]);
+    m.increment_counter("jobs.done", 2, &[kv("status", "ok"), kv("queue", "a")]);
+    {
+        let _span = sampled_span(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c, 0xb7ad_6b71_6920_3331).attach();
+        m.increment_counter("jobs.done", 1, &[kv("queue", "b"), kv("status", "failed")]);
+    }
+    for i in 0..20 {
+        m.increment_counter("jobs.done", 1, &[KeyValue::new("queue", format!("flood-{i}")), kv("status", "ok")]);
+    }
+    m.increment_counter("jobs.running", 4, &[kv("queue", "a")]);
+    m.decrement_gauge("jobs.running", 1.0, &[kv("queue", "a")]);
+    m.increment_counter("jobs.running", 1, &[kv("queue", "gone")]);
+    assert!(m.remove_series("jobs.running", &[kv("queue", "gone")]));
+    m.set_gauge("queue.depth", 12.5, &[kv("queue", "a")]);
+    m.set_gauge("queue.depth", -3.0, &[kv("queue", "b")]);
+    m.increment_gauge("queue.depth", 0.25, &[kv("queue", "b")]);
+    m.record_histogram("job.duration", 0.2, &[kv("queue", "a")]);
+}
+
+/// Sample lines in a fixed order (series order within a family is not part of the format),
+/// without exemplar timestamps, and without the self-metrics (their values differ by run).
+fn normalized(body: &[u8]) -> Vec<String> {
+    let text = String::from_utf8(body.to_vec()).expect("utf-8");
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.contains("otel_sdk_") && !l.contains("otel_pipeline_"))
+        .map(|l| match l.find(" # {") {
+            // Exemplar: keep its labels and value, not its time.
+            Some(at) => l[..l.rfind(' ').filter(|end| *end > at).unwrap_or(l.len())].to_owned(),
+            None => l.to_owned(),
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn every_kind_scrapes_the_same_written_directly_or_through_the_sdk() {
+    let direct = pipeline(false);
+    let through_sdk = pipeline(true);
+    for p in [&direct, &through_sdk] {
+        record(&p.telemetry);
+    }
+    for format in [Format::Text, Format::OpenMetrics] {
+        let want = normalized(&through_sdk.scraper.scrape(format).expect("scrape"));
+        let got = normalized(&direct.scraper.scrape(format).expect("scrape"));
+        assert_eq!(got, want, "{format:?}");
+    }
+    let text = String::from_utf8(direct.scraper.scrape(Format::OpenMetrics).expect("scrape")).unwrap();
+    for needle in [
+        "jobs_done_total{otel_scope_name=\"app\",queue=\"a\",status=\"ok\"} 5",
+        "jobs_done_total{otel_scope_name=\"app\",otel_metric_overflow=\"true\"} 19",
+        "jobs_running{otel_scope_name=\"app\",queue=\"a\"} 3",
+        "queue_depth{otel_scope_name=\"app\",queue=\"b\"} -2.75",
+        "trace_id=\"0af7651916cd43dd8448eb211c80319c\"",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    assert!(!text.contains("gone"), "a removed series is not written:\n{text}");
+    assert!(!text.contains("never_recorded"), "a metric without series is not written:\n{text}");
+    assert_eq!(text.matches("# TYPE jobs_done counter").count(), 1, "one family:\n{text}");
+}
+
+/// Another reader's collection runs the facade's callbacks, which leaves the pull reader's SDK
+/// aggregation holding those series too: they are written once, with current values, and the
+/// other reader gets every facade metric.
+#[test]
+fn a_second_reader_collecting_in_between_neither_loses_nor_doubles_a_series() {
+    let direct = pipeline(false);
+    record(&direct.telemetry);
+    let mut foreign = ResourceMetrics::default();
+    direct.foreign.0.collect(&mut foreign).expect("collect");
+    let names = facade_metrics(&foreign);
+    assert_eq!(names, ["jobs.done", "jobs.running", "queue.depth"], "the foreign reader gets the facade's metrics");
+
+    direct.telemetry.metrics().increment_counter("jobs.done", 10, &[kv("queue", "a"), kv("status", "ok")]);
+    let text = String::from_utf8(direct.scraper.scrape(Format::Text).expect("scrape")).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("jobs_done_total{") && l.contains("queue=\"a\"")).collect();
+    assert_eq!(lines, ["jobs_done_total{otel_scope_name=\"app\",queue=\"a\",status=\"ok\"} 15"], "{text}");
+    assert_eq!(text.matches("jobs_running{").count(), 1, "{text}");
+
+    // And the other way round: a scrape leaves the foreign reader's view complete.
+    direct.foreign.0.collect(&mut foreign).expect("collect");
+    assert_eq!(facade_metrics(&foreign), ["jobs.done", "jobs.running", "queue.depth"]);
+    // The in-process snapshot too.
+    let snapshot = direct.telemetry.snapshot();
+    assert_eq!(snapshot.value("jobs.done", &[("queue", "a"), ("status", "ok")]), Some(15.0));
+    assert_eq!(snapshot.value("queue.depth", &[("queue", "a")]), Some(12.5));
+}
+
+/// The facade's counters, up-down counters and gauges in a collection (histograms are the SDK's
+/// own instruments either way).
+fn facade_metrics(metrics: &ResourceMetrics) -> Vec<String> {
+    let mut names: Vec<String> = metrics
+        .scope_metrics()
+        .filter(|s| s.scope().name() == "app")
+        .flat_map(|s| s.metrics())
+        .filter(|m| {
+            !matches!(m.data(), AggregatedMetrics::F64(MetricData::Histogram(_)) | AggregatedMetrics::U64(MetricData::Histogram(_)))
+        })
+        .map(|m| m.name().to_owned())
+        .collect();
+    names.sort();
+    names
+}

@@ -38,44 +38,24 @@ fn main() -> ExitCode {
             other => return usage(&format!("unknown argument {other:?}")),
         }
     }
-    // OTEL_BENCH_PROFILE=scrape|scrape-1k|dynamic: loop one otel-pipeline case, for a profiler.
-    match std::env::var("OTEL_BENCH_PROFILE").as_deref() {
-        Ok("scrape") => {
-            let mut scrape = scrape::profile_target(10_000, 1_000);
-            for _ in 0..200 {
-                std::hint::black_box(scrape());
+    // OTEL_BENCH_PROFILE=scrape|counters|facade|dynamic: loop one otel-pipeline case, for a
+    // profiler (`counters` and `facade` scrape OTEL_BENCH_SERIES counter series, 10,000 unless set).
+    if let Ok(profile) = std::env::var("OTEL_BENCH_PROFILE") {
+        let series = std::env::var("OTEL_BENCH_SERIES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+        let mut scrape = match profile.as_str() {
+            "scrape" => scrape::profile_target(10_000, 1_000),
+            "counters" => scrape::profile_target(series, 0),
+            "facade" => scrape::profile_facade(series),
+            "dynamic" => {
+                recording::profile_dynamic(20_000_000);
+                return ExitCode::SUCCESS;
             }
-            return ExitCode::SUCCESS;
+            other => return usage(&format!("OTEL_BENCH_PROFILE={other:?}: one of scrape, counters, facade, dynamic")),
+        };
+        for _ in 0..(2_000_000 / series.max(1_000)).max(100) {
+            std::hint::black_box(scrape());
         }
-        Ok("scrape-1k") => {
-            let n = std::env::var("OTEL_BENCH_SERIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000);
-            let mut scrape = scrape::profile_target(n, 0);
-            for _ in 0..5_000 {
-                std::hint::black_box(scrape());
-            }
-            return ExitCode::SUCCESS;
-        }
-        Ok("fixed") => {
-            for (c, h) in [(0usize, 0usize), (1_000, 0)] {
-                let shape = scrape::Shape { counters: c, histograms: h };
-                for (name, ms, bytes) in scrape::measure(shape, 20, 201) {
-                    println!("{c} {name} {ms:.4} ms {bytes} B");
-                }
-            }
-            return ExitCode::SUCCESS;
-        }
-        Ok("facade") => {
-            let mut scrape = scrape::profile_facade(10_000);
-            for _ in 0..200 {
-                std::hint::black_box(scrape());
-            }
-            return ExitCode::SUCCESS;
-        }
-        Ok("dynamic") => {
-            recording::profile_dynamic(20_000_000);
-            return ExitCode::SUCCESS;
-        }
-        _ => {}
+        return ExitCode::SUCCESS;
     }
     let mut report = Report::default();
     let runs = |group: &str| only.as_deref().is_none_or(|o| o == group);

@@ -515,16 +515,19 @@ fn write_data<T: ToNumber>(
     labels: &mut LabelBuilder<'_, '_>,
     source: &Source,
 ) {
+    let mut pairs = LabelSet::new();
     match data {
         MetricData::Gauge(g) => {
             for p in g.data_points() {
-                writer.number(head, &labels.build(fixed, p.attributes()), p.value().number(), None);
+                labels.build_into(&mut pairs, fixed, p.attributes());
+                writer.number(head, &pairs, p.value().number(), None);
             }
         }
         MetricData::Sum(s) => {
             for p in s.data_points() {
                 let exemplar = if head.kind == Kind::Counter { source.latest(p.attributes()) } else { None };
-                writer.number(head, &labels.build(fixed, p.attributes()), p.value().number(), exemplar.as_ref());
+                labels.build_into(&mut pairs, fixed, p.attributes());
+                writer.number(head, &pairs, p.value().number(), exemplar.as_ref());
             }
         }
         MetricData::Histogram(h) => {
@@ -537,7 +540,7 @@ fn write_data<T: ToNumber>(
                 counts.clear();
                 counts.extend(p.bucket_counts());
                 let exemplars = source.by_bucket(p.attributes(), &bounds);
-                let pairs = labels.build(fixed, p.attributes());
+                labels.build_into(&mut pairs, fixed, p.attributes());
                 let point = HistogramPoint {
                     count: p.count(),
                     sum: p.sum().number().as_f64(),
@@ -562,7 +565,7 @@ fn write_data<T: ToNumber>(
                 let (bounds, counts) = classic_from_exponential(&exponential);
                 let le: Vec<String> = bounds.iter().map(|b| super::format::float_text(*b)).collect();
                 let exemplars = source.by_bucket(p.attributes(), &bounds);
-                let pairs = labels.build(fixed, p.attributes());
+                labels.build_into(&mut pairs, fixed, p.attributes());
                 let point = HistogramPoint {
                     count: p.count() as u64,
                     sum: p.sum().number().as_f64(),
@@ -657,6 +660,13 @@ impl LabelBuilder<'_, '_> {
 
     fn build<'a>(&mut self, fixed: &'a FixedLabels, attributes: impl Iterator<Item = &'a KeyValue>) -> LabelSet<'a> {
         let mut pairs = LabelSet::new();
+        self.build_into(&mut pairs, fixed, attributes);
+        pairs
+    }
+
+    /// [`build`](Self::build) into `pairs` (cleared first): a walk reuses one buffer per metric.
+    fn build_into<'a>(&mut self, pairs: &mut LabelSet<'a>, fixed: &'a FixedLabels, attributes: impl Iterator<Item = &'a KeyValue>) {
+        pairs.clear();
         let fixed_reserved = self.reserved.is_some() && fixed.has_le;
         let fixed_labels = fixed.under.iter().chain(&fixed.over).filter(|(name, _)| !(fixed_reserved && name == "le"));
         pairs.extend(fixed_labels.map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
@@ -698,14 +708,13 @@ impl LabelBuilder<'_, '_> {
             if !pairs[first..].is_sorted_by(|a, b| a.0 <= b.0) {
                 pairs[first..].sort_unstable_by(|a, b| a.0.cmp(&b.0));
             }
-            return pairs;
+            return;
         }
         let mut attrs: Attributes<'a> = pairs.drain(first..).zip(keys).map(|((label, value), key)| (label, key, value)).collect();
         self.resolve_repeats(&mut attrs);
         self.resolve_shadowed(&mut attrs, fixed);
         pairs.retain(|(name, _)| !fixed.under.iter().any(|(under, _)| under == name) || !attrs.iter().any(|(label, _, _)| label == name));
         pairs.extend(attrs.into_iter().map(|(label, _, value)| (label, value)));
-        pairs
     }
 
     /// Makes every attribute label unique: the same key twice keeps the later value; distinct

@@ -50,8 +50,8 @@ impl Families {
 /// The recording cases' three fixed labels (`endpoint`, `method`, `status`), as a label set of
 /// known values: measured's fastest (dense) form.
 #[derive(Clone, Copy, FixedCardinalityLabel)]
-#[label(rename_all = "snake_case")]
 pub(crate) enum Endpoint {
+    #[label(rename = "/query")]
     Query,
 }
 

@@ -4,7 +4,7 @@
 
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::{Instrument, ManualReader, SdkMeterProvider, Stream};
+use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 use otel_core::{Catalog, Env, MetricDef, Telemetry};
 use otel_exporters::{Format, PrometheusExporter};
 use prometheus_client::metrics::counter::Counter;
@@ -21,6 +21,9 @@ fn live() -> isize {
 }
 
 const SERIES: usize = 100_000;
+
+/// Room in the SDK for every series of the case.
+const SHAPE: crate::scrape::Shape = crate::scrape::Shape { counters: SERIES, histograms: 0 };
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -66,13 +69,6 @@ pub(crate) fn run_all(report: &mut Report) {
     }
 }
 
-fn room(instrument: &Instrument) -> Option<Stream> {
-    if !instrument.name().starts_with("bench.") {
-        return None;
-    }
-    Stream::builder().with_cardinality_limit(2 * SERIES).build().ok()
-}
-
 /// The facade: a catalog-declared metric, recorded by name, scraped once.
 fn facade(kind: Kind, n: usize) -> Kept {
     let def = match kind {
@@ -80,7 +76,7 @@ fn facade(kind: Kind, n: usize) -> Kept {
         Kind::Gauge => MetricDef::gauge("bench.series"),
         Kind::Histogram => MetricDef::histogram("bench.series").unit("s"),
     };
-    let catalog = Catalog::new().with([def.labels(["series"]).cardinality_limit(2 * SERIES)]).expect("catalog");
+    let catalog = Catalog::new().with([def.labels(["series"]).cardinality_limit(SHAPE.limit())]).expect("catalog");
     let exporter = PrometheusExporter::new().without_server();
     let scraper = exporter.scraper();
     let telemetry = Telemetry::builder().env(Env::empty()).catalog(catalog).exporter(exporter).build().expect("pipeline");
@@ -101,7 +97,7 @@ fn facade(kind: Kind, n: usize) -> Kept {
 fn raw_meter(kind: Kind, n: usize) -> Kept {
     let exporter = PrometheusExporter::new().without_server();
     let scraper = exporter.scraper();
-    let telemetry = Telemetry::builder().env(Env::empty()).view(room).exporter(exporter).build().expect("pipeline");
+    let telemetry = Telemetry::builder().env(Env::empty()).view(crate::scrape::room(SHAPE)).exporter(exporter).build().expect("pipeline");
     record_otel(&telemetry.meter("bench"), kind, n);
     scraper.scrape(Format::Text).expect("scrape");
     Box::new(telemetry)
@@ -111,7 +107,8 @@ fn raw_meter(kind: Kind, n: usize) -> Kept {
 fn sdk(kind: Kind, n: usize) -> Kept {
     use opentelemetry_sdk::metrics::reader::MetricReader as _;
     let reader = std::sync::Arc::new(ManualReader::builder().build());
-    let provider = SdkMeterProvider::builder().with_reader(otel_core::SharedReader(reader.clone())).with_view(room).build();
+    let provider =
+        SdkMeterProvider::builder().with_reader(otel_core::SharedReader(reader.clone())).with_view(crate::scrape::room(SHAPE)).build();
     record_otel(&provider.meter("bench"), kind, n);
     let mut collected = opentelemetry_sdk::metrics::data::ResourceMetrics::default();
     reader.collect(&mut collected).expect("collect");

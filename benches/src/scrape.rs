@@ -28,6 +28,11 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
+    /// A cardinality limit that holds every series: twice the series, as a service sizes it.
+    pub(crate) fn limit(self) -> usize {
+        (2 * self.counters.max(self.histograms)).max(2_000)
+    }
+
     fn labels(i: usize) -> (String, String) {
         (format!("a{}", i % 100), format!("b{}", i / 100))
     }
@@ -138,10 +143,10 @@ pub(crate) fn run_all(report: &mut Report, quick: bool) {
 
 /// Room for every series of `shape` in the bench's own instruments. The SDK folds series past
 /// 2,000 per metric into an overflow series by default, and sizes each metric's table to its
-/// limit up front (every collection walks that table): the limit is twice the series, as a
-/// service sizes it, and instruments other than the bench's (self-metrics) keep theirs.
-fn room(shape: Shape) -> impl Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static {
-    let limit = (2 * shape.counters.max(shape.histograms)).max(2_000);
+/// limit up front (every collection walks that table): the limit is [`Shape::limit`], and
+/// instruments other than the bench's (self-metrics) keep theirs.
+pub(crate) fn room(shape: Shape) -> impl Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static {
+    let limit = shape.limit();
     move |instrument: &Instrument| {
         if !instrument.name().starts_with("bench.") {
             return None;
@@ -245,7 +250,7 @@ fn otel_pipeline(shape: Shape, options: EncodeOptions) -> Scrape {
 /// The same data recorded through the facade (catalog-declared counter and histogram, names and
 /// label values looked up per call), as the seeds' services record.
 fn otel_pipeline_facade(shape: Shape) -> Scrape {
-    let limit = (2 * shape.counters.max(shape.histograms)).max(2_000);
+    let limit = shape.limit();
     let catalog = otel_core::Catalog::new()
         .with([
             otel_core::MetricDef::counter("bench.requests").labels(["a", "b"]).cardinality_limit(limit),

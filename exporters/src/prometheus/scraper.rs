@@ -76,7 +76,7 @@ struct ScraperState {
     /// Set before the pipeline is built; read at each scrape.
     naming: RwLock<Arc<Naming>>,
     /// One collection at a time: concurrent scrapes wait instead of collecting in parallel.
-    collect: Mutex<ResourceMetrics>,
+    collect: Mutex<()>,
     /// The pipeline's problem counters, known once the exporter is attached.
     health: OnceLock<Health>,
     /// `otel.component.type` in the self-metrics.
@@ -105,7 +105,7 @@ impl Scraper {
             shared: Arc::new(ScraperState {
                 reader,
                 naming: RwLock::new(Arc::new(Naming::new(options))),
-                collect: Mutex::new(ResourceMetrics::default()),
+                collect: Mutex::new(()),
                 health: OnceLock::new(),
                 component: OnceLock::new(),
                 last_size: AtomicUsize::new(0),
@@ -181,7 +181,11 @@ impl Scraper {
         let mut out = Vec::with_capacity(self.shared.last_size.load(Ordering::Relaxed).max(4096) + 4096);
         let mut issues = model::Issues::default();
         {
-            let mut metrics = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
+            let _one_at_a_time = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
+            // A fresh buffer each time: the SDK rebuilds every point at each collection, so a
+            // buffer kept between scrapes would only hold a copy of every series (more than the
+            // series themselves for histograms).
+            let mut metrics = ResourceMetrics::default();
             let unattached = otel_core::DirectSeries::default();
             let direct = self.shared.direct.get().unwrap_or(&unattached);
             direct.collect(|| self.shared.reader.collect(&mut metrics)).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
@@ -189,10 +193,6 @@ impl Scraper {
             let sources = model::Sources { metrics: &metrics, direct, exemplars: self.shared.exemplars.get() };
             let direct_points = model::walk(&sources, options, writer.as_mut(), &mut issues);
             self.shared.last_points.store(otel_core::data_points(&metrics) + direct_points, Ordering::Relaxed);
-            // The SDK rebuilds every point at each collection, so keeping them between scrapes
-            // would only hold a copy of every series (more than the series themselves for
-            // histograms); they are freed now instead of at the next collection.
-            *metrics = ResourceMetrics::default();
         }
         self.shared.last_size.store(out.len(), Ordering::Relaxed);
         self.report(issues);

@@ -4,7 +4,7 @@
 //! proportional to the limit and not to the number of distinct inputs ever seen.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use opentelemetry::KeyValue;
@@ -14,6 +14,17 @@ type Map<C> = HashMap<Vec<KeyValue>, Arc<C>, foldhash::fast::RandomState>;
 /// The attribute the SDK (and this facade) puts on the series that collects label sets past the
 /// cardinality limit.
 pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
+
+/// What a series keeps its value in.
+pub(crate) trait Cell: Default {
+    /// Whether the cell recorded anything: the overflow series is reported once it did.
+    fn used(&self) -> bool;
+    /// Whether a series' value may be reported yet (a gauge's only once it was first set, never
+    /// the 0 its cell starts with).
+    fn ready(&self) -> bool {
+        true
+    }
+}
 
 /// Label sets seen by one metric and their cells.
 pub(crate) struct Cells<C> {
@@ -26,7 +37,7 @@ pub(crate) struct Cells<C> {
     overflow: Arc<C>,
 }
 
-impl<C: Default> Cells<C> {
+impl<C: Cell> Cells<C> {
     /// Cells for a metric that keeps `limit` label sets apart (plus the overflow series, as
     /// the SDK counts its cardinality limit).
     pub(crate) fn new(limit: usize) -> Self {
@@ -49,36 +60,44 @@ impl<C: Default> Cells<C> {
         }
         let key = series_key(labels);
         // A read lock first: past the limit, a flood of new label sets never takes the write lock.
-        let known = match self.series.read() {
+        match self.series.read() {
             Ok(series) if series.len() >= self.limit && !series.contains_key(&key) => return self.overflow.clone(),
-            Ok(series) => series.get(&key).cloned(),
-            Err(_) => return self.overflow.clone(),
-        };
-        let cell = match known {
-            Some(cell) => cell,
-            None => {
-                let Ok(mut series) = self.series.write() else { return self.overflow.clone() };
-                match series.get(&key) {
-                    Some(cell) => cell.clone(),
-                    None if series.len() < self.limit => series.entry(key).or_default().clone(),
-                    None => return self.overflow.clone(),
+            Ok(series) => {
+                if let Some(cell) = series.get(&key) {
+                    return self.alias(labels, cell);
                 }
             }
-        };
+            Err(_) => return self.overflow.clone(),
+        }
+        let Ok(mut series) = self.series.write() else { return self.overflow.clone() };
+        if series.len() >= self.limit && !series.contains_key(&key) {
+            return self.overflow.clone();
+        }
+        let cell = series.entry(key).or_default();
+        self.alias(labels, cell)
+    }
+
+    /// Remembers `cell` under the order `labels` came in. Called with the series lock held and
+    /// the cell still in the map: a `remove` in between would otherwise leave an alias to a cell
+    /// no collection sees, and every later recording in this order would be lost.
+    fn alias(&self, labels: &[KeyValue], cell: &Arc<C>) -> Arc<C> {
         if let Ok(mut aliases) = self.aliases.write() {
             // Orders beyond a few per series are looked up the slow way, so this map stays bounded too.
             if aliases.len() < self.limit.saturating_mul(2) {
                 aliases.insert(labels.to_vec(), cell.clone());
             }
         }
-        cell
+        cell.clone()
     }
 
     /// Forgets the series of `labels` (in any order); the next collection no longer reports it.
     /// Returns whether it existed.
     pub(crate) fn remove(&self, labels: &[KeyValue]) -> bool {
         let key = series_key(labels);
-        let Some(cell) = self.series.write().ok().and_then(|mut series| series.remove(&key)) else { return false };
+        let Ok(mut series) = self.series.write() else { return false };
+        let Some(cell) = series.remove(&key) else { return false };
+        // Still under the series lock (the order `slot` takes them too): no alias to the removed
+        // cell can be written after this.
         if let Ok(mut aliases) = self.aliases.write() {
             aliases.retain(|_, alias| !Arc::ptr_eq(alias, &cell));
         }
@@ -86,18 +105,19 @@ impl<C: Default> Cells<C> {
     }
 
     /// Whether [`for_each`](Self::for_each) would visit any series.
-    pub(crate) fn has_series(&self, overflow_used: impl Fn(&C) -> bool) -> bool {
-        self.series.read().is_ok_and(|series| !series.is_empty()) || overflow_used(&self.overflow)
+    pub(crate) fn has_series(&self) -> bool {
+        self.series.read().is_ok_and(|series| series.values().any(|cell| cell.ready())) || self.overflow.used()
     }
 
-    /// Every series with its labels, the overflow series last (when it recorded anything).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&[KeyValue], &C), overflow_used: impl Fn(&C) -> bool) {
+    /// Every series ready to report with its labels, the overflow series last (when it recorded
+    /// anything).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[KeyValue], &C)) {
         if let Ok(series) = self.series.read() {
-            for (labels, cell) in series.iter() {
+            for (labels, cell) in series.iter().filter(|(_, cell)| cell.ready()) {
                 f(labels, cell);
             }
         }
-        if overflow_used(&self.overflow) {
+        if self.overflow.used() {
             f(&[KeyValue::new(OVERFLOW_KEY, true)], &self.overflow);
         }
     }
@@ -150,37 +170,17 @@ impl CounterCell {
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+}
 
-    pub(crate) fn used(&self) -> bool {
+impl Cell for CounterCell {
+    fn used(&self) -> bool {
         self.get() > 0
     }
 }
 
-/// An up-down counter's running total, clamped to the `i64` range.
-#[derive(Default)]
-pub(crate) struct UpDownCell(AtomicI64);
-
-impl UpDownCell {
-    /// Adds `value`; returns false when the total saturated.
-    pub(crate) fn add(&self, value: i64) -> bool {
-        let mut saturated = false;
-        let _ = self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
-            saturated = old.checked_add(value).is_none();
-            Some(old.saturating_add(value))
-        });
-        !saturated
-    }
-
-    pub(crate) fn get(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn used(&self) -> bool {
-        self.get() != 0
-    }
-}
-
-/// A gauge's current value (an `f64` in an atomic), and whether it was ever set.
+/// A gauge's current value (an `f64` in an atomic), and whether it was ever set. Up-down
+/// counters keep theirs here too: their moves are `f64` (a move of 0.5 counts), and a series that
+/// went back to 0 is still reported as 0.
 pub(crate) struct GaugeCell {
     bits: AtomicU64,
     set: std::sync::atomic::AtomicBool,
@@ -195,21 +195,31 @@ impl Default for GaugeCell {
 impl GaugeCell {
     /// Sets (`Move::To`) or moves (`Move::By`) the value.
     pub(crate) fn apply(&self, change: GaugeChange) {
-        self.set.store(true, Ordering::Relaxed);
         match change {
             GaugeChange::To(v) => self.bits.store(v.to_bits(), Ordering::Relaxed),
             GaugeChange::By(d) => {
                 let _ = self.bits.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| Some((f64::from_bits(b) + d).to_bits()));
             }
         }
+        // After the value (release): a collection that sees the flag sees the value with it,
+        // never the 0 the cell started with.
+        if !self.set.load(Ordering::Relaxed) {
+            self.set.store(true, Ordering::Release);
+        }
     }
 
     pub(crate) fn get(&self) -> f64 {
         f64::from_bits(self.bits.load(Ordering::Relaxed))
     }
+}
 
-    pub(crate) fn used(&self) -> bool {
-        self.set.load(Ordering::Relaxed)
+impl Cell for GaugeCell {
+    fn used(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+
+    fn ready(&self) -> bool {
+        self.used()
     }
 }
 
@@ -233,7 +243,7 @@ mod tests {
             cells.slot(&[KeyValue::new("user", i)]).add(1);
         }
         let mut seen = Vec::new();
-        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), CounterCell::used);
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())));
         assert_eq!(seen.len(), 11);
         assert_eq!(seen.iter().map(|(_, n)| n).sum::<u64>(), 1000);
         assert_eq!(seen.last().unwrap().0, vec![KeyValue::new(OVERFLOW_KEY, true)]);
@@ -247,7 +257,7 @@ mod tests {
         cells.slot(&[KeyValue::new("b", 2), KeyValue::new("a", 1)]).add(1);
         cells.slot(&[KeyValue::new("b", 9), KeyValue::new("a", 1), KeyValue::new("b", 2)]).add(1);
         let mut seen = Vec::new();
-        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), CounterCell::used);
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())));
         assert_eq!(seen, vec![(vec![KeyValue::new("a", 1), KeyValue::new("b", 2)], 3)]);
     }
 
@@ -260,12 +270,73 @@ mod tests {
         assert!(cells.remove(&[b.clone(), a.clone()]));
         assert!(!cells.remove(&[a.clone(), b.clone()]));
         let mut seen = Vec::new();
-        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), GaugeCell::used);
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())));
         assert!(seen.is_empty(), "{seen:?}");
         // The place is free again: a new label set gets its own cell, not the overflow cell.
         cells.slot(&[a.clone(), KeyValue::new("state", "failed")]).apply(GaugeChange::To(-1.0));
-        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())), GaugeCell::used);
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())));
         assert_eq!(seen, vec![(vec![a, KeyValue::new("state", "failed")], -1.0)]);
+    }
+
+    #[test]
+    fn recordings_after_concurrent_removals_are_all_reported() {
+        let orders: Vec<Vec<KeyValue>> = vec![
+            vec![KeyValue::new("a", 1), KeyValue::new("b", 2), KeyValue::new("c", 3)],
+            vec![KeyValue::new("c", 3), KeyValue::new("b", 2), KeyValue::new("a", 1)],
+            vec![KeyValue::new("b", 2), KeyValue::new("a", 1), KeyValue::new("c", 3)],
+        ];
+        for round in 0..20 {
+            let cells: Arc<Cells<CounterCell>> = Arc::new(Cells::new(10));
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let mut threads = Vec::new();
+            for t in 0..4 {
+                let (cells, stop, orders) = (cells.clone(), stop.clone(), orders.clone());
+                threads.push(std::thread::spawn(move || {
+                    let mut i = 0usize;
+                    while !stop.load(Ordering::Relaxed) {
+                        let labels = &orders[(i + t) % orders.len()];
+                        if t % 2 == 0 {
+                            cells.slot(labels).add(1);
+                        } else {
+                            cells.remove(labels);
+                        }
+                        i += 1;
+                    }
+                }));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            stop.store(true, Ordering::Relaxed);
+            threads.into_iter().for_each(|t| t.join().unwrap());
+            cells.remove(&orders[0]);
+            // After the last removal, every recording in every order lands in the one reported series.
+            for labels in &orders {
+                for _ in 0..10 {
+                    match cells.with_known(labels, |c| c.add(1)) {
+                        Some(_) => {}
+                        None => {
+                            cells.slot(labels).add(1);
+                        }
+                    }
+                }
+            }
+            let mut total = 0;
+            cells.for_each(|_, c| total += c.get());
+            assert_eq!(total, 30, "round {round}: recordings after the last removal went to a removed cell");
+        }
+    }
+
+    #[test]
+    fn a_gauge_is_not_reported_before_its_first_value() {
+        let cells: Cells<GaugeCell> = Cells::new(10);
+        let cell = cells.slot(&[KeyValue::new("a", 1)]);
+        let mut seen = Vec::new();
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())));
+        assert!(seen.is_empty(), "a gauge between its slot and its first set is reported as {seen:?}");
+        assert!(!cells.has_series());
+        cell.apply(GaugeChange::By(0.5));
+        cell.apply(GaugeChange::By(0.25));
+        cells.for_each(|labels, c| seen.push((labels.to_vec(), c.get())));
+        assert_eq!(seen, vec![(vec![KeyValue::new("a", 1)], 0.75)]);
     }
 
     #[test]
@@ -274,12 +345,5 @@ mod tests {
         assert!(c.add(u64::MAX));
         assert!(!c.add(u64::MAX));
         assert_eq!(c.get(), u64::MAX);
-        let u = UpDownCell::default();
-        assert!(u.add(i64::MAX));
-        assert!(!u.add(i64::MAX));
-        assert_eq!(u.get(), i64::MAX);
-        assert!(u.add(i64::MIN));
-        assert!(!u.add(i64::MIN));
-        assert_eq!(u.get(), i64::MIN);
     }
 }

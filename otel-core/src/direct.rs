@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use opentelemetry::{InstrumentationScope, KeyValue};
 
-use crate::cells::{Cells, CounterCell, GaugeCell, UpDownCell};
+use crate::cells::{Cells, CounterCell, GaugeCell};
 use crate::{MetricDef, Metrics};
 
 thread_local! {
@@ -108,16 +108,14 @@ pub enum DirectKind {
 pub enum DirectValue {
     /// A counter's total.
     U64(u64),
-    /// An up-down counter's total.
-    I64(i64),
-    /// A gauge's value.
+    /// An up-down counter's total or a gauge's value.
     F64(f64),
 }
 
 /// The cells of one metric.
 pub(crate) enum DirectCells<'a> {
     Counter(&'a Cells<CounterCell>),
-    UpDown(&'a Cells<UpDownCell>),
+    UpDown(&'a Cells<GaugeCell>),
     Gauge(&'a Cells<GaugeCell>),
 }
 
@@ -160,9 +158,8 @@ impl DirectMetric<'_> {
 
     fn has_series(&self) -> bool {
         match self.cells {
-            DirectCells::Counter(cells) => cells.has_series(CounterCell::used),
-            DirectCells::UpDown(cells) => cells.has_series(UpDownCell::used),
-            DirectCells::Gauge(cells) => cells.has_series(GaugeCell::used),
+            DirectCells::Counter(cells) => cells.has_series(),
+            DirectCells::UpDown(cells) | DirectCells::Gauge(cells) => cells.has_series(),
         }
     }
 
@@ -171,9 +168,8 @@ impl DirectMetric<'_> {
     /// instruments report them. New series wait while this runs.
     pub fn for_each_series(&self, mut visit: impl FnMut(&[KeyValue], DirectValue)) {
         match self.cells {
-            DirectCells::Counter(cells) => cells.for_each(|labels, c| visit(labels, DirectValue::U64(c.get())), CounterCell::used),
-            DirectCells::UpDown(cells) => cells.for_each(|labels, c| visit(labels, DirectValue::I64(c.get())), UpDownCell::used),
-            DirectCells::Gauge(cells) => cells.for_each(|labels, c| visit(labels, DirectValue::F64(c.get())), GaugeCell::used),
+            DirectCells::Counter(cells) => cells.for_each(|labels, c| visit(labels, DirectValue::U64(c.get()))),
+            DirectCells::UpDown(cells) | DirectCells::Gauge(cells) => cells.for_each(|labels, c| visit(labels, DirectValue::F64(c.get()))),
         }
     }
 }

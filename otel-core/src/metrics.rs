@@ -11,7 +11,7 @@ use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry::KeyValue;
 
 use crate::catalog::{Catalog, Kind, MetricDef, DEFAULT_CARDINALITY_LIMIT};
-use crate::cells::{last_wins, Cells, CounterCell, GaugeCell, GaugeChange, UpDownCell};
+use crate::cells::{last_wins, Cells, CounterCell, GaugeCell, GaugeChange};
 use crate::exemplars::{Exemplars, Reservoirs, Shape};
 use crate::handles::{report_saturated, CounterHandle, HandleError, HistogramHandle};
 use crate::health::{Health, Problem};
@@ -71,7 +71,7 @@ struct Declared {
 /// histograms record into the SDK, whose own limit bounds them.
 enum Recorder {
     Counter(Arc<Cells<CounterCell>>),
-    UpDown(Arc<Cells<UpDownCell>>),
+    UpDown(Arc<Cells<GaugeCell>>),
     Gauge(Arc<Cells<GaugeCell>>),
     Histogram(Histogram<f64>),
     Timer(Arc<Timer>),
@@ -118,7 +118,7 @@ macro_rules! observed {
             .with_description($def.description.clone())
             .with_callback(move |o| {
                 if crate::direct::observing() {
-                    observed.for_each(|labels, c| o.observe(c.get(), labels), $cell::used)
+                    observed.for_each(|labels, c| o.observe(c.get(), labels))
                 }
             })
             .build();
@@ -138,7 +138,7 @@ impl Metrics {
             };
             let recorder = match def.kind {
                 Kind::Counter => Recorder::Counter(observed!(meter.u64_observable_counter, CounterCell, def, limit)),
-                Kind::UpDownCounter => Recorder::UpDown(observed!(meter.i64_observable_up_down_counter, UpDownCell, def, limit)),
+                Kind::UpDownCounter => Recorder::UpDown(observed!(meter.f64_observable_up_down_counter, GaugeCell, def, limit)),
                 Kind::Gauge => Recorder::Gauge(observed!(meter.f64_observable_gauge, GaugeCell, def, limit)),
                 Kind::Histogram => {
                     let mut builder = meter.f64_histogram(name).with_unit(def.unit.clone()).with_description(def.description.clone());
@@ -239,7 +239,10 @@ impl Metrics {
                 offer();
                 cells.slot(labels).add(value)
             }
-            Some(Recorder::UpDown(cells)) => cells.slot(labels).add(i64::try_from(value).unwrap_or(i64::MAX)),
+            Some(Recorder::UpDown(cells)) => {
+                cells.slot(labels).apply(GaugeChange::By(value as f64));
+                true
+            }
             Some(_) => return self.drop_recording(Dropped::WrongKind, name, "increment_counter on a metric that is not a counter"),
             None => return,
         };
@@ -299,13 +302,7 @@ impl Metrics {
             return self.drop_recording(Dropped::NotFinite, name, "a NaN or infinite value");
         }
         match (self.checked(name, labels), change) {
-            (Some(Recorder::Gauge(cells)), _) => cells.slot(labels).apply(change),
-            (Some(Recorder::UpDown(cells)), GaugeChange::By(by)) => {
-                // Saturating float-to-int conversion: out-of-range moves clamp.
-                if !cells.slot(labels).add(by as i64) {
-                    report_saturated(&self.inner.health, name);
-                }
-            }
+            (Some(Recorder::Gauge(cells)), _) | (Some(Recorder::UpDown(cells)), GaugeChange::By(_)) => cells.slot(labels).apply(change),
             (Some(Recorder::UpDown(_)), GaugeChange::To(_)) => self.drop_recording(
                 Dropped::WrongKind,
                 name,

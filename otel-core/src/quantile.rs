@@ -7,7 +7,7 @@ use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 
 use crate::catalog::{MetricDef, QUANTILE_LABEL};
-use crate::cells::Cells;
+use crate::cells::{Cell, Cells};
 use crate::stats::{Window, QUANTILES};
 
 /// A quantile timer: one window per label set, at most the metric's cardinality limit of them.
@@ -20,8 +20,10 @@ fn companion(def: &MetricDef, suffix: &str) -> String {
     def.companion_name(suffix).unwrap_or_else(|| format!("{}.{suffix}", def.name))
 }
 
-fn used(window: &Mutex<Window>) -> bool {
-    window.lock().is_ok_and(|w| w.count > 0)
+impl Cell for Mutex<Window> {
+    fn used(&self) -> bool {
+        self.lock().is_ok_and(|w| w.count > 0)
+    }
 }
 
 impl Timer {
@@ -43,7 +45,6 @@ impl Timer {
                             observer.observe(value, &with_quantile);
                         }
                     },
-                    used,
                 );
             })
             .build();
@@ -52,7 +53,7 @@ impl Timer {
             .u64_observable_gauge(companion(def, "count"))
             .with_description(format!("Observations of {}", def.name))
             .with_callback(move |observer| {
-                t.windows.for_each(|labels, w| observer.observe(w.lock().map(|w| w.count).unwrap_or(0), labels), used);
+                t.windows.for_each(|labels, w| observer.observe(w.lock().map(|w| w.count).unwrap_or(0), labels));
             })
             .build();
         let t = timer.clone();
@@ -60,7 +61,7 @@ impl Timer {
             .f64_observable_gauge(companion(def, "sum"))
             .with_description(format!("Sum of the observations of {}", def.name))
             .with_callback(move |observer| {
-                t.windows.for_each(|labels, w| observer.observe(w.lock().map(|w| w.sum).unwrap_or(0.0), labels), used);
+                t.windows.for_each(|labels, w| observer.observe(w.lock().map(|w| w.sum).unwrap_or(0.0), labels));
             })
             .build();
         timer

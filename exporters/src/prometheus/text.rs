@@ -142,9 +142,9 @@ impl Writer for TextWriter<'_> {
         let mut count_text = [0u8; 32];
         let count = copy_into(&mut count_text, digits.format(point.count).as_bytes());
         self.sample(head.name, "_bucket", Some("+Inf"), count, exemplar(point.le.len()));
-        // OpenMetrics: a histogram with negative buckets has no `_sum` (it would not be a counter).
-        let negative = point.bounds.first().is_some_and(|b| *b < 0.0);
-        if !(self.open_metrics && negative) {
+        // OpenMetrics: a histogram with negative observations or buckets has no `_sum` (it would
+        // not be a counter).
+        if !(self.open_metrics && point.negative) {
             self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes(), None);
         }
         self.sample(head.name, "_count", None, count, None);

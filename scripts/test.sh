@@ -3,7 +3,8 @@
 # Debian packages (Prometheus + promtool, node_exporter, Pushgateway and VictoriaMetrics for those exporters,
 # Alertmanager for the generated alerts, nginx as
 # the TLS terminator in front of the collector, openssl for test certificates) and a Python venv in
-# .venv with the rotel OTLP collector and prometheus_client.
+# .venv with the rotel OTLP collector and prometheus_client; then Prometheus 3 and the OpenTelemetry
+# Collector from Go modules (scripts/peers.sh; needs Go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,10 @@ if ! compgen -G ".venv/lib/python*/site-packages/rotel/rotel-agent" >/dev/null |
   echo "test.sh: installing rotel and prometheus_client into .venv"
   .venv/bin/pip install -q --disable-pip-version-check rotel prometheus_client
 fi
+
+# Prometheus 3 + promtool and the OpenTelemetry Collector, built from Go modules into a cache outside
+# the clone (seconds when warm).
+scripts/peers.sh
 
 for vectors in exporters/tests/data/prometheus-naming.tsv exporters/tests/data/otlptranslator-v1.0.0.tsv; do
   echo "test.sh: naming conformance ($vectors)"

@@ -67,6 +67,26 @@ pub fn program(name: &str) -> PathBuf {
     )
 }
 
+/// The path of a peer built from Go modules by `scripts/peers.sh` (`prometheus3`, `promtool3`,
+/// `otelcol`): in `$OTEL_PIPELINE_PEERS/bin`, else `~/.cache/otel-pipeline/peers/bin`. Panics
+/// with the command that builds it when it is missing.
+pub fn peer(name: &str) -> PathBuf {
+    let cache = std::env::var_os("OTEL_PIPELINE_PEERS").map(PathBuf::from).unwrap_or_else(|| {
+        let cache_home = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+        cache_home.join("otel-pipeline/peers")
+    });
+    let path = cache.join("bin").join(name);
+    assert!(
+        path.is_file(),
+        "{name} is missing at {}: run scripts/peers.sh (scripts/test.sh runs it; it builds Prometheus 3 and the \
+         OpenTelemetry Collector from Go modules and needs Go)",
+        path.display()
+    );
+    path
+}
+
 /// Polls `check` until it returns `Some` or `timeout` passes.
 pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
@@ -322,11 +342,38 @@ impl Drop for Process {
     }
 }
 
-/// A Prometheus 2.42 server scraping the given targets every second.
+/// A Prometheus server (2.42 from Debian, or 3 built by `scripts/peers.sh`) scraping the given
+/// targets every second.
 #[derive(Debug)]
 pub struct Prometheus {
     process: Process,
     base: String,
+}
+
+/// Which Prometheus a test starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrometheusVersion {
+    /// Debian's 2.42, the oldest supported.
+    V2,
+    /// Prometheus 3, built from its Go module.
+    V3,
+}
+
+impl PrometheusVersion {
+    fn binary(self) -> PathBuf {
+        match self {
+            PrometheusVersion::V2 => program("prometheus"),
+            PrometheusVersion::V3 => peer("prometheus3"),
+        }
+    }
+
+    /// Its promtool.
+    pub fn promtool(self) -> PathBuf {
+        match self {
+            PrometheusVersion::V2 => program("promtool"),
+            PrometheusVersion::V3 => peer("promtool3"),
+        }
+    }
 }
 
 impl Prometheus {
@@ -347,37 +394,52 @@ impl Prometheus {
 
     /// Starts Prometheus with this whole configuration file (rule files by absolute path).
     pub fn start_config(config: &str, extra_flags: &[&str]) -> Prometheus {
-        Self::launch("prometheus", config, |dir| vec![format!("--storage.tsdb.path={}", dir.join("data").display())], extra_flags)
+        Self::start_version(PrometheusVersion::V2, config, extra_flags)
+    }
+
+    /// Starts this version of Prometheus with this whole configuration file.
+    pub fn start_version(version: PrometheusVersion, config: &str, extra_flags: &[&str]) -> Prometheus {
+        let dir = scratch_dir("prometheus");
+        fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
+        let storage = vec![format!("--storage.tsdb.path={}", dir.join("data").display())];
+        Self::launch_file(version, "prometheus", &dir.join("prometheus.yml"), &dir, &storage, extra_flags)
     }
 
     /// Starts Prometheus in agent mode (scrape and remote write only, no queries) with this
     /// configuration.
     pub fn start_agent(config: &str) -> Prometheus {
-        let storage = |dir: &Path| vec!["--enable-feature=agent".to_owned(), format!("--storage.agent.path={}", dir.join("wal").display())];
-        Self::launch("prometheus-agent", config, storage, &[])
-    }
-
-    /// Writes `config` into a scratch directory, starts Prometheus on a free port with the
-    /// storage flags `storage` gives for that directory, and waits until it is ready.
-    fn launch(name: &str, config: &str, storage: impl Fn(&Path) -> Vec<String>, extra_flags: &[&str]) -> Prometheus {
-        let dir = scratch_dir(name);
+        let dir = scratch_dir("prometheus-agent");
         fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
-        Self::launch_file(name, &dir.join("prometheus.yml"), &dir, storage, extra_flags)
+        let storage = ["--enable-feature=agent".to_owned(), format!("--storage.agent.path={}", dir.join("wal").display())];
+        Self::launch_file(PrometheusVersion::V2, "prometheus-agent", &dir.join("prometheus.yml"), &dir, &storage, &[])
     }
 
     /// Starts Prometheus with a configuration file as it was rendered, where it lies (relative
     /// rule and file_sd paths resolve beside it).
     pub fn start_config_file(config: &Path) -> Prometheus {
-        let dir = scratch_dir("prometheus-rendered");
-        Self::launch_file("prometheus", config, &dir, |dir| vec![format!("--storage.tsdb.path={}", dir.join("data").display())], &[])
+        Self::start_config_file_version(PrometheusVersion::V2, config, &[])
     }
 
-    fn launch_file(name: &str, config: &Path, dir: &Path, storage: impl Fn(&Path) -> Vec<String>, extra_flags: &[&str]) -> Prometheus {
+    /// Like [`start_config_file`](Self::start_config_file), with this version and flags.
+    pub fn start_config_file_version(version: PrometheusVersion, config: &Path, extra_flags: &[&str]) -> Prometheus {
+        let dir = scratch_dir("prometheus-rendered");
+        let storage = vec![format!("--storage.tsdb.path={}", dir.join("data").display())];
+        Self::launch_file(version, "prometheus", config, &dir, &storage, extra_flags)
+    }
+
+    fn launch_file(
+        version: PrometheusVersion,
+        name: &str,
+        config: &Path,
+        dir: &Path,
+        storage: &[String],
+        extra_flags: &[&str],
+    ) -> Prometheus {
         let port = free_port();
-        let mut command = Command::new(program("prometheus"));
+        let mut command = Command::new(version.binary());
         command
             .arg(format!("--config.file={}", config.display()))
-            .args(storage(dir))
+            .args(storage)
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .args(extra_flags);
         let mut process = Process::start(name, command, dir.join("prometheus.log"));

@@ -73,6 +73,9 @@ pub(crate) struct Exponential<'a> {
 pub(crate) struct HistogramPoint<'a> {
     pub(crate) count: u64,
     pub(crate) sum: f64,
+    /// Whether a negative value was recorded: then `sum` is no counter, and OpenMetrics leaves
+    /// it out.
+    pub(crate) negative: bool,
     /// Explicit buckets: upper bounds (without `+Inf`), their `le` text, and per-bucket counts
     /// (one more than bounds).
     pub(crate) bounds: &'a [f64],
@@ -100,7 +103,8 @@ fn target_info_attributes<'r>(resource: &'r [KeyValue], options: &EncodeOptions)
     if !options.target_info || resource.iter().all(identifying) {
         return None;
     }
-    Some(resource.iter().filter(|kv| !(options.identifying_labels && identifying(kv))).collect())
+    let drop_identity = options.identifying_labels && !options.keep_identifying_resource_attributes;
+    Some(resource.iter().filter(|kv| !(drop_identity && identifying(kv))).collect())
 }
 
 /// `job` (`service.namespace/service.name`, or the name alone) and `instance`
@@ -274,7 +278,6 @@ fn write_direct(
     metric.for_each_series(|attributes, value| {
         let value = match value {
             DirectValue::U64(v) => Number::U64(v),
-            DirectValue::I64(v) => Number::I64(v),
             DirectValue::F64(v) => Number::F64(v),
             _ => return,
         };
@@ -541,9 +544,11 @@ fn write_data<T: ToNumber>(
                 counts.extend(p.bucket_counts());
                 let exemplars = source.by_bucket(p.attributes(), &bounds);
                 labels.build_into(&mut pairs, fixed, p.attributes());
+                let sum = p.sum().number().as_f64();
                 let point = HistogramPoint {
                     count: p.count(),
-                    sum: p.sum().number().as_f64(),
+                    sum,
+                    negative: sum < 0.0 || p.min().is_some_and(|m| m.number().as_f64() < 0.0) || bounds.first().is_some_and(|b| *b < 0.0),
                     bounds: &bounds,
                     le: &le,
                     counts: &counts,
@@ -566,9 +571,11 @@ fn write_data<T: ToNumber>(
                 let le: Vec<String> = bounds.iter().map(|b| super::format::float_text(*b)).collect();
                 let exemplars = source.by_bucket(p.attributes(), &bounds);
                 labels.build_into(&mut pairs, fixed, p.attributes());
+                let sum = p.sum().number().as_f64();
                 let point = HistogramPoint {
                     count: p.count() as u64,
-                    sum: p.sum().number().as_f64(),
+                    sum,
+                    negative: sum < 0.0 || p.min().is_some_and(|m| m.number().as_f64() < 0.0) || p.negative_bucket().counts().any(|c| c > 0),
                     bounds: &bounds,
                     le: &le,
                     counts: &counts,

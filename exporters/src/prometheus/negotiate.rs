@@ -82,19 +82,30 @@ impl Negotiated {
 }
 
 /// The best of `enabled` for an `Accept` header; text 0.0.4 when nothing else matches.
+///
+/// Prometheus 3 puts its scrape config's name escaping on the text formats of its `Accept`
+/// header only, never on protobuf; a protobuf answer then takes the scheme the same header
+/// states for the text formats (one scheme per scrape config), so a Prometheus that validates
+/// UTF-8 names gets them in protobuf too. Without any stated scheme (Prometheus 2), names are
+/// escaped with underscores.
 pub fn negotiate(accept: Option<&str>, enabled: &[Format]) -> Negotiated {
+    let accept = accept.unwrap_or("");
+    let stated = accept.split(',').flat_map(|range| range.split(';').skip(1)).find_map(|param| {
+        let (k, v) = param.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("escaping").then(|| Escaping::parse(v.trim().trim_matches('"')).unwrap_or_default())
+    });
     let mut best: Option<(f32, Negotiated)> = None;
-    for range in accept.unwrap_or("").split(',') {
+    for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
         let media = parts.next().unwrap_or("").to_ascii_lowercase();
-        let (mut q, mut proto, mut escaping) = (1.0f32, None, Escaping::Underscores);
+        let (mut q, mut proto, mut escaping) = (1.0f32, None, None);
         for param in parts {
             let Some((k, v)) = param.split_once('=') else { continue };
             let v = v.trim().trim_matches('"');
             match k.trim().to_ascii_lowercase().as_str() {
                 "q" => q = v.parse().unwrap_or(0.0),
                 "proto" => proto = Some(v.to_owned()),
-                "escaping" => escaping = Escaping::parse(v).unwrap_or_default(),
+                "escaping" => escaping = Some(Escaping::parse(v).unwrap_or_default()),
                 _ => {}
             }
         }
@@ -107,6 +118,11 @@ pub fn negotiate(accept: Option<&str>, enabled: &[Format]) -> Negotiated {
         if q <= 0.0 || (format != Format::Text && !enabled.contains(&format)) {
             continue;
         }
+        let escaping = match (escaping, format) {
+            (Some(escaping), _) => escaping,
+            (None, Format::Protobuf) => stated.unwrap_or_default(),
+            (None, _) => Escaping::Underscores,
+        };
         if best.is_none_or(|(best_q, _)| q > best_q) {
             best = Some((q, Negotiated { format, escaping }));
         }
@@ -154,5 +170,19 @@ mod tests {
             let accept = format!("application/openmetrics-text;version=1.0.0;escaping={value}");
             assert_eq!(negotiate(Some(&accept), &Format::ALL).escaping, escaping, "{value}");
         }
+    }
+
+    #[test]
+    fn protobuf_takes_the_escaping_prometheus_3_states_for_its_text_formats() {
+        // What Prometheus 3.16 sends with `scrape_native_histograms: true`.
+        let prometheus_3 = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        let n = negotiate(Some(prometheus_3), &Format::ALL);
+        assert_eq!((n.format, n.escaping), (Format::Protobuf, Escaping::AllowUtf8));
+        let underscores = prometheus_3.replace("allow-utf-8", "underscores");
+        assert_eq!(negotiate(Some(&underscores), &Format::ALL).escaping, Escaping::Underscores);
+        // Nothing stated (Prometheus 2): underscores; text 0.0.4 never takes a stated scheme.
+        assert_eq!(negotiate(Some(NATIVE_HISTOGRAMS), &Format::ALL).escaping, Escaping::Underscores);
+        let text_only = "text/plain;version=0.0.4;q=0.9,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.1";
+        assert_eq!(negotiate(Some(text_only), &Format::ALL).escaping, Escaping::Underscores);
     }
 }

@@ -29,6 +29,10 @@ pub struct EncodeOptions {
     /// out, as the ingestion does. Scraped with `honor_labels: true`, series are then
     /// identical, label for label, to the ones Prometheus stores from OTLP (default off).
     pub identifying_labels: bool,
+    /// With `identifying_labels`, `target_info` keeps `service.name`, `service.namespace` and
+    /// `service.instance.id` as labels too: Prometheus' `keep_identifying_resource_attributes`
+    /// (default off).
+    pub keep_identifying_resource_attributes: bool,
 }
 
 impl Default for EncodeOptions {
@@ -41,6 +45,7 @@ impl Default for EncodeOptions {
             resource_labels: Vec::new(),
             resource_labels_excluded: Vec::new(),
             identifying_labels: false,
+            keep_identifying_resource_attributes: false,
         }
     }
 }
@@ -87,6 +92,13 @@ impl EncodeOptions {
     /// [`identifying_labels`](Self::identifying_labels)).
     pub fn with_identifying_labels(mut self) -> Self {
         self.identifying_labels = true;
+        self
+    }
+
+    /// `target_info` keeps the identifying attributes beside `job` and `instance` (see
+    /// [`keep_identifying_resource_attributes`](Self::keep_identifying_resource_attributes)).
+    pub fn keeping_identifying_resource_attributes(mut self) -> Self {
+        self.keep_identifying_resource_attributes = true;
         self
     }
 

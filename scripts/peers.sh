@@ -45,6 +45,8 @@ if [ ! -x "$col_dir/otelcol" ]; then
   mkdir -p "$col_dir.tmp"
   (cd tools/otelcol && go build -trimpath -o "$col_dir.tmp/otelcol" .)
   rm -rf "$col_dir" && mv "$col_dir.tmp" "$col_dir"
+  # Builds of earlier component lists are not used again.
+  find "$cache" -maxdepth 1 -name 'otelcol-*' ! -name "otelcol-$col_key" -exec rm -rf {} +
 fi
 ln -sfn "$col_dir/otelcol" "$cache/bin/otelcol"
 

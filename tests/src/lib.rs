@@ -675,6 +675,96 @@ impl Rotel {
     }
 }
 
+/// The OpenTelemetry Collector built by `scripts/peers.sh`, with a configuration of the test's.
+/// In the YAML, `{grpc}`, `{http}` and `{health}` stand for free loopback `host:port`s and
+/// `{dir}` for the collector's scratch directory; a `health_check` extension on `{health}` is
+/// what readiness is read from, and the collector's own telemetry is off (no listener of its
+/// own). Killed by its PID when dropped.
+#[derive(Debug)]
+pub struct Otelcol {
+    process: Process,
+    command: Vec<String>,
+    /// `host:port` of the OTLP/gRPC receiver.
+    pub grpc: String,
+    /// `host:port` of the OTLP/HTTP receiver.
+    pub http: String,
+    /// `http://host:port/` of the health check.
+    pub health: String,
+    /// The scratch directory (`{dir}`).
+    pub dir: PathBuf,
+}
+
+impl Otelcol {
+    /// Validates and starts the collector with `config` (placeholders filled in); waits until
+    /// its health check says it is ready.
+    pub fn start(config: &str) -> Otelcol {
+        let dir = scratch_dir("otelcol");
+        let (grpc, http, health) =
+            (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+        let config = config
+            .replace("{grpc}", &grpc)
+            .replace("{http}", &http)
+            .replace("{health}", &health)
+            .replace("{dir}", &dir.display().to_string());
+        let file = dir.join("config.yaml");
+        fs::write(&file, config).expect("write the collector config");
+        Self::validate(&file);
+        let command = vec![peer("otelcol").display().to_string(), format!("--config={}", file.display())];
+        let mut collector = Otelcol { process: Self::spawn(&command, &dir), command, grpc, http, health: format!("http://{health}/"), dir };
+        collector.process.wait_ready(&collector.health.clone());
+        collector
+    }
+
+    /// `otelcol validate` on a configuration file; panics with its report when it fails.
+    pub fn validate(file: &Path) {
+        let out = Command::new(peer("otelcol")).arg("validate").arg(format!("--config={}", file.display())).output().expect("run otelcol");
+        assert!(
+            out.status.success(),
+            "otelcol validate {}:\n{}{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn spawn(command: &[String], dir: &Path) -> Process {
+        static RUN: AtomicU32 = AtomicU32::new(0);
+        let mut cmd = Command::new(&command[0]);
+        cmd.args(&command[1..]);
+        Process::start("otelcol", cmd, dir.join(format!("otelcol-{}.log", RUN.fetch_add(1, Ordering::Relaxed))))
+    }
+
+    /// Kills the collector (by its PID) and waits until it is gone.
+    pub fn kill(&mut self) {
+        let _ = self.process.child.kill();
+        let _ = self.process.child.wait();
+    }
+
+    /// Starts it again with the same configuration and ports; waits until it is ready.
+    pub fn restart(&mut self) {
+        self.process = Self::spawn(&self.command, &self.dir);
+        let health = self.health.clone();
+        self.process.wait_ready(&health);
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Everything the running process logged.
+    pub fn output(&self) -> String {
+        self.process.output()
+    }
+
+    /// Every request the file exporter wrote to `{dir}/NAME` (one OTLP/JSON
+    /// `ExportMetricsServiceRequest` a line).
+    pub fn file_requests(&self, name: &str) -> Vec<serde_json::Value> {
+        let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+}
+
 /// One metric as the collector logged it.
 #[derive(Debug, Clone)]
 pub struct ReceivedMetric {

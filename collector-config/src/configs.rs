@@ -150,54 +150,76 @@ exec rotel-agent start \\
 
 fn otelcol_agent(command: &str) -> String {
     header(
-        "OpenTelemetry Collector agent (reference only: the Collector does not run on this machine, and this file is not tested here)",
+        "OpenTelemetry Collector agent beside the service: takes its OTLP (and scrapes its endpoint) and forwards\n\
+         # both to the gateway tier, queued and retried. Every address has a default and an environment variable;\n\
+         # run with: otelcol --config=otelcol-agent.yaml (components: receivers otlp, prometheus; processors\n\
+         # memory_limiter, batch; exporter otlp; extension health_check)",
         command,
     ) + "receivers:
   otlp:
     protocols:
-      grpc: {endpoint: 127.0.0.1:4317}
-      http: {endpoint: 127.0.0.1:4318}
+      grpc: {endpoint: '${env:OTELCOL_AGENT_GRPC:-127.0.0.1:4317}'}
+      http: {endpoint: '${env:OTELCOL_AGENT_HTTP:-127.0.0.1:4318}'}
   prometheus:
     config:
       scrape_configs:
         - job_name: otel-demo
-          static_configs: [{targets: ['127.0.0.1:9464']}]
+          scrape_interval: 15s
+          static_configs: [{targets: ['${env:SERVICE_METRICS_TARGET:-127.0.0.1:9464}']}]
 processors:
   memory_limiter: {check_interval: 1s, limit_percentage: 80, spike_limit_percentage: 20}
   batch: {}
-  resourcedetection: {detectors: [env, system]}
 exporters:
   otlp:
-    endpoint: gateway:4317
+    endpoint: '${env:OTELCOL_GATEWAY:-gateway:4317}'
     tls: {insecure: true}
     sending_queue: {enabled: true}
-    retry_on_failure: {enabled: true}
+    retry_on_failure: {enabled: true, max_elapsed_time: 0s}
+extensions:
+  health_check: {endpoint: '${env:OTELCOL_HEALTH:-127.0.0.1:13133}'}
 service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      readers:
+        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: '${env:OTELCOL_METRICS_PORT:-8888}'}}}
   pipelines:
     metrics:
       receivers: [otlp, prometheus]
-      processors: [memory_limiter, resourcedetection, batch]
+      processors: [memory_limiter, batch]
       exporters: [otlp]
 "
 }
 
 fn otelcol_gateway(command: &str) -> String {
     header(
-        "OpenTelemetry Collector gateway (reference only: the Collector does not run on this machine, and this file is not tested here)",
+        "OpenTelemetry Collector gateway: receives every agent's OTLP and writes it to the metrics store with\n\
+         # Prometheus remote write (a Prometheus 3 with --web.enable-remote-write-receiver, VictoriaMetrics, Mimir),\n\
+         # retried until the store takes it; run with: otelcol --config=otelcol-gateway.yaml\n\
+         # (components: receiver otlp; processors memory_limiter, batch; exporter prometheusremotewrite;\n\
+         # extension health_check)",
         command,
     ) + "receivers:
   otlp:
     protocols:
-      grpc: {endpoint: 0.0.0.0:4317}
+      grpc: {endpoint: '${env:OTELCOL_GATEWAY_GRPC:-0.0.0.0:4317}'}
 processors:
   memory_limiter: {check_interval: 1s, limit_percentage: 80, spike_limit_percentage: 20}
   batch: {send_batch_size: 8192}
 exporters:
   prometheusremotewrite:
-    endpoint: http://metrics-store:8428/api/v1/write
+    endpoint: '${env:METRICS_STORE_WRITE_URL:-http://metrics-store:8428/api/v1/write}'
     resource_to_telemetry_conversion: {enabled: false}
     target_info: {enabled: true}
+    retry_on_failure: {enabled: true, max_elapsed_time: 0s}
+extensions:
+  health_check: {endpoint: '${env:OTELCOL_HEALTH:-127.0.0.1:13133}'}
 service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      readers:
+        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: '${env:OTELCOL_METRICS_PORT:-8888}'}}}
   pipelines:
     metrics:
       receivers: [otlp]

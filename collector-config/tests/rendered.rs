@@ -6,12 +6,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use otel_ops::{inventory_for, render, render_files, Options, Slo};
-use otel_tests::{program, repo_root, scratch_dir};
+use otel_tests::{repo_root, scratch_dir, PrometheusVersion};
 use serde_json::Value;
 
+/// promtool of Prometheus 3 and of 2.42 (the oldest supported) on the same files; both must pass.
 fn promtool(args: &[&str], dir: &Path) -> (bool, String) {
-    let out = Command::new(program("promtool")).args(args).current_dir(dir).output().expect("run promtool");
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    let mut report = String::new();
+    let mut ok = true;
+    for version in [PrometheusVersion::V3, PrometheusVersion::V2] {
+        let out = Command::new(version.promtool()).args(args).current_dir(dir).output().expect("run promtool");
+        ok &= out.status.success();
+        report += &format!("promtool {version:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    (ok, report)
 }
 
 fn files_with(dir: &Path, suffix: &str) -> Vec<String> {

@@ -1,4 +1,4 @@
-//! The generated rules and dashboards against the running demo and a real Prometheus 2.42 and
+//! The generated rules and dashboards against the running demo and a real Prometheus 3 and
 //! Alertmanager 0.25: after a minute every recording rule and every dashboard query answers and
 //! no alert fires; with faults injected, every seeded alert fires and Alertmanager delivers it.
 //!
@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otel_ops::{render, Options};
-use otel_tests::{free_port, http_get, program, sample_label_names, scratch_dir, wait_for, ExampleRun, Process, Prometheus};
+use otel_tests::{
+    free_port, http_get, program, sample_label_names, scratch_dir, wait_for, ExampleRun, Process, Prometheus, PrometheusVersion,
+};
 use serde_json::Value;
 
 const SEEDED: &[&str] = &[
@@ -78,7 +80,7 @@ fn prometheus(out: &Path, targets: &[(&str, String, String)], alertmanager: Opti
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{}{alerting}scrape_configs:\n{scrape}",
         rule_files(out)
     );
-    Prometheus::start_config(&config, &[])
+    Prometheus::start_version(PrometheusVersion::V3, &config, &[])
 }
 
 fn demo(args: &[&str], env: &[(&str, &str)]) -> ExampleRun {
@@ -283,8 +285,14 @@ fn the_rendered_prometheus_config_deploys_as_rendered_every_target_scraped_once_
     let (_node, node) = otel_tests::node_exporter(&textfiles);
     let (_pg, pushgateway) = otel_tests::pushgateway();
     let pushgateway = pushgateway.trim_start_matches("http://").to_owned();
-    // Without the optional components asked for, and with them.
-    for (name, node_exporter, pushgateway) in [("plain", None, None), ("all", Some(node.clone()), Some(pushgateway.clone()))] {
+    // Without the optional components asked for, and with them; on Prometheus 3 and on 2.42, the
+    // oldest supported.
+    let runs = [
+        ("plain", None, None, PrometheusVersion::V3),
+        ("all", Some(node.clone()), Some(pushgateway.clone()), PrometheusVersion::V3),
+        ("all", Some(node.clone()), Some(pushgateway.clone()), PrometheusVersion::V2),
+    ];
+    for (name, node_exporter, pushgateway, version) in runs {
         let out = scratch_dir(&format!("otel-ops-deploy-{name}"));
         let scrape = otel_ops::Scrape {
             job: "checkout".to_owned(),
@@ -297,7 +305,8 @@ fn the_rendered_prometheus_config_deploys_as_rendered_every_target_scraped_once_
         let options = Options { scrape, slos: vec![otel_ops::Slo::parse("job=checkout").expect("slo")], ..Options::default() };
         assert!(options.unknown_slo_jobs().is_empty(), "{:?}", options.unknown_slo_jobs());
         render(&out, &out.join("docs"), &otel_ops::demo_inventory().expect("inventory"), &options).expect("render");
-        let prometheus = Prometheus::start_config_file(&out.join("prometheus/prometheus.yml"));
+        let prometheus = Prometheus::start_config_file_version(version, &out.join("prometheus/prometheus.yml"), &[]);
+        let name = format!("{name} on {version:?}");
         let up = wait_for(Duration::from_secs(40), || {
             let n = prometheus.query("count(up == 1)").first()?["value"][1].as_str()?.parse::<f64>().ok()?;
             (n == expected).then_some(n)

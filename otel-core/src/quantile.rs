@@ -36,16 +36,14 @@ impl Timer {
             .with_unit(def.unit.clone())
             .with_description(def.description.clone())
             .with_callback(move |observer| {
-                t.windows.for_each(
-                    |labels, window| {
-                        let Ok(window) = window.lock() else { return };
-                        for ((_, label), value) in QUANTILES.iter().zip(window.quantiles()) {
-                            let mut with_quantile = labels.to_vec();
-                            with_quantile.push(KeyValue::new(QUANTILE_LABEL, *label));
-                            observer.observe(value, &with_quantile);
-                        }
-                    },
-                );
+                t.windows.for_each(|labels, window| {
+                    let Ok(window) = window.lock() else { return };
+                    for ((_, label), value) in QUANTILES.iter().zip(window.quantiles()) {
+                        let mut with_quantile = labels.to_vec();
+                        with_quantile.push(KeyValue::new(QUANTILE_LABEL, *label));
+                        observer.observe(value, &with_quantile);
+                    }
+                });
             })
             .build();
         let t = timer.clone();

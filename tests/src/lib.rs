@@ -683,10 +683,10 @@ impl Rotel {
 #[derive(Debug)]
 pub struct Otelcol {
     process: Process,
-    command: Vec<String>,
-    /// `host:port` of the OTLP/gRPC receiver.
+    command: Command,
+    /// `host:port` of the OTLP/gRPC receiver (`{grpc}`).
     pub grpc: String,
-    /// `host:port` of the OTLP/HTTP receiver.
+    /// `host:port` of the OTLP/HTTP receiver (`{http}`).
     pub http: String,
     /// `http://host:port/` of the health check.
     pub health: String,
@@ -708,16 +708,21 @@ impl Otelcol {
             .replace("{dir}", &dir.display().to_string());
         let file = dir.join("config.yaml");
         fs::write(&file, config).expect("write the collector config");
-        Self::validate(&file);
-        let command = vec![peer("otelcol").display().to_string(), format!("--config={}", file.display())];
-        let mut collector = Otelcol { process: Self::spawn(&command, &dir), command, grpc, http, health: format!("http://{health}/"), dir };
-        collector.process.wait_ready(&collector.health.clone());
+        let mut collector = Self::start_file(&file, &[], &health);
+        (collector.grpc, collector.http, collector.dir) = (grpc, http, dir);
         collector
     }
 
-    /// `otelcol validate` on a configuration file; panics with its report when it fails.
-    pub fn validate(file: &Path) {
-        let out = Command::new(peer("otelcol")).arg("validate").arg(format!("--config={}", file.display())).output().expect("run otelcol");
+    /// Validates and starts the collector with a configuration file as it lies, with these
+    /// environment variables (for its `${env:…}` references); waits until the health check at
+    /// `health` (`host:port`, which the file must configure) says it is ready.
+    pub fn start_file(file: &Path, env: &[(&str, String)], health: &str) -> Otelcol {
+        let dir = scratch_dir("otelcol-run");
+        let mut command = Command::new(peer("otelcol"));
+        command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        let mut validate = Command::new(peer("otelcol"));
+        validate.arg("validate").arg(format!("--config={}", file.display())).envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        let out = validate.output().expect("run otelcol validate");
         assert!(
             out.status.success(),
             "otelcol validate {}:\n{}{}",
@@ -725,13 +730,28 @@ impl Otelcol {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        command.arg(format!("--config={}", file.display()));
+        let mut collector = Otelcol {
+            process: Self::spawn(&mut command, &dir),
+            command,
+            grpc: String::new(),
+            http: String::new(),
+            health: format!("http://{health}/"),
+            dir,
+        };
+        let url = collector.health.clone();
+        collector.process.wait_ready(&url);
+        collector
     }
 
-    fn spawn(command: &[String], dir: &Path) -> Process {
+    fn spawn(command: &mut Command, dir: &Path) -> Process {
         static RUN: AtomicU32 = AtomicU32::new(0);
-        let mut cmd = Command::new(&command[0]);
-        cmd.args(&command[1..]);
-        Process::start("otelcol", cmd, dir.join(format!("otelcol-{}.log", RUN.fetch_add(1, Ordering::Relaxed))))
+        let log = dir.join(format!("otelcol-{}.log", RUN.fetch_add(1, Ordering::Relaxed)));
+        let out = fs::File::create(&log).expect("create log file");
+        let err = out.try_clone().expect("clone log file");
+        command.stdin(Stdio::null()).stdout(out).stderr(err);
+        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start otelcol: {e}"));
+        Process { child, name: "otelcol".to_owned(), log }
     }
 
     /// Kills the collector (by its PID) and waits until it is gone.
@@ -742,7 +762,7 @@ impl Otelcol {
 
     /// Starts it again with the same configuration and ports; waits until it is ready.
     pub fn restart(&mut self) {
-        self.process = Self::spawn(&self.command, &self.dir);
+        self.process = Self::spawn(&mut self.command, &self.dir);
         let health = self.health.clone();
         self.process.wait_ready(&health);
     }

@@ -42,6 +42,14 @@ pub(crate) struct FamilyHead<'a> {
     pub(crate) kind: Kind,
 }
 
+impl FamilyHead<'_> {
+    /// The unit a format declares for the family written as `name`: only when the name ends in
+    /// it (the OpenMetrics rule, which protobuf follows too).
+    pub(crate) fn declared_unit(&self, name: &str) -> Option<&str> {
+        (!self.unit.is_empty() && name.strip_suffix(self.unit).is_some_and(|rest| rest.ends_with('_'))).then_some(self.unit)
+    }
+}
+
 /// A number as recorded: integers stay exact.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Number {
@@ -575,7 +583,9 @@ fn write_data<T: ToNumber>(
                 let point = HistogramPoint {
                     count: p.count() as u64,
                     sum,
-                    negative: sum < 0.0 || p.min().is_some_and(|m| m.number().as_f64() < 0.0) || p.negative_bucket().counts().any(|c| c > 0),
+                    negative: sum < 0.0
+                        || p.min().is_some_and(|m| m.number().as_f64() < 0.0)
+                        || p.negative_bucket().counts().any(|c| c > 0),
                     bounds: &bounds,
                     le: &le,
                     counts: &counts,

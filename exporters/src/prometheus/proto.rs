@@ -114,6 +114,8 @@ mod dto {
         pub(crate) r#type: Option<i32>,
         #[prost(message, repeated, tag = "4")]
         pub(crate) metric: Vec<Metric>,
+        #[prost(string, optional, tag = "5")]
+        pub(crate) unit: Option<String>,
     }
 
     pub(crate) const COUNTER: i32 = 0;
@@ -161,11 +163,13 @@ impl Writer for ProtoWriter<'_> {
             Kind::Gauge | Kind::Info => dto::GAUGE,
             Kind::Histogram => dto::HISTOGRAM,
         };
+        let unit = head.declared_unit(head.name).map(str::to_owned);
         self.current = Some(dto::MetricFamily {
             name: Some(head.name.to_owned()),
             help: Some(head.help.to_owned()),
             r#type: Some(kind),
             metric: Vec::new(),
+            unit,
         });
     }
 
@@ -368,8 +372,13 @@ mod tests {
             histogram: Some(dto::Histogram::default()),
         };
         assert_eq!(wire_fields(&metric.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, LEN, None), (7, LEN, None)]);
-        let family =
-            dto::MetricFamily { name: Some("f".into()), help: Some("h".into()), r#type: Some(dto::HISTOGRAM), metric: vec![metric] };
+        let family = dto::MetricFamily {
+            name: Some("f".into()),
+            help: Some("h".into()),
+            r#type: Some(dto::HISTOGRAM),
+            metric: vec![metric],
+            unit: None,
+        };
         assert_eq!(wire_fields(&family.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, VARINT, Some(4)), (4, LEN, None)]);
         assert_eq!((dto::COUNTER, dto::GAUGE, dto::HISTOGRAM), (0, 1, 4));
     }

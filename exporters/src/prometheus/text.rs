@@ -110,10 +110,10 @@ impl Writer for TextWriter<'_> {
         let kind = if self.open_metrics && head.kind == Kind::Info { "info" } else { head.kind.text() };
         let _ = writeln!(out, " {kind}");
         // OpenMetrics: a unit is declared only when the family name ends in it.
-        if self.open_metrics && !head.unit.is_empty() && name.strip_suffix(head.unit).is_some_and(|rest| rest.ends_with('_')) {
+        if let Some(unit) = head.declared_unit(name).filter(|_| self.open_metrics) {
             out.extend_from_slice(b"# UNIT ");
             write_name(out, name, utf8);
-            let _ = writeln!(out, " {}", head.unit);
+            let _ = writeln!(out, " {unit}");
         }
     }
 

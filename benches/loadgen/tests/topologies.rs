@@ -4,6 +4,8 @@
 //!   to VictoriaMetrics and to a central Prometheus; both hold every series once;
 //! - push through a gateway tier: instances → rotel gateway → rotel recorder; the gateway is
 //!   killed for 20 s mid-run and restarted, and the cumulative totals lose nothing;
+//! - push through agents and a gateway of the OpenTelemetry Collector, as rendered, into
+//!   Prometheus 3's remote-write receiver; the gateway is killed for 20 s mid-run and restarted;
 //! - mixed: every instance is scraped and pushes at once, with the same names and totals.
 
 mod common;
@@ -13,7 +15,7 @@ use std::time::Duration;
 
 use common::{finish, gateway, loadgen, PullTopology};
 use otel_exporters::{EncodeOptions, MetricType};
-use otel_tests::{scratch_dir, wait_for, Prometheus, Rotel};
+use otel_tests::{free_port, repo_root, scratch_dir, wait_for, Otelcol, Prometheus, PrometheusVersion, Rotel};
 use serde_json::Value;
 
 /// A PromQL query against one store.
@@ -103,6 +105,67 @@ fn a_gateway_tier_restarted_after_20_s_down_loses_nothing_in_the_totals() {
     let instances: std::collections::BTreeSet<&String> = totals.keys().map(|(i, _)| i).collect();
     assert_eq!(instances.len(), 4, "{instances:?}");
     assert_eq!(totals.len(), 40, "every series once");
+}
+
+#[test]
+fn agents_and_a_gateway_of_the_real_collector_restarted_after_20_s_keep_prometheus_3_totals_exact() {
+    let dir = scratch_dir("otelcol-topology");
+    let store =
+        Prometheus::start_version(PrometheusVersion::V3, "global:\n  scrape_interval: 15s\n", &["--web.enable-remote-write-receiver"]);
+    let collectors = repo_root().join("collector-config/collectors");
+    let address = || format!("127.0.0.1:{}", free_port());
+    let (gateway_grpc, gateway_health) = (address(), address());
+    let gateway_env = [
+        ("OTELCOL_GATEWAY_GRPC", gateway_grpc.clone()),
+        ("METRICS_STORE_WRITE_URL", format!("{}/api/v1/write", store.base())),
+        ("OTELCOL_HEALTH", gateway_health.clone()),
+        ("OTELCOL_METRICS_PORT", free_port().to_string()),
+    ];
+    let mut gateway = Otelcol::start_file(&collectors.join("otelcol-gateway.yaml"), &gateway_env, &gateway_health);
+    // Two agents, each taking half the instances' OTLP and forwarding it to the gateway.
+    let agents: Vec<(Otelcol, String)> = (0..2)
+        .map(|_| {
+            let (grpc, health) = (address(), address());
+            let env = [
+                ("OTELCOL_AGENT_GRPC", grpc.clone()),
+                ("OTELCOL_AGENT_HTTP", address()),
+                ("OTELCOL_GATEWAY", gateway_grpc.clone()),
+                ("SERVICE_METRICS_TARGET", address()),
+                ("OTELCOL_HEALTH", health.clone()),
+                ("OTELCOL_METRICS_PORT", free_port().to_string()),
+            ];
+            (Otelcol::start_file(&collectors.join("otelcol-agent.yaml"), &env, &health), grpc)
+        })
+        .collect();
+    let fleets: Vec<_> = agents
+        .iter()
+        .enumerate()
+        .map(|(i, (_, grpc))| {
+            let fleet = dir.join(format!("fleet-{i}"));
+            std::fs::create_dir_all(&fleet).expect("fleet dir");
+            let args = format!(
+                "--first {} --instances 2 --series 10 --histograms 0 --gauges 0 --ticks 36 --interval 1000 --export-interval 1000 --otlp http://{grpc} --linger 6",
+                i * 2
+            );
+            loadgen(&fleet, &args)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(8));
+    gateway.kill();
+    std::thread::sleep(Duration::from_secs(20));
+    gateway.restart();
+    let mut expected = 0.0;
+    for (process, summary) in fleets {
+        expected += finish(process, &summary, Duration::from_secs(90))["expected_loadgen_requests_total"].as_f64().expect("expected");
+    }
+    assert_eq!(expected, 4.0 * 10.0 * 36.0);
+    let total = "sum(last_over_time(loadgen_requests_total[10m]))";
+    let exact = wait_for(Duration::from_secs(60), || (number(&store.query(total)) == Some(expected)).then_some(()));
+    assert!(exact.is_some(), "{total} = {:?}, expected {expected}\ngateway:\n{}", number(&store.query(total)), gateway.output());
+    let instances = "count(count by (instance) (last_over_time(loadgen_requests_total[10m])))";
+    assert_eq!(number(&store.query(instances)), Some(4.0), "every instance");
+    let series = "count(last_over_time(loadgen_requests_total[10m]))";
+    assert_eq!(number(&store.query(series)), Some(40.0), "every series once");
 }
 
 #[test]

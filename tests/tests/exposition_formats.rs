@@ -106,6 +106,33 @@ fn scrapers_get_the_format_they_ask_for_and_gzip() {
 }
 
 #[test]
+fn head_answers_with_the_headers_get_would_send_for_every_negotiation() {
+    use otel_exporters::{EncodeOptions, TranslationStrategy};
+    let prometheus_3 = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,*/*;q=0.2";
+    let accepts = ["", "*/*", "application/openmetrics-text;version=1.0.0", "text/plain;version=1.0.0;escaping=dots", prometheus_3];
+    let encodings = ["", "gzip", "GZIP;q=0.5", "gzip;q=0", "br, gzip;q=0.1"];
+    for strategy in [TranslationStrategy::NoUTF8EscapingWithSuffixes, TranslationStrategy::UnderscoreEscapingWithoutSuffixes] {
+        let telemetry = recorded(PrometheusExporter::new().encode_options(EncodeOptions::with_strategy(strategy)));
+        let url = telemetry.endpoints()[0].clone();
+        let client = reqwest::blocking::Client::builder().no_gzip().build().expect("client");
+        for accept in accepts {
+            for encoding in encodings {
+                let headers = |method: reqwest::Method| {
+                    let response =
+                        client.request(method, &url).header("accept", accept).header("accept-encoding", encoding).send().expect("request");
+                    let h = response.headers();
+                    (h.get("content-type").cloned(), h.get("content-encoding").cloned())
+                };
+                let (get, head) = (headers(reqwest::Method::GET), headers(reqwest::Method::HEAD));
+                assert_eq!(head, get, "{strategy:?}, Accept {accept:?}, Accept-Encoding {encoding:?}: HEAD (left) and GET (right)");
+                let gzip = get.1.is_some();
+                assert_eq!(gzip, ["gzip", "GZIP;q=0.5", "br, gzip;q=0.1"].contains(&encoding), "{encoding:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn bearer_and_basic_auth_guard_the_endpoint() {
     let client = reqwest::blocking::Client::new();
     let telemetry = recorded(PrometheusExporter::new().bearer_token("s3cret"));

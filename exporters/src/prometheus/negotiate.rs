@@ -130,6 +130,17 @@ pub fn negotiate(accept: Option<&str>, enabled: &[Format]) -> Negotiated {
     best.map_or(Negotiated { format: Format::Text, escaping: Escaping::Underscores }, |(_, n)| n)
 }
 
+/// Whether an `Accept-Encoding` value accepts gzip: a `gzip` (or `x-gzip`, or `*`) coding, in
+/// any case, whose `q` is above 0.
+pub(crate) fn accepts_gzip(accept_encoding: &str) -> bool {
+    accept_encoding.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let q = parts.filter_map(|p| p.split_once('=')).find(|(k, _)| k.trim().eq_ignore_ascii_case("q")).map(|(_, v)| v.trim());
+        ["gzip", "x-gzip", "*"].iter().any(|g| name.eq_ignore_ascii_case(g)) && q.is_none_or(|q| q.parse::<f32>().is_ok_and(|q| q > 0.0))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +180,16 @@ mod tests {
         ] {
             let accept = format!("application/openmetrics-text;version=1.0.0;escaping={value}");
             assert_eq!(negotiate(Some(&accept), &Format::ALL).escaping, escaping, "{value}");
+        }
+    }
+
+    #[test]
+    fn gzip_is_accepted_at_any_positive_q_in_any_case() {
+        for yes in ["gzip", "GZIP", "gzip;q=0.5", "deflate, gzip;q=0.001", "br;q=1.0, Gzip ; q=1", "x-gzip", "*", "gzip;q=1.0"] {
+            assert!(accepts_gzip(yes), "{yes}");
+        }
+        for no in ["", "identity", "gzip;q=0", "gzip;q=0.0", "gzip;q=0.000", "deflate", "gzipx", "*;q=0"] {
+            assert!(!accepts_gzip(no), "{no}");
         }
     }
 

@@ -208,13 +208,8 @@ impl Scraper {
     /// pull endpoint serves; use it to serve `/metrics` from your own HTTP server.
     pub fn respond(&self, accept: Option<&str>, accept_encoding: Option<&str>, formats: &[Format]) -> Result<Exposition, ScrapeError> {
         use std::io::Write as _;
-        // OpenMetrics requires `_total` on counter samples: under a strategy without suffixes the
-        // answer is text (or protobuf) instead, so what the scraper stores is the strategy's name.
-        let suffixes = self.naming().options.metric_namer.strategy.adds_suffixes();
-        let offered: Vec<Format> = formats.iter().copied().filter(|f| suffixes || *f != Format::OpenMetrics).collect();
-        let negotiated = super::negotiate::negotiate(accept, &offered);
+        let (negotiated, gzip) = self.negotiate(accept, accept_encoding, formats);
         let body = self.scrape_negotiated(negotiated)?;
-        let gzip = accept_encoding.is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip") && !e.contains("q=0")));
         if gzip {
             let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
             if let Ok(compressed) = encoder.write_all(&body).and_then(|()| encoder.finish()) {
@@ -222,6 +217,22 @@ impl Scraper {
             }
         }
         Ok(Exposition { content_type: negotiated.content_type(), content_encoding: None, body })
+    }
+
+    /// What [`respond`](Self::respond) would answer, without collecting: its `Content-Type` and
+    /// `Content-Encoding` and an empty body (a `HEAD` request).
+    pub fn respond_head(&self, accept: Option<&str>, accept_encoding: Option<&str>, formats: &[Format]) -> Exposition {
+        let (negotiated, gzip) = self.negotiate(accept, accept_encoding, formats);
+        Exposition { content_type: negotiated.content_type(), content_encoding: gzip.then_some("gzip"), body: Vec::new() }
+    }
+
+    /// The format, escaping and encoding a scraper gets.
+    fn negotiate(&self, accept: Option<&str>, accept_encoding: Option<&str>, formats: &[Format]) -> (Negotiated, bool) {
+        // OpenMetrics requires `_total` on counter samples: under a strategy without suffixes the
+        // answer is text (or protobuf) instead, so what the scraper stores is the strategy's name.
+        let suffixes = self.naming().options.metric_namer.strategy.adds_suffixes();
+        let offered: Vec<Format> = formats.iter().copied().filter(|f| suffixes || *f != Format::OpenMetrics).collect();
+        (super::negotiate::negotiate(accept, &offered), accept_encoding.is_some_and(super::negotiate::accepts_gzip))
     }
 
     /// The current metrics in the text format 0.0.4, as a `String`.

@@ -326,19 +326,19 @@ async fn respond(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Result<
     let (accept, accept_encoding) = (header_text(header::ACCEPT), header_text(header::ACCEPT_ENCODING));
     let mut response = Response::new(Full::new(Bytes::new()));
     response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
-    if request.method() == Method::HEAD {
-        let format = super::negotiate::negotiate(accept.as_deref(), &endpoint.formats).format;
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-        return Ok(response);
-    }
-    // Collection is CPU work under a lock; keep it off the I/O worker.
-    let answer =
-        tokio::task::spawn_blocking(move || endpoint.scraper.respond(accept.as_deref(), accept_encoding.as_deref(), &endpoint.formats))
-            .await;
-    let exposition = match answer {
-        Ok(Ok(exposition)) => exposition,
-        Ok(Err(_)) => return Ok(reply(StatusCode::SERVICE_UNAVAILABLE, "the metrics pipeline is shut down\n")),
-        Err(_) => return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, "collecting metrics failed\n")),
+    let exposition = if request.method() == Method::HEAD {
+        // The headers a GET would get, negotiated the same way, without collecting.
+        endpoint.scraper.respond_head(accept.as_deref(), accept_encoding.as_deref(), &endpoint.formats)
+    } else {
+        // Collection is CPU work under a lock; keep it off the I/O worker.
+        let answer =
+            tokio::task::spawn_blocking(move || endpoint.scraper.respond(accept.as_deref(), accept_encoding.as_deref(), &endpoint.formats))
+                .await;
+        match answer {
+            Ok(Ok(exposition)) => exposition,
+            Ok(Err(_)) => return Ok(reply(StatusCode::SERVICE_UNAVAILABLE, "the metrics pipeline is shut down\n")),
+            Err(_) => return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, "collecting metrics failed\n")),
+        }
     };
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(exposition.content_type));
     if let Some(encoding) = exposition.content_encoding {

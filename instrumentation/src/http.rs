@@ -199,6 +199,8 @@ pub struct HttpServer {
     instruments: Arc<Instruments>,
     route: RouteFn,
     excluded: Arc<[String]>,
+    /// The scheme of requests whose URI names none (HTTP/1 requests name none).
+    scheme: &'static str,
 }
 
 impl fmt::Debug for HttpServer {
@@ -369,7 +371,15 @@ impl MeteredLayer<HttpServer> {
             }),
             route: default_route(),
             excluded: Arc::from(vec!["/metrics".to_owned()]),
+            scheme: "http",
         })
+    }
+
+    /// The server listens with TLS: `url.scheme` is `https`. HTTP/1 requests carry no scheme
+    /// (HTTP/2 ones do, and theirs wins), so the layer cannot tell by itself.
+    pub fn served_over_tls(mut self, on: bool) -> Self {
+        self.classifier_mut().scheme = if on { "https" } else { "http" };
+        self
     }
 
     /// Paths not recorded at all (default: `/metrics`).
@@ -424,7 +434,11 @@ impl Classifier for HttpServer {
             return None;
         }
         let method = method_attribute(&parts.method);
-        let scheme = if parts.uri.scheme_str() == Some("https") { "https" } else { "http" };
+        let scheme = match parts.uri.scheme_str() {
+            Some("https") => "https",
+            Some("http") => "http",
+            _ => self.scheme,
+        };
         let route = (self.route)(parts);
         let in_flight = self.instruments.start(method, scheme, route.as_ref());
         Some(ServerCall { in_flight, method, scheme, route, status: None, error_type: None, request_size: body_size, sent: 0 })

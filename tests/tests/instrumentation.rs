@@ -102,6 +102,35 @@ fn body_sizes_are_recorded_only_for_bodies_that_are_there() {
 }
 
 #[test]
+fn url_scheme_is_https_on_a_tls_server_and_http_otherwise() {
+    let (telemetry, scraper) = pipeline(Catalog::new());
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    for (meter, tls, uri) in [("plain", false, "/read"), ("tls", true, "/read"), ("h2", false, "https://example.test/read")] {
+        let app = Router::new().route("/read", get(|| async { "four" })).layer(
+            HttpServerLayer::new(&telemetry.meter_with_scope(opentelemetry::InstrumentationScope::builder(meter).build()))
+                .served_over_tls(tls),
+        );
+        runtime.block_on(async {
+            let request = Request::builder().uri(uri).body(Body::empty()).expect("request");
+            let response = app.oneshot(request).await.expect("served");
+            let _ = axum::body::to_bytes(response.into_body(), 1024).await.expect("body");
+        });
+    }
+    let text = scraper.scrape_text().expect("scrape");
+    let scheme_of = |scope: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("http_server_request_duration_seconds_count{") && l.contains(&format!("otel_scope_name=\"{scope}\"")))
+            .unwrap_or_else(|| panic!("no {scope} series in {text}"));
+        line.split("url_scheme=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned()
+    };
+    // HTTP/1 requests carry no scheme: the layer says what the listener is; a URI's own scheme wins.
+    assert_eq!(scheme_of("plain"), "http");
+    assert_eq!(scheme_of("tls"), "https");
+    assert_eq!(scheme_of("h2"), "https");
+}
+
+#[test]
 fn ten_thousand_raw_urls_on_one_route_make_one_series_and_unmatched_urls_no_route() {
     let (telemetry, scraper) = pipeline(Catalog::new());
     let app = router(&telemetry);

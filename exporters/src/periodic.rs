@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -93,16 +93,29 @@ impl<S: Sink> Shared<S> {
     }
 
     fn run(&self, interval: Duration, stop: &(Mutex<bool>, Condvar)) {
-        let (lock, wake) = stop;
-        let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-        while !*stopped {
-            stopped = wake.wait_timeout(stopped, interval).unwrap_or_else(|p| p.into_inner()).0;
-            if !*stopped {
-                drop(stopped);
-                let _ = self.deliver();
-                stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-            }
+        let mut due = Instant::now() + interval;
+        while !wait_until(stop, due) {
+            let _ = self.deliver();
+            // The next delivery an interval after this one was due; after a delivery that took
+            // longer than the interval, an interval from now (no burst to catch up).
+            due = (due + interval).max(Instant::now());
         }
+    }
+}
+
+/// Waits until `due` or until stopped; whether it was stopped. A wakeup of the condition
+/// variable that is neither (a spurious one) waits on: only the deadline makes a delivery.
+fn wait_until((lock, wake): &(Mutex<bool>, Condvar), due: Instant) -> bool {
+    let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if *stopped {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= due {
+            return false;
+        }
+        stopped = wake.wait_timeout(stopped, due - now).unwrap_or_else(|p| p.into_inner()).0;
     }
 }
 
@@ -151,5 +164,29 @@ impl<S: Sink> MetricReader for PeriodicReader<S> {
 
     fn temporality(&self, _kind: InstrumentKind) -> Temporality {
         Temporality::Cumulative
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wakeups_that_are_not_a_stop_do_not_end_the_interval() {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let waker = stop.clone();
+        let noise = std::thread::spawn(move || {
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(5));
+                waker.1.notify_all();
+            }
+        });
+        let started = Instant::now();
+        assert!(!wait_until(&stop, started + Duration::from_millis(200)), "not stopped");
+        assert!(started.elapsed() >= Duration::from_millis(200), "returned early after {:?}", started.elapsed());
+        noise.join().unwrap();
+        *stop.0.lock().unwrap() = true;
+        stop.1.notify_all();
+        assert!(wait_until(&stop, Instant::now() + Duration::from_secs(60)), "a stop ends the wait at once");
     }
 }

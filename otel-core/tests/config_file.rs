@@ -364,3 +364,44 @@ fn the_file_sets_the_exemplar_filter() {
         .expect("build");
     assert_eq!(telemetry.exemplars().filter(), otel_core::ExemplarFilter::TraceBased);
 }
+
+#[test]
+fn an_alias_bomb_is_refused_at_its_line_without_growing_memory() {
+    // Nine levels of ten aliases each: a billion values if expanded; here, under a key the
+    // format accepts and does not use, and under one it uses.
+    let mut bomb = String::from("file_format: \"1.0\"\ntracer_provider:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for level in 1..9 {
+        let previous = format!("*a{}", level - 1);
+        bomb += &format!("  a{level}: &a{level} [{}]\n", vec![previous.as_str(); 10].join(", "));
+    }
+    let started = std::time::Instant::now();
+    let error = load(&bomb, &Env::empty()).expect_err("an alias bomb is refused");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(error.contains("test.yaml, line ") && error.contains("expands to more than"), "{error}");
+    // Aliases in ordinary measure still work.
+    let fine = "file_format: \"1.0\"\ntracer_provider:\n  a: &a [1, 2]\n  b: *a\n  c: *a\n";
+    load(fine, &Env::empty()).expect("a few aliases are fine");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_file_that_is_a_fifo_or_a_directory_is_refused_naming_it() {
+    let dir = std::env::temp_dir().join(format!("otel-config-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fifo = dir.join("config.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    for path in [fifo.clone(), dir.clone()] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        // On a thread: before the fix, opening the FIFO blocked forever.
+        std::thread::spawn(move || {
+            let _ = tx.send(ConfigFile::from_path(&p, &Env::empty()).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let result = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("the read returns");
+        let error = result.expect_err("refused");
+        assert!(error.contains(&path.display().to_string()) && error.contains("not a regular file"), "{error}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

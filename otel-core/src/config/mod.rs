@@ -28,6 +28,9 @@ use crate::{BuildError, Env};
 /// The variable naming the configuration file.
 pub const CONFIG_FILE_VAR: &str = crate::file_config::CONFIG_FILE_VAR;
 
+/// The largest configuration file read.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
 /// A loaded and checked configuration file.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
@@ -42,10 +45,23 @@ impl ConfigFile {
     pub fn from_path(path: impl AsRef<Path>, env: &Env) -> Result<Self, BuildError> {
         let path = path.as_ref();
         let source = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| BuildError::Config {
-            location: source.clone(),
-            message: format!("cannot read the configuration file: {e} (set {CONFIG_FILE_VAR} to a readable .yaml file)"),
-        })?;
+        let refuse = |message: String| BuildError::Config { location: source.clone(), message };
+        // A FIFO, a device or a directory would block or never end: only regular files are read,
+        // and only up to a size no configuration reaches.
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| refuse(format!("cannot read the configuration file: {e} (set {CONFIG_FILE_VAR} to a readable .yaml file)")))?;
+        if !metadata.is_file() {
+            return Err(refuse(format!(
+                "the configuration file is not a regular file (a pipe, device or directory) (set {CONFIG_FILE_VAR} to a .yaml file)"
+            )));
+        }
+        let mut text = String::new();
+        let read = std::fs::File::open(path)
+            .and_then(|f| std::io::Read::read_to_string(&mut std::io::Read::take(f, MAX_FILE_BYTES + 1), &mut text));
+        read.map_err(|e| refuse(format!("cannot read the configuration file: {e} (set {CONFIG_FILE_VAR} to a readable .yaml file)")))?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(refuse(format!("the configuration file is larger than {} MiB", MAX_FILE_BYTES >> 20)));
+        }
         Self::from_yaml(&text, &source, env)
     }
 

@@ -23,7 +23,7 @@ pub(crate) struct Located {
 }
 
 pub(crate) fn read(text: &str, env: &Env) -> Result<Document, Located> {
-    let mut reader = Reader { events: Parser::new_from_str(text), env, anchors: HashMap::new(), lines: HashMap::new() };
+    let mut reader = Reader { events: Parser::new_from_str(text), env, anchors: HashMap::new(), lines: HashMap::new(), nodes: 0 };
     let mut value = Value::Null;
     let mut documents = 0;
     loop {
@@ -44,11 +44,18 @@ pub(crate) fn read(text: &str, env: &Env) -> Result<Document, Located> {
     Ok(Document { value, lines: reader.lines })
 }
 
+/// How many values a document may hold once its aliases are expanded: far more than any
+/// configuration, far less than an alias bomb (nested aliases that grow exponentially).
+const MAX_NODES: usize = 100_000;
+
 struct Reader<'a, 'e> {
     events: Parser<'a, granit_parser::StrInput<'a>>,
     env: &'e Env,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values with how many values each holds.
+    anchors: HashMap<usize, (Value, usize)>,
     lines: HashMap<String, usize>,
+    /// Values made so far, aliases counted as what they expand to.
+    nodes: usize,
 }
 
 impl<'a> Reader<'a, '_> {
@@ -60,8 +67,21 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
+    /// Counts `n` more values; past [`MAX_NODES`] the document is refused at `line`.
+    fn count(&mut self, n: usize, line: usize) -> Result<(), Located> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(Located {
+                line,
+                message: format!("the document expands to more than {MAX_NODES} values (aliases repeating aliases?); write it out plainly"),
+            });
+        }
+        Ok(())
+    }
+
     fn node(&mut self, event: Event<'a>, span: Span, path: &str) -> Result<Value, Located> {
         let line = span.start.line();
+        let first = self.nodes;
         self.lines.entry(path.to_owned()).or_insert(line);
         let (value, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
@@ -106,14 +126,21 @@ impl<'a> Reader<'a, '_> {
                 (Value::Object(map), anchor)
             }
             Event::Alias(id) => {
-                let value =
-                    self.anchors.get(&id).cloned().ok_or_else(|| Located { line, message: "an alias to an unknown anchor".into() })?;
-                (value, 0)
+                let size = self
+                    .anchors
+                    .get(&id)
+                    .map(|(_, size)| *size)
+                    .ok_or_else(|| Located { line, message: "an alias to an unknown anchor".into() })?;
+                // Counted before the copy is made, so a bomb is refused before it takes memory.
+                self.count(size, line)?;
+                let value = self.anchors.get(&id).map(|(value, _)| value.clone()).unwrap_or_default();
+                return Ok(value);
             }
             _ => return Err(Located { line, message: "unexpected YAML content".into() }),
         };
+        self.count(1, line)?;
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), self.nodes - first));
         }
         Ok(value)
     }

@@ -94,7 +94,20 @@ fn prometheus(file: &ConfigFile, at: &str, model: &PrometheusModel, given: &mut 
         let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
         let listen = format!("{host}:{}", model.port.unwrap_or(9464));
         let from_file = crate::PrometheusExporter::new().listen(listen).encode_options(encode_options(model));
-        Ok(Box::new(merge(given.prometheus.take(), from_file)))
+        let given = given.prometheus.take();
+        if given.as_ref().is_some_and(|g| !g.serves()) {
+            // The program serves `/metrics` itself: an address from the file has no effect.
+            for (key, set) in [("port", model.port.is_some()), ("host", model.host.is_some())] {
+                if set {
+                    let unused = file.error(
+                        &format!("{at}.{key}"),
+                        "has no effect: the program serves the metrics on its own HTTP server (PrometheusExporter::without_server); remove it from the file",
+                    );
+                    tracing::warn!(target: "otel_pipeline", "{unused}");
+                }
+            }
+        }
+        Ok(Box::new(merge(given, from_file)))
     }
     #[cfg(not(feature = "prometheus"))]
     Err(feature_off(at, file, "prometheus"))

@@ -77,6 +77,27 @@ fn the_programs_own_settings_win_and_the_file_fills_the_rest() {
 }
 
 #[test]
+fn a_port_from_the_file_for_a_program_serving_its_own_metrics_is_reported_with_its_line() {
+    let log = otel_tests::CapturedLog::default();
+    let _guard = tracing::subscriber::set_default(log.subscriber());
+    let path = write_config("config-own-server", PULL);
+    let env = Env::from_pairs([("OTEL_CONFIG_FILE", path.to_str().expect("utf-8 path").to_owned()), ("PORT", free_port().to_string())]);
+    let mine = PrometheusExporter::new().without_server();
+    let telemetry = Telemetry::builder().env(env).exporter(from_env().prometheus(mine)).build().expect("build");
+    assert!(telemetry.endpoints().is_empty(), "{:?}", telemetry.endpoints());
+    let text = log.text();
+    for key in ["port", "host"] {
+        let expected = format!("{}, line ", path.display());
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("prometheus/development.{key}")))
+            .unwrap_or_else(|| panic!("no warning for {key}: {text}"));
+        assert!(line.contains(&expected) && line.contains("without_server") && line.contains("WARN"), "{line}");
+    }
+    assert_eq!(text.matches("has no effect").count(), 2, "once each: {text}");
+}
+
+#[test]
 fn periodic_readers_drive_every_push_exporter() {
     let rotel = Rotel::start();
     let (_gateway, gateway_url) = pushgateway();

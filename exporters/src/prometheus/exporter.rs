@@ -89,6 +89,11 @@ impl PrometheusExporter {
         self
     }
 
+    /// Whether it starts an HTTP server of its own.
+    pub(crate) fn serves(&self) -> bool {
+        self.serve
+    }
+
     /// The formats offered to scrapers (default: all). Text 0.0.4 is always the fallback.
     pub fn formats(mut self, formats: &[Format]) -> Self {
         self.formats = formats.to_vec();

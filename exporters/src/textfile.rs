@@ -263,7 +263,7 @@ impl fmt::Debug for TextfileWriter {
 }
 
 /// Why the textfile could not be written.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum TextfileError {
     /// The exporter is not attached to a pipeline, or the pipeline is shut down.
@@ -304,3 +304,5 @@ impl Sink for TextfileWriter {
         }
     }
 }
+
+otel_core::debug_as_report!(TextfileError);

@@ -217,7 +217,7 @@ impl MetricDef {
 
 /// A declaration the catalog cannot take: the same name with another shape, or a label the
 /// metric's own series already use.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[error("metric {name:?} {problem}")]
 pub struct CatalogError {
     name: String,
@@ -344,3 +344,5 @@ mod tests {
         assert!(MetricDef::histogram("e").unit("s").exponential().bucket_bounds().is_none());
     }
 }
+
+crate::debug_as_report!(CatalogError);

@@ -1,10 +1,49 @@
 //! Errors of the two operation families: building the pipeline and running it.
 
+use std::fmt;
 use std::time::Duration;
+
+/// Writes an error as a person reads it: its message, then each cause the message does not
+/// already name. Every error of the pipeline's crates is `Debug`-formatted this way, so
+/// `fn main() -> Result<(), Box<dyn Error>>` prints `Error: <message>` rather than a struct.
+#[doc(hidden)]
+pub fn write_report(error: &dyn std::error::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let message = error.to_string();
+    f.write_str(&message)?;
+    let mut source = error.source();
+    let mut first = true;
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if first {
+                f.write_str("\n\nCaused by:")?;
+                first = false;
+            }
+            write!(f, "\n    {text}")?;
+        }
+        source = cause.source();
+    }
+    Ok(())
+}
+
+/// `Debug` as [`write_report`] (what `main` prints for a returned error).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! debug_as_report {
+    ($($error:ty),+ $(,)?) => {$(
+        impl ::std::fmt::Debug for $error {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                $crate::write_report(self, f)
+            }
+        }
+    )+};
+}
+
+debug_as_report!(BuildError, RuntimeError);
 
 /// Why [`TelemetryBuilder::build`](crate::TelemetryBuilder::build) (or an exporter attaching
 /// itself) failed. Every message says what to change.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// An environment variable holds a value the pipeline cannot use.
@@ -62,7 +101,7 @@ impl BuildError {
 }
 
 /// Why flushing or shutting down the pipeline failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum RuntimeError {
     /// The pipeline was already shut down.
@@ -84,5 +123,23 @@ impl From<opentelemetry_sdk::error::OTelSdkError> for RuntimeError {
             E::Timeout(d) => RuntimeError::Timeout(d),
             other => RuntimeError::Failed(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(thiserror::Error)]
+    #[error("cannot load the catalog")]
+    struct Outer(#[source] std::io::Error);
+    debug_as_report!(Outer);
+
+    #[test]
+    fn debug_is_the_message_then_each_cause_it_does_not_name() {
+        let outer = Outer(std::io::Error::other("disk on fire"));
+        assert_eq!(format!("{outer:?}"), "cannot load the catalog\n\nCaused by:\n    disk on fire");
+        let bind = BuildError::Bind { addr: "127.0.0.1:1".into(), purpose: "metrics", source: std::io::Error::other("in use") };
+        assert_eq!(format!("{bind:?}"), bind.to_string(), "a cause the message names is not repeated");
     }
 }

@@ -21,7 +21,7 @@ pub(crate) fn report_saturated(health: &Health, name: &str) {
 }
 
 /// A handle could not be made.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[error("metric {name:?} {problem}; declare it in the catalog with the matching kind")]
 pub struct HandleError {
     pub(crate) name: String,
@@ -29,7 +29,7 @@ pub struct HandleError {
 }
 
 /// A label set outside the declaration.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 #[error("metric {name:?} does not allow label key {key:?} (allowed: {allowed:?})")]
 pub struct LabelError {
     name: String,
@@ -184,3 +184,5 @@ impl BoundHistogramHandle {
         }
     }
 }
+
+crate::debug_as_report!(HandleError, LabelError);

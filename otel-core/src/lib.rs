@@ -83,7 +83,7 @@ pub use catalog::{Buckets, Catalog, CatalogError, Kind, MetricDef};
 pub use deadline::Deadline;
 pub use direct::{DirectKind, DirectMetric, DirectSeries, DirectValue};
 pub use env::{Env, ExporterKind};
-pub use error::{BuildError, RuntimeError};
+pub use error::{write_report, BuildError, RuntimeError};
 pub use exemplars::{Exemplar, ExemplarFilter, Exemplars, InstrumentExemplars, SUM_RESERVOIR};
 pub use exporter::{Exporter, Plug, SharedReader};
 pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};

@@ -103,3 +103,24 @@ fn every_bad_exporter_variable_is_refused_naming_the_variable_and_never_a_secret
         .to_string();
     assert!(err.contains("invalid setting `endpoint`") && err.contains("<redacted>@pg") && !err.contains("s3cret"), "{err}");
 }
+
+#[test]
+fn an_error_returned_from_main_prints_its_message_and_causes_not_a_struct() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_main_error")).args(args).output().expect("run main_error");
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let env = run(&["env"]);
+    assert!(env.starts_with("Error: OTEL_METRIC_EXPORT_INTERVAL=\"ninety\" is not valid: expected "), "{env}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let bind = run(&["bind", &addr]);
+    assert!(bind.starts_with(&format!("Error: cannot listen on {addr}")), "{bind}");
+    for printed in [&env, &bind] {
+        assert!(
+            !printed.contains(" { ") && !printed.contains("InvalidEnv") && !printed.contains("Bind"),
+            "a struct was printed: {printed}"
+        );
+    }
+}

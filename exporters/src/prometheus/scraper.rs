@@ -19,7 +19,7 @@ use super::options::EncodeOptions;
 use super::{model, proto, text};
 
 /// Why a scrape produced no output.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ScrapeError {
     /// The scraper's exporter was never attached to a pipeline, or the pipeline is shut down.
@@ -280,3 +280,5 @@ impl MetricReader for Scraper {
         Temporality::Cumulative
     }
 }
+
+otel_core::debug_as_report!(ScrapeError);

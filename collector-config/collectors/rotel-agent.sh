@@ -8,4 +8,4 @@ exec rotel-agent start \
   --exporter otlp \
   --otlp-exporter-endpoint "${ROTEL_GATEWAY:-http://127.0.0.1:14317}" \
   --otlp-exporter-protocol grpc
-# The service: OTEL_METRICS_EXPORTER=prometheus,otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317
+# The service: OTEL_METRICS_EXPORTER=prometheus,otlp OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317

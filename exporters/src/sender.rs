@@ -267,6 +267,11 @@ impl Sender {
         Sender { client, timeout, retry, deadline: heard }
     }
 
+    /// Whether shutdown has begun (its deadline is set).
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.deadline.borrow().is_some()
+    }
+
     /// Sends `request()` (built anew for each attempt) and lets `judge` read the answer;
     /// retries retryable failures as the policy allows, until the shutdown deadline.
     pub(crate) async fn send(

@@ -413,6 +413,27 @@ impl Exporter for OtlpExporter {
     }
 }
 
+/// The likely cause of a failure that comes from talking to the collector's port of the other
+/// protocol, and the fix.
+fn protocol_hint(protocol: OtlpProtocol, message: &str) -> Option<&'static str> {
+    let mismatch = |signs: &[&str]| signs.iter().any(|sign| message.contains(sign));
+    match protocol {
+        OtlpProtocol::HttpProtobuf if mismatch(&["invalid HTTP version", "unexpected message from connection", "HTTP/2"]) => Some(
+            "the server there does not speak HTTP/1.1 (a gRPC port such as 4317?): use the collector's HTTP port \
+             (4318, path /v1/metrics), or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+        ),
+        OtlpProtocol::Grpc
+            if mismatch(&["no grpc-status", "http2 error", "frame with invalid size", "connection error", "connection closed"]) =>
+        {
+            Some(
+                "the server there does not speak gRPC (an HTTP port such as 4318?): use the collector's gRPC port (4317), \
+             or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf with a URL ending in /v1/metrics",
+            )
+        }
+        _ => None,
+    }
+}
+
 fn protocol_name(p: OtlpProtocol) -> &'static str {
     match p {
         OtlpProtocol::Grpc => "grpc",
@@ -458,11 +479,17 @@ impl PushMetricExporter for OtlpPush {
             Err(failure) => {
                 self.failing.store(true, Ordering::Relaxed);
                 self.health.add(Problem::Export, failure.reason, 1);
-                otel_core::warn(&format!(
-                    "OTLP export to {} failed ({}): {}; this interval's data is dropped, the next export will try again",
-                    self.shown, failure.reason, failure.message
-                ));
-                let message = format!("OTLP export to {} failed: {}", self.shown, failure.message);
+                let detail = match protocol_hint(self.transport.protocol, &failure.message) {
+                    Some(hint) => format!("{}; {hint}", failure.message),
+                    None => failure.message,
+                };
+                let consequence = if self.transport.shutting_down() {
+                    "the final export at shutdown failed: this data is lost"
+                } else {
+                    "this interval's data is dropped, the next export will try again"
+                };
+                otel_core::warn(&format!("OTLP export to {} failed ({}): {detail}; {consequence}", self.shown, failure.reason));
+                let message = format!("OTLP export to {} failed: {detail}", self.shown);
                 self.health.export_failed(message.clone());
                 Err(OTelSdkError::InternalFailure(message))
             }

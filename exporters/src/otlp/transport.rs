@@ -32,6 +32,11 @@ impl Transport {
         Transport { sender, uri, protocol, headers, gzip }
     }
 
+    /// Whether the pipeline is shutting down (this export is the final one).
+    pub(super) fn shutting_down(&self) -> bool {
+        self.sender.shutting_down()
+    }
+
     /// Sends one encoded `ExportMetricsServiceRequest`, retrying as the policy allows.
     pub(super) async fn export(&self, message: Vec<u8>) -> Result<(), Failure> {
         let body = self.body(message)?;

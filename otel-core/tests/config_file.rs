@@ -372,7 +372,7 @@ fn an_alias_bomb_is_refused_at_its_line_without_growing_memory() {
     let mut bomb = String::from("file_format: \"1.0\"\ntracer_provider:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for level in 1..9 {
         let previous = format!("*a{}", level - 1);
-        bomb += &format!("  a{level}: &a{level} [{}]\n", vec![previous.as_str(); 10].join(", "));
+        bomb += &format!("  a{level}: &a{level} [{}]\n", [previous.as_str(); 10].join(", "));
     }
     let started = std::time::Instant::now();
     let error = load(&bomb, &Env::empty()).expect_err("an alias bomb is refused");

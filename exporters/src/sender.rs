@@ -218,8 +218,7 @@ impl TextPush {
 /// Runs `work` on the I/O runtime and waits for it, from any thread: a thread that is itself
 /// driving a tokio runtime (a shutdown called from async code, a `current_thread` runtime) may
 /// not block in place, so it waits on a helper thread instead.
-#[cfg(any(feature = "pushgateway", feature = "influx"))]
-fn block_on_io<T: Send>(runtime: &tokio::runtime::Handle, work: impl std::future::Future<Output = T> + Send) -> T {
+pub(crate) fn block_on_io<T: Send>(runtime: &tokio::runtime::Handle, work: impl std::future::Future<Output = T> + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
         return runtime.block_on(work);
     }
@@ -268,6 +267,7 @@ impl Sender {
     }
 
     /// Whether shutdown has begun (its deadline is set).
+    #[cfg(feature = "otlp")]
     pub(crate) fn shutting_down(&self) -> bool {
         self.deadline.borrow().is_some()
     }

@@ -461,8 +461,9 @@ impl PushMetricExporter for OtlpPush {
         let mut request = ExportMetricsServiceRequest::from(metrics);
         exemplars::add(&mut request, &self.exemplars);
         let message = request.encode_to_vec();
-        // The periodic reader calls this on its own thread, never inside a runtime.
-        let result = self.runtime.block_on(self.transport.export(message));
+        // The periodic reader calls this on its own thread; should any caller drive a runtime of
+        // its own, the export waits on a helper thread instead of panicking.
+        let result = crate::sender::block_on_io(&self.runtime, self.transport.export(message));
         let component = match self.transport.protocol {
             OtlpProtocol::Grpc => "otlp_grpc_metric_exporter",
             OtlpProtocol::HttpProtobuf => "otlp_http_metric_exporter",

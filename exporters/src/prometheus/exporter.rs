@@ -90,6 +90,7 @@ impl PrometheusExporter {
     }
 
     /// Whether it starts an HTTP server of its own.
+    #[cfg(feature = "config-file")]
     pub(crate) fn serves(&self) -> bool {
         self.serve
     }

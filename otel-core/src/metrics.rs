@@ -209,8 +209,8 @@ impl Metrics {
         self.inner.enabled.load(Ordering::Relaxed)
     }
 
-    /// Adds `value` to a counter (or an up-down counter). A total that would pass the largest
-    /// value stays there (counted in `otel_pipeline.recording.saturated`).
+    /// Adds `value` to a counter (or an up-down counter). A counter's total that would pass
+    /// `u64::MAX` stays there (counted in `otel_pipeline.recording.saturated`).
     #[inline]
     pub fn increment_counter(&self, name: &str, value: u64, labels: &[KeyValue]) {
         if self.is_enabled() {

@@ -652,24 +652,26 @@ impl Rotel {
         Some(ReceivedMetric { block: rest[..end].to_owned(), resource: log[resource_start..resource_end].to_owned() })
     }
 
-    /// Waits until the collector has received metric `name` with a block containing every needle.
+    /// Waits until the collector has received metric `name` with a block containing every needle
+    /// as a whole token (`Value: 5` does not match `Value: 50`).
     pub fn wait_for_metric(&self, name: &str, needles: &[&str]) -> ReceivedMetric {
         let found = wait_for(Duration::from_secs(20), || {
             let metric = self.last_metric(name)?;
-            needles.iter().all(|n| metric.block.contains(n)).then_some(metric)
+            needles.iter().all(|n| contains_token(&metric.block, n)).then_some(metric)
         });
         found.unwrap_or_else(|| panic!("rotel never received {name} with {needles:?}; its log:\n{}", self.received()))
     }
 
-    /// Waits until the received log contains every needle; panics with the log if not.
+    /// Waits until the received log contains every needle as a whole token; panics with the log
+    /// if not.
     pub fn wait_for_all(&self, needles: &[&str]) -> String {
         let found = wait_for(Duration::from_secs(20), || {
             let log = self.received();
-            needles.iter().all(|n| log.contains(n)).then_some(log)
+            needles.iter().all(|n| contains_token(&log, n)).then_some(log)
         });
         found.unwrap_or_else(|| {
             let log = self.received();
-            let missing: Vec<_> = needles.iter().filter(|n| !log.contains(**n)).collect();
+            let missing: Vec<_> = needles.iter().filter(|n| !contains_token(&log, n)).collect();
             panic!("rotel never received {missing:?}; its log:\n{log}")
         })
     }
@@ -783,6 +785,31 @@ impl Otelcol {
         let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
         text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
     }
+}
+
+/// Whether `needle` occurs in `text` as a whole token: neither directly preceded nor followed
+/// by a letter, digit, `.` or `_` (so `Value: 5` is not found in `Value: 50`, nor `Count: 1` in
+/// `Count: 12`).
+pub fn contains_token(text: &str, needle: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '.' || c == '_');
+    let first = needle.chars().next();
+    let last = needle.chars().last();
+    text.match_indices(needle).any(|(at, _)| {
+        // A boundary matters only where the needle itself starts or ends inside a word.
+        let before_ok = !word(first) || !word(text[..at].chars().next_back());
+        let after_ok = !word(last) || !word(text[at + needle.len()..].chars().next());
+        before_ok && after_ok
+    })
+}
+
+#[test]
+fn tokens_match_whole_values_only() {
+    assert!(contains_token("Value: 5\n", "Value: 5"));
+    assert!(!contains_token("Value: 50\n", "Value: 5"));
+    assert!(!contains_token("Value: 5.5\n", "Value: 5"));
+    assert!(contains_token("-> route: Str(/orders)", "-> route: Str(/orders)"));
+    assert!(contains_token("Exemplars:\n", "Exemplars"));
+    assert!(!contains_token("Count: 12", "Count: 1"));
 }
 
 /// One metric as the collector logged it.

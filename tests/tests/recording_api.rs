@@ -283,11 +283,26 @@ fn snapshots_work_without_exporters_serialise_and_reset() {
     metrics.set_gauge("queue_size", 100.0, &[kv("queue_name", "q")]);
     assert_eq!(telemetry.snapshot().value("queue_size", &[("queue_name", "q")]), Some(3.0));
     let json: serde_json::Value = serde_json::from_str(&telemetry.snapshot().to_json()).expect("valid JSON");
-    assert!(json["uptime_seconds"].as_f64().expect("uptime") >= 0.0);
+    let uptime = json["uptime_seconds"].as_f64().expect("uptime");
+    assert!(uptime > 0.0 && uptime < 600.0, "the time since the pipeline was built: {uptime}");
     assert!(json["series"].as_array().expect("series").iter().any(|s| s["name"] == "request_count" && s["value"] == 5.0), "{json}");
     telemetry.reset_snapshot();
     metrics.increment_counter("request_count", 2, &labels);
     assert_eq!(telemetry.snapshot().value("request_count", &[("endpoint", "/q"), ("method", "POST"), ("status", "200")]), Some(2.0));
+}
+
+#[test]
+fn up_down_counters_keep_fractional_moves_and_report_a_series_back_at_zero() {
+    let (telemetry, scraper) = pipeline();
+    let metrics = telemetry.metrics();
+    let q = [kv("queue_name", "q")];
+    metrics.increment_gauge("queue_size", 0.5, &q);
+    metrics.increment_gauge("queue_size", 0.25, &q);
+    let text = scraper.scrape_text().expect("scrape");
+    assert_eq!(sample(&text, "queue_size", &[("otel_scope_name", "app"), ("queue_name", "q")]), Some(0.75), "a move of 0.5 counts: {text}");
+    metrics.decrement_gauge("queue_size", 0.75, &q);
+    let text = scraper.scrape_text().expect("scrape");
+    assert_eq!(sample(&text, "queue_size", &[("otel_scope_name", "app"), ("queue_name", "q")]), Some(0.0), "back at zero, still reported: {text}");
 }
 
 #[test]
@@ -306,10 +321,11 @@ fn counters_saturate_at_their_largest_value_instead_of_wrapping_and_count_it() {
     let total =
         sample(&text, "request_count_total", &[("otel_scope_name", "app"), ("endpoint", "/q"), ("method", "GET"), ("status", "200")]);
     assert_eq!(total, Some(u64::MAX as f64), "{text}");
-    assert_eq!(sample(&text, "queue_size", &[("otel_scope_name", "app"), ("queue_name", "q")]), Some(i64::MAX as f64), "{text}");
+    // An up-down counter's total is an f64: past the i64 range it goes on, exact to f64 precision.
+    assert_eq!(sample(&text, "queue_size", &[("otel_scope_name", "app"), ("queue_name", "q")]), Some(1.84e19), "{text}");
     let saturated =
         sample(&text, "otel_pipeline_recording_saturated_total", &[("otel_scope_name", "otel-pipeline"), ("reason", "counter_overflow")]);
-    assert_eq!(saturated, Some(3.0), "{text}");
+    assert_eq!(saturated, Some(2.0), "{text}");
 }
 
 #[test]

@@ -150,12 +150,15 @@ macro_rules! sync {
 /// A counter, which also offers its measurements to the exemplars.
 macro_rules! counter {
     ($method:ident, $t:ty) => {
+        counter!($method, $t, $method);
+    };
+    ($method:ident, $t:ty, $sdk:ident) => {
         fn $method(&self, b: InstrumentBuilder<'_, Counter<$t>>) -> Counter<$t> {
             if self.refused(&b.name, b.unit.as_ref(), None) {
                 return Counter::new(self.counting());
             }
             let reservoirs = self.reservoirs(&b.name, Shape::Sum);
-            let mut builder = self.inner.$method(b.name);
+            let mut builder = self.inner.$sdk(b.name);
             if let Some(d) = b.description {
                 builder = builder.with_description(d);
             }
@@ -286,9 +289,62 @@ impl ExemplarValue for f64 {
     }
 }
 
+/// An `f64` counter's increments must be finite and not negative (a counter only goes up):
+/// anything else is dropped and counted as the facade counts it
+/// (`otel_pipeline_recording_dropped_total{reason="negative_increment"|"not_finite"}`).
+struct NonNegative<I> {
+    inner: I,
+    health: Health,
+    subject: Arc<str>,
+}
+
+impl<I> NonNegative<I> {
+    /// Whether `value` may be added; a refusal is counted and reported once per instrument.
+    fn admits(&self, value: f64) -> bool {
+        if value.is_finite() && value >= 0.0 {
+            return true;
+        }
+        let reason = if value.is_finite() { "negative_increment" } else { "not_finite" };
+        self.health.report(Problem::Recording, reason, &self.subject, 1, || {
+            format!("counter {}: dropped an increment of {value}: a counter's increments are finite and not negative (use an up-down counter for values that go down)", self.subject)
+        });
+        false
+    }
+}
+
+impl SyncInstrument<f64> for NonNegative<Counter<f64>> {
+    fn measure(&self, value: f64, attributes: &[KeyValue]) {
+        if self.admits(value) {
+            self.inner.add(value, attributes);
+        }
+    }
+
+    fn bind(&self, attributes: &[KeyValue]) -> Box<dyn BoundSyncInstrument<f64> + Send + Sync> {
+        Box::new(NonNegative { inner: self.inner.bind(attributes), health: self.health.clone(), subject: self.subject.clone() })
+    }
+}
+
+impl BoundSyncInstrument<f64> for NonNegative<BoundCounter<f64>> {
+    fn measure(&self, value: f64) {
+        if self.admits(value) {
+            self.inner.add(value);
+        }
+    }
+}
+
+impl Checked {
+    counter!(checked_f64_counter, f64, f64_counter);
+}
+
 impl InstrumentProvider for Checked {
     counter!(u64_counter, u64);
-    counter!(f64_counter, f64);
+
+    fn f64_counter(&self, b: InstrumentBuilder<'_, Counter<f64>>) -> Counter<f64> {
+        let subject: Arc<str> = format!("{}/{}", self.scope, b.name).into();
+        let counter = self.checked_f64_counter(b);
+        Counter::new(Arc::new(NonNegative { inner: counter, health: self.health.clone(), subject }))
+    }
+
     sync!(i64_up_down_counter, UpDownCounter, i64);
     sync!(f64_up_down_counter, UpDownCounter, f64);
     sync!(u64_gauge, Gauge, u64);

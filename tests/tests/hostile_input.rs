@@ -98,3 +98,45 @@ fn a_one_megabyte_label_value_is_escaped_not_truncated_or_broken() {
     let case = Case { name: "big.value".into(), unit: String::new(), description: "x".into(), key: "k".into(), value: big, kind: 0 };
     exposition_survives(&[case]).expect("1 MB value survives");
 }
+
+#[test]
+fn hostile_values_keep_every_body_strictly_parseable_and_counters_monotonic() {
+    let exporter = PrometheusExporter::new().without_server();
+    let scraper = exporter.scraper();
+    let telemetry = Telemetry::builder().env(empty_env()).exporter(exporter).build().expect("build");
+    let meter = telemetry.meter("values");
+    let counter = meter.f64_counter("paid.amount").build();
+    let histogram = meter.f64_histogram("balance.change").with_unit("s").build();
+    let exponential = meter.f64_histogram("temperature.delta").with_unit("Cel").with_boundaries(vec![-10.0, 0.0, 10.0]).build();
+    let values = [3.5, -5.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 1e300, -1e300, 0.25];
+    for v in values {
+        counter.add(v, &[KeyValue::new("k", "v")]);
+        counter.bind(&[KeyValue::new("k", "bound")]).add(v);
+        histogram.record(v, &[]);
+        exponential.record(v, &[]);
+    }
+    let text = String::from_utf8(scraper.scrape(Format::Text).expect("text")).expect("utf-8");
+    // Only the finite, non-negative increments were added: 3.5 + 0 + 1e300 + 0.25.
+    let total = |labels: &str| {
+        text.lines().find(|l| l.starts_with(&format!("paid_amount_total{{otel_scope_name=\"values\",{labels}}} "))).map(str::to_owned)
+    };
+    assert_eq!(total("k=\"v\""), Some("paid_amount_total{otel_scope_name=\"values\",k=\"v\"} 1e300".to_owned()), "{text}");
+    assert_eq!(total("k=\"bound\""), Some("paid_amount_total{otel_scope_name=\"values\",k=\"bound\"} 1e300".to_owned()), "{text}");
+    let dropped = |reason: &str| {
+        text.lines()
+            .find(|l| l.starts_with("otel_pipeline_recording_dropped_total{") && l.contains(&format!("reason=\"{reason}\"")))
+            .and_then(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+    };
+    assert_eq!(dropped("negative_increment"), Some(4.0), "{text}");
+    assert_eq!(dropped("not_finite"), Some(6.0), "{text}");
+    let (_, promtool) = promtool_check_metrics(text.as_bytes());
+    assert!(!promtool.contains("error while linting"), "promtool: {promtool}\n{text}");
+    let om = scraper.scrape(Format::OpenMetrics).expect("openmetrics");
+    let (ok, report) = python_parse("openmetrics", &om);
+    assert!(ok, "the strict OpenMetrics parser: {report}\n{}", String::from_utf8_lossy(&om));
+    let body = String::from_utf8_lossy(&om);
+    // After negative observations a histogram has no `_sum` in OpenMetrics (it is no counter), nor
+    // `_count` (one goes with the other); its `+Inf` bucket holds the count.
+    assert!(!body.contains("balance_change_seconds_sum") && !body.contains("balance_change_seconds_count"), "{body}");
+    assert!(body.contains("balance_change_seconds_bucket{otel_scope_name=\"values\",le=\"+Inf\"} 6"), "{body}");
+}

@@ -302,7 +302,11 @@ fn up_down_counters_keep_fractional_moves_and_report_a_series_back_at_zero() {
     assert_eq!(sample(&text, "queue_size", &[("otel_scope_name", "app"), ("queue_name", "q")]), Some(0.75), "a move of 0.5 counts: {text}");
     metrics.decrement_gauge("queue_size", 0.75, &q);
     let text = scraper.scrape_text().expect("scrape");
-    assert_eq!(sample(&text, "queue_size", &[("otel_scope_name", "app"), ("queue_name", "q")]), Some(0.0), "back at zero, still reported: {text}");
+    assert_eq!(
+        sample(&text, "queue_size", &[("otel_scope_name", "app"), ("queue_name", "q")]),
+        Some(0.0),
+        "back at zero, still reported: {text}"
+    );
 }
 
 #[test]

@@ -143,11 +143,12 @@ impl Writer for TextWriter<'_> {
         let count = copy_into(&mut count_text, digits.format(point.count).as_bytes());
         self.sample(head.name, "_bucket", Some("+Inf"), count, exemplar(point.le.len()));
         // OpenMetrics: a histogram with negative observations or buckets has no `_sum` (it would
-        // not be a counter).
+        // not be a counter), and then no `_count` either (one is there exactly when the other is);
+        // the `+Inf` bucket still carries the count.
         if !(self.open_metrics && point.negative) {
             self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes(), None);
+            self.sample(head.name, "_count", None, count, None);
         }
-        self.sample(head.name, "_count", None, count, None);
     }
 
     fn finish(&mut self) {

@@ -123,6 +123,7 @@ pub(crate) enum DirectCells<'a> {
 pub struct DirectMetric<'a> {
     pub(crate) def: &'a MetricDef,
     pub(crate) cells: DirectCells<'a>,
+    pub(crate) start: std::time::SystemTime,
 }
 
 impl std::fmt::Debug for DirectMetric<'_> {
@@ -145,6 +146,11 @@ impl DirectMetric<'_> {
     /// Its description, empty for none.
     pub fn description(&self) -> &str {
         &self.def.description
+    }
+
+    /// When its cumulative series started: the pipeline's start (a counter's created timestamp).
+    pub fn start_time(&self) -> std::time::SystemTime {
+        self.start
     }
 
     /// Counter, up-down counter or gauge.

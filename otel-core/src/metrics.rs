@@ -172,14 +172,15 @@ impl Metrics {
     /// Every counter, up-down counter and gauge with its cells.
     pub(crate) fn direct_metrics(&self) -> impl Iterator<Item = crate::direct::DirectMetric<'_>> {
         use crate::direct::{DirectCells, DirectMetric};
-        self.inner.instruments.values().filter_map(|declared| {
+        let start = std::time::SystemTime::now().checked_sub(self.inner.started.elapsed()).unwrap_or(std::time::UNIX_EPOCH);
+        self.inner.instruments.values().filter_map(move |declared| {
             let cells = match &declared.recorder {
                 Recorder::Counter(cells) => DirectCells::Counter(cells),
                 Recorder::UpDown(cells) => DirectCells::UpDown(cells),
                 Recorder::Gauge(cells) => DirectCells::Gauge(cells),
                 Recorder::Histogram(_) | Recorder::Timer(_) => return None,
             };
-            Some(DirectMetric { def: &declared.def, cells })
+            Some(DirectMetric { def: &declared.def, cells, start })
         })
     }
 

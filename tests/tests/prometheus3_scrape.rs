@@ -1,6 +1,6 @@
 //! Prometheus 3 scraping the endpoint as users run it: its default scrape protocols with UTF-8
-//! names, classic and native histograms, exemplars and the `type-and-unit-labels` feature. What
-//! it stores is what docs/exposition.md says.
+//! names, classic and native histograms, exemplars, created timestamps and the
+//! `type-and-unit-labels` feature. What it stores is what docs/exposition.md says.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -127,4 +127,25 @@ fn native_histograms_exemplars_and_type_and_unit_labels_on_prometheus_3() {
         "{:?}",
         typed("rpc_latency_seconds")
     );
+}
+
+#[test]
+fn created_timestamps_give_prometheus_3_a_zero_sample_where_each_counter_and_histogram_started() {
+    let telemetry = recorded(EncodeOptions::default());
+    std::thread::sleep(Duration::from_millis(1500));
+    telemetry.meter("later").u64_counter("late.starts").build().add(3, &[]);
+    let prometheus = prometheus(&telemetry, "    scrape_native_histograms: true\n", &["--enable-feature=created-timestamp-zero-ingestion"]);
+    for (selector, last) in [("orders_placed_total", "42"), ("late_starts_total", "3"), ("checkout_duration_seconds_count", "100")] {
+        let samples = wait_for(Duration::from_secs(30), || {
+            let result = prometheus.query(&format!("{selector}[10m]"));
+            let values = result.first()?["values"].as_array()?.clone();
+            (values.len() >= 2).then_some(values)
+        })
+        .unwrap_or_else(|| panic!("no samples of {selector}; targets: {}", prometheus.targets()));
+        // The zero sample sits at the start, before the first scrape's value.
+        assert_eq!(samples[0][1], "0", "{selector}: {samples:?}");
+        assert_eq!(samples[samples.len() - 1][1], last, "{selector}: {samples:?}");
+        let (zero_at, first_scrape) = (samples[0][0].as_f64().unwrap_or(0.0), samples[1][0].as_f64().unwrap_or(0.0));
+        assert!(zero_at < first_scrape, "{selector}: {samples:?}");
+    }
 }

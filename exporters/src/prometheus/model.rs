@@ -143,6 +143,9 @@ pub(crate) trait Writer {
     /// A gauge's or counter's sample; a counter may bring its latest exemplar.
     fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, exemplar: Option<&Exemplar>);
     fn histogram(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>);
+    /// When the cumulative series that follow (a counter's, a histogram's) started, for the
+    /// formats that carry a created timestamp; `None` for those of gauges.
+    fn start_time(&mut self, _start: Option<std::time::SystemTime>) {}
     fn finish(&mut self);
 }
 
@@ -283,6 +286,7 @@ fn write_direct(
     source: &Source,
 ) -> u64 {
     let mut points = 0;
+    writer.start_time((head.kind == Kind::Counter).then(|| metric.start_time()));
     metric.for_each_series(|attributes, value| {
         let value = match value {
             DirectValue::U64(v) => Number::U64(v),
@@ -529,12 +533,14 @@ fn write_data<T: ToNumber>(
     let mut pairs = LabelSet::new();
     match data {
         MetricData::Gauge(g) => {
+            writer.start_time(None);
             for p in g.data_points() {
                 labels.build_into(&mut pairs, fixed, p.attributes());
                 writer.number(head, &pairs, p.value().number(), None);
             }
         }
         MetricData::Sum(s) => {
+            writer.start_time((head.kind == Kind::Counter).then(|| s.start_time()));
             for p in s.data_points() {
                 let exemplar = if head.kind == Kind::Counter { source.latest(p.attributes()) } else { None };
                 labels.build_into(&mut pairs, fixed, p.attributes());
@@ -542,6 +548,7 @@ fn write_data<T: ToNumber>(
             }
         }
         MetricData::Histogram(h) => {
+            writer.start_time(Some(h.start_time()));
             let (mut bounds, mut le, mut counts) = (Vec::new(), Vec::new(), Vec::new());
             for p in h.data_points() {
                 if !p.bounds().eq(bounds.iter().copied()) {
@@ -567,6 +574,7 @@ fn write_data<T: ToNumber>(
             }
         }
         MetricData::ExponentialHistogram(h) => {
+            writer.start_time(Some(h.start_time()));
             for p in h.data_points() {
                 let exponential = Exponential {
                     scale: p.scale(),

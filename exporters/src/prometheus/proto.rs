@@ -29,6 +29,8 @@ mod dto {
         pub(crate) value: Option<f64>,
         #[prost(message, optional, tag = "2")]
         pub(crate) exemplar: Option<Exemplar>,
+        #[prost(message, optional, tag = "3")]
+        pub(crate) created_timestamp: Option<Timestamp>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -90,6 +92,8 @@ mod dto {
         pub(crate) positive_span: Vec<BucketSpan>,
         #[prost(sint64, repeated, packed = "false", tag = "13")]
         pub(crate) positive_delta: Vec<i64>,
+        #[prost(message, optional, tag = "15")]
+        pub(crate) created_timestamp: Option<Timestamp>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -133,11 +137,13 @@ const MAX_SCHEMA: i8 = 8;
 pub(crate) struct ProtoWriter<'o> {
     out: &'o mut Vec<u8>,
     current: Option<dto::MetricFamily>,
+    /// The created timestamp of the series being written (counters and histograms).
+    created: Option<dto::Timestamp>,
 }
 
 impl<'o> ProtoWriter<'o> {
     pub(crate) fn new(out: &'o mut Vec<u8>) -> Self {
-        ProtoWriter { out, current: None }
+        ProtoWriter { out, current: None, created: None }
     }
 
     fn flush(&mut self) {
@@ -176,14 +182,22 @@ impl Writer for ProtoWriter<'_> {
     fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, exemplar: Option<&Exemplar>) {
         let value = Some(value.as_f64());
         let metric = match head.kind {
-            Kind::Counter => dto::Metric { counter: Some(dto::Counter { value, exemplar: exemplar.map(message) }), ..Default::default() },
+            Kind::Counter => dto::Metric {
+                counter: Some(dto::Counter { value, exemplar: exemplar.map(message), created_timestamp: self.created.clone() }),
+                ..Default::default()
+            },
             _ => dto::Metric { gauge: Some(dto::Gauge { value }), ..Default::default() },
         };
         self.push(labels, metric);
     }
 
     fn histogram(&mut self, _head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {
-        let mut histogram = dto::Histogram { sample_count: Some(point.count), sample_sum: Some(point.sum), ..Default::default() };
+        let mut histogram = dto::Histogram {
+            sample_count: Some(point.count),
+            sample_sum: Some(point.sum),
+            created_timestamp: self.created.clone(),
+            ..Default::default()
+        };
         match &point.exponential {
             Some(e) => native(e, &mut histogram),
             None => {
@@ -204,6 +218,12 @@ impl Writer for ProtoWriter<'_> {
             }
         }
         self.push(labels, dto::Metric { histogram: Some(histogram), ..Default::default() });
+    }
+
+    fn start_time(&mut self, start: Option<std::time::SystemTime>) {
+        self.created = start
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| dto::Timestamp { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 });
     }
 
     fn finish(&mut self) {
@@ -334,7 +354,9 @@ mod tests {
         let label = dto::LabelPair { name: Some("n".into()), value: Some("v".into()) };
         assert_eq!(wire_fields(&label.encode_to_vec()), [(1, LEN, None), (2, LEN, None)]);
         assert_eq!(wire_fields(&dto::Gauge { value: Some(1.0) }.encode_to_vec()), [(1, FIXED64, None)]);
-        assert_eq!(wire_fields(&dto::Counter { value: Some(1.0), exemplar: None }.encode_to_vec()), [(1, FIXED64, None)]);
+        let created = dto::Timestamp { seconds: 1, nanos: 2 };
+        let counter = dto::Counter { value: Some(1.0), exemplar: None, created_timestamp: Some(created.clone()) };
+        assert_eq!(wire_fields(&counter.encode_to_vec()), [(1, FIXED64, None), (3, LEN, None)]);
         let bucket = dto::Bucket { cumulative_count: Some(7), upper_bound: Some(0.5), exemplar: None };
         assert_eq!(wire_fields(&bucket.encode_to_vec()), [(1, VARINT, Some(7)), (2, FIXED64, None)]);
         let span = dto::BucketSpan { offset: Some(-1), length: Some(3) };
@@ -350,6 +372,7 @@ mod tests {
             negative_delta: vec![-1, 2],
             positive_span: vec![span],
             positive_delta: vec![-1],
+            created_timestamp: Some(created),
         };
         let expected = [
             (1, VARINT, Some(4)),
@@ -363,12 +386,13 @@ mod tests {
             (10, VARINT, Some(4)),
             (12, LEN, None),
             (13, VARINT, Some(1)),
+            (15, LEN, None),
         ];
         assert_eq!(wire_fields(&histogram.encode_to_vec()), expected);
         let metric = dto::Metric {
             label: vec![label],
             gauge: Some(dto::Gauge { value: Some(1.0) }),
-            counter: Some(dto::Counter { value: Some(1.0), exemplar: None }),
+            counter: Some(dto::Counter { value: Some(1.0), exemplar: None, created_timestamp: None }),
             histogram: Some(dto::Histogram::default()),
         };
         assert_eq!(wire_fields(&metric.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, LEN, None), (7, LEN, None)]);

@@ -225,7 +225,7 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
     let fixed_per_scope: Vec<FixedLabels> = scopes
         .iter()
         .map(|scope| {
-            let mut over = if options.scope_labels { scope_labels(scope, &mut labels) } else { Vec::new() };
+            let mut over = if options.scope_labels { scope_labels(scope, options.scope_schema_url, &mut labels) } else { Vec::new() };
             // `job` and `instance` win over everything, as in the ingestion.
             over.retain(|(name, _)| !identifying.iter().any(|(i, _)| i == name));
             over.extend(identifying.iter().cloned());
@@ -816,9 +816,9 @@ fn is_plain_label(key: &str) -> bool {
         && bytes.iter().any(|b| *b != b'_')
 }
 
-/// A scope's labels: `otel_scope_<attribute>`, then `otel_scope_name`, `_version` and
-/// `_schema_url`, which win over an attribute of the same name.
-fn scope_labels(s: &InstrumentationScope, labels: &mut LabelBuilder<'_, '_>) -> Vec<(String, String)> {
+/// A scope's labels: `otel_scope_<attribute>`, then `otel_scope_name`, `_version` and (with
+/// `schema_url`) `_schema_url`, which win over an attribute of the same name.
+fn scope_labels(s: &InstrumentationScope, schema_url: bool, labels: &mut LabelBuilder<'_, '_>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut set = |name: String, value: String| match out.iter_mut().find(|(n, _)| *n == name) {
         Some(existing) => existing.1 = value,
@@ -833,7 +833,7 @@ fn scope_labels(s: &InstrumentationScope, labels: &mut LabelBuilder<'_, '_>) -> 
     if let Some(v) = s.version().filter(|v| !v.is_empty()) {
         set("otel_scope_version".to_owned(), v.to_owned());
     }
-    if let Some(u) = s.schema_url().filter(|u| !u.is_empty()) {
+    if let Some(u) = s.schema_url().filter(|u| schema_url && !u.is_empty()) {
         set("otel_scope_schema_url".to_owned(), u.to_owned());
     }
     out

@@ -13,6 +13,9 @@ pub struct EncodeOptions {
     /// Add `otel_scope_name`, `otel_scope_version`, `otel_scope_schema_url` and
     /// `otel_scope_<attribute>` labels to every series (default on).
     pub scope_labels: bool,
+    /// With `scope_labels`, `otel_scope_schema_url` too (default on, as Prometheus' OTLP
+    /// ingestion with `promote_scope_metadata`; the Collector's Prometheus exporters leave it out).
+    pub scope_schema_url: bool,
     /// Emit a `target_info` series carrying the resource attributes (default on), exactly when
     /// Prometheus' OTLP ingestion emits one: when the resource has an attribute besides
     /// `service.name`, `service.namespace` and `service.instance.id`.
@@ -41,6 +44,7 @@ impl Default for EncodeOptions {
             metric_namer: MetricNamer::default(),
             label_namer: LabelNamer::default(),
             scope_labels: true,
+            scope_schema_url: true,
             target_info: true,
             resource_labels: Vec::new(),
             resource_labels_excluded: Vec::new(),
@@ -67,6 +71,13 @@ impl EncodeOptions {
     /// `promote_scope_metadata` is on).
     pub fn without_scope_info(mut self) -> Self {
         self.scope_labels = false;
+        self
+    }
+
+    /// Scope labels without `otel_scope_schema_url`, as the OpenTelemetry Collector's
+    /// `prometheus` and `prometheusremotewrite` exporters write them.
+    pub fn without_scope_schema_url(mut self) -> Self {
+        self.scope_schema_url = false;
         self
     }
 

@@ -6,11 +6,7 @@
 use std::time::Duration;
 
 use otel_ops::{render, Options};
-use otel_tests::{free_port, scratch_dir, wait_for, ExampleRun, Otelcol, Prometheus, PrometheusVersion};
-
-fn address() -> String {
-    format!("127.0.0.1:{}", free_port())
-}
+use otel_tests::{loopback, scratch_dir, wait_for, ExampleRun, Otelcol, Prometheus, PrometheusVersion};
 
 #[test]
 fn the_rendered_agent_and_gateway_carry_the_demos_data_into_prometheus_3() {
@@ -18,16 +14,9 @@ fn the_rendered_agent_and_gateway_carry_the_demos_data_into_prometheus_3() {
     render(&out, &out.join("docs"), &otel_ops::demo_inventory().expect("inventory"), &Options::default()).expect("render");
     let store =
         Prometheus::start_version(PrometheusVersion::V3, "global:\n  scrape_interval: 15s\n", &["--web.enable-remote-write-receiver"]);
-    let (gateway_grpc, gateway_health) = (address(), address());
-    let gateway_env = [
-        ("OTELCOL_GATEWAY_GRPC", gateway_grpc.clone()),
-        ("METRICS_STORE_WRITE_URL", format!("{}/api/v1/write", store.base())),
-        ("OTELCOL_HEALTH", gateway_health.clone()),
-        ("OTELCOL_METRICS_PORT", free_port().to_string()),
-    ];
-    let _gateway = Otelcol::start_file(&out.join("collectors/otelcol-gateway.yaml"), &gateway_env, &gateway_health);
-
-    let (agent_grpc, agent_health) = (address(), address());
+    let collectors = out.join("collectors");
+    let gateway = Otelcol::rendered_gateway(&collectors.join("otelcol-gateway.yaml"), &format!("{}/api/v1/write", store.base()));
+    let agent_grpc = loopback();
     let demo = ExampleRun::start_with_env(
         env!("CARGO_BIN_EXE_otel-demo"),
         &["--listen", "127.0.0.1:0", "--api", "127.0.0.1:0", "--duration", "90"],
@@ -38,15 +27,7 @@ fn the_rendered_agent_and_gateway_carry_the_demos_data_into_prometheus_3() {
             ("OTEL_METRIC_EXPORT_INTERVAL", "1000"),
         ],
     );
-    let agent_env = [
-        ("OTELCOL_AGENT_GRPC", agent_grpc.clone()),
-        ("OTELCOL_AGENT_HTTP", address()),
-        ("OTELCOL_GATEWAY", gateway_grpc.clone()),
-        ("SERVICE_METRICS_TARGET", demo.target()),
-        ("OTELCOL_HEALTH", agent_health.clone()),
-        ("OTELCOL_METRICS_PORT", free_port().to_string()),
-    ];
-    let _agent = Otelcol::start_file(&out.join("collectors/otelcol-agent.yaml"), &agent_env, &agent_health);
+    let _agent = Otelcol::rendered_agent(&collectors.join("otelcol-agent.yaml"), &agent_grpc, &gateway.grpc, &demo.target());
 
     // Pushed: the demo's own OTLP, job from its resource. Pulled: the agent's scrape, job from the
     // rendered scrape config.

@@ -35,6 +35,36 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// `127.0.0.1:PORT` with a port that was free a moment ago.
+pub fn loopback() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+/// A view making the named histograms exponential (native histograms in Prometheus).
+pub fn exponential_histograms(
+    names: &'static [&'static str],
+) -> impl Fn(&opentelemetry_sdk::metrics::Instrument) -> Option<opentelemetry_sdk::metrics::Stream> + Send + Sync + 'static {
+    use opentelemetry_sdk::metrics::{Aggregation, Stream};
+    move |i| {
+        names.contains(&i.name()).then(|| {
+            Stream::builder()
+                .with_aggregation(Aggregation::Base2ExponentialHistogram { max_size: 160, max_scale: 20, record_min_max: true })
+                .build()
+                .ok()
+        })?
+    }
+}
+
+/// The instrumentation scope the workloads record in: a name, a version, a schema URL and an
+/// attribute, so every scope label is exercised.
+pub fn shop_scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder("shop.orders")
+        .with_version("1.2.0")
+        .with_schema_url("https://opentelemetry.io/schemas/1.26.0")
+        .with_attributes([opentelemetry::KeyValue::new("team", "payments")])
+        .build()
+}
+
 /// A fresh directory for one component's files.
 pub fn scratch_dir(name: &str) -> PathBuf {
     static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -754,6 +784,38 @@ impl Otelcol {
         command.stdin(Stdio::null()).stdout(out).stderr(err);
         let child = command.spawn().unwrap_or_else(|e| panic!("cannot start otelcol: {e}"));
         Process { child, name: "otelcol".to_owned(), log }
+    }
+
+    /// The rendered gateway (`otelcol-gateway.yaml`, as `otel-ops` writes it) on fresh loopback
+    /// addresses, remote-writing to `write_url`; its OTLP/gRPC address is in `grpc`.
+    pub fn rendered_gateway(file: &Path, write_url: &str) -> Otelcol {
+        let (grpc, health) = (loopback(), loopback());
+        let env = [
+            ("OTELCOL_GATEWAY_GRPC", grpc.clone()),
+            ("METRICS_STORE_WRITE_URL", write_url.to_owned()),
+            ("OTELCOL_HEALTH", health.clone()),
+            ("OTELCOL_METRICS_PORT", free_port().to_string()),
+        ];
+        let mut gateway = Self::start_file(file, &env, &health);
+        gateway.grpc = grpc;
+        gateway
+    }
+
+    /// The rendered agent (`otelcol-agent.yaml`) taking OTLP/gRPC on `grpc` (`host:port`),
+    /// forwarding to `gateway` and scraping `service` (both `host:port`).
+    pub fn rendered_agent(file: &Path, grpc: &str, gateway: &str, service: &str) -> Otelcol {
+        let (grpc, http, health) = (grpc.to_owned(), loopback(), loopback());
+        let env = [
+            ("OTELCOL_AGENT_GRPC", grpc.clone()),
+            ("OTELCOL_AGENT_HTTP", http.clone()),
+            ("OTELCOL_GATEWAY", gateway.to_owned()),
+            ("SERVICE_METRICS_TARGET", service.to_owned()),
+            ("OTELCOL_HEALTH", health.clone()),
+            ("OTELCOL_METRICS_PORT", free_port().to_string()),
+        ];
+        let mut agent = Self::start_file(file, &env, &health);
+        (agent.grpc, agent.http) = (grpc, http);
+        agent
     }
 
     /// Kills the collector (by its PID) and waits until it is gone.

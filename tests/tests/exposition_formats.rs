@@ -4,24 +4,16 @@
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
 use otel_core::Telemetry;
 use otel_exporters::{Format, PrometheusExporter};
-use otel_tests::{empty_env, http_get, scrape_target, wait_for, Prometheus};
+use otel_tests::{empty_env, exponential_histograms, http_get, scrape_target, wait_for, Prometheus};
 
 /// A pipeline with a counter, an explicit histogram and an exponential histogram.
 fn recorded(exporter: PrometheusExporter) -> Telemetry {
     let telemetry = Telemetry::builder()
         .env(empty_env())
         .service_name("formats")
-        .view(|i: &Instrument| {
-            (i.name() == "rpc.latency").then(|| {
-                Stream::builder()
-                    .with_aggregation(Aggregation::Base2ExponentialHistogram { max_size: 160, max_scale: 20, record_min_max: true })
-                    .build()
-                    .ok()
-            })?
-        })
+        .view(exponential_histograms(&["rpc.latency"]))
         .exporter(exporter.listen("127.0.0.1:0"))
         .build()
         .expect("build");

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::Temporality;
 use otel_core::Telemetry;
 use otel_exporters::{OtlpExporter, OtlpProtocol};
-use otel_tests::{empty_env, sampled_span, wait_for, Otelcol, TestPki};
+use otel_tests::{empty_env, sampled_span, shop_scope, wait_for, Otelcol, TestPki};
 use serde_json::Value;
 
 /// A collector whose OTLP receiver has these extra lines under each protocol (TLS settings),
@@ -114,12 +114,7 @@ const TRACE: u128 = 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10;
 const SPAN: u64 = 0x1112_1314_1516_1718;
 
 fn record(telemetry: &Telemetry) {
-    let scope = InstrumentationScope::builder("shop.orders")
-        .with_version("1.2.0")
-        .with_schema_url("https://opentelemetry.io/schemas/1.26.0")
-        .with_attributes([KeyValue::new("team", "payments")])
-        .build();
-    let meter = telemetry.meter_with_scope(scope);
+    let meter = telemetry.meter_with_scope(shop_scope());
     let attrs = [KeyValue::new("route", "/cart"), KeyValue::new("code", 200), KeyValue::new("retry", true)];
     meter.u64_counter("orders.placed").with_unit("{order}").with_description("Orders placed").build().add(7, &attrs);
     meter.f64_up_down_counter("queue.depth").build().add(-2.5, &[KeyValue::new("queue", "q1")]);

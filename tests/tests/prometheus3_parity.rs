@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry::KeyValue;
 use otel_core::Telemetry;
 use otel_exporters::{EncodeOptions, OtlpExporter, OtlpProtocol, PrometheusExporter, TranslationStrategy};
-use otel_tests::{empty_env, scrape_target, wait_for, Otelcol, Prometheus, PrometheusVersion};
+use otel_tests::{empty_env, exponential_histograms, scrape_target, shop_scope, wait_for, Otelcol, Prometheus, PrometheusVersion};
 
 /// A series' labels (`__name__` included), sorted.
 type LabelSet = BTreeMap<String, String>;
@@ -93,12 +93,7 @@ fn cases() -> Vec<Case> {
 /// Counter, up-down counter, gauge, explicit and exponential histograms, in a scoped meter with
 /// dotted and UTF-8 names and attribute keys that collide once translated.
 fn record_workload(telemetry: &Telemetry) {
-    let scope = InstrumentationScope::builder("shop.orders")
-        .with_version("1.2.0")
-        .with_schema_url("https://opentelemetry.io/schemas/1.26.0")
-        .with_attributes([KeyValue::new("team", "payments")])
-        .build();
-    let meter = telemetry.meter_with_scope(scope);
+    let meter = telemetry.meter_with_scope(shop_scope());
     let colliding = [KeyValue::new("http.method", "GET"), KeyValue::new("http_method", "get"), KeyValue::new("route", "/cart")];
     meter.u64_counter("orders.placed").with_unit("{order}").with_description("Orders placed").build().add(7, &colliding);
     meter.u64_counter("requests").build().add(3, &[KeyValue::new("job", "from-attribute")]);
@@ -119,18 +114,6 @@ fn record_workload(telemetry: &Telemetry) {
 
 /// The pipeline: a pull endpoint for each of `pulls`' options, in order, and `otlp`.
 fn telemetry(pulls: &[EncodeOptions], otlp: OtlpExporter) -> Telemetry {
-    let view = |i: &opentelemetry_sdk::metrics::Instrument| {
-        (i.name() == "payload.size").then(|| {
-            opentelemetry_sdk::metrics::Stream::builder()
-                .with_aggregation(opentelemetry_sdk::metrics::Aggregation::Base2ExponentialHistogram {
-                    max_size: 160,
-                    max_scale: 20,
-                    record_min_max: true,
-                })
-                .build()
-                .expect("exponential view")
-        })
-    };
     let mut builder = Telemetry::builder();
     for options in pulls {
         builder = builder.exporter(PrometheusExporter::new().listen("127.0.0.1:0").encode_options(options.clone()));
@@ -143,7 +126,7 @@ fn telemetry(pulls: &[EncodeOptions], otlp: OtlpExporter) -> Telemetry {
         .resource_attribute(KeyValue::new("service.version", "2.0.1"))
         .resource_attribute(KeyValue::new("deployment.environment", "prod"))
         .resource_attribute(KeyValue::new("host.name", "web-1"))
-        .view(view)
+        .view(exponential_histograms(&["payload.size"]))
         .export_interval(Duration::from_millis(500))
         .exporter(otlp)
         .build()

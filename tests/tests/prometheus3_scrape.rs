@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
 use otel_core::Telemetry;
 use otel_exporters::{EncodeOptions, PrometheusExporter, TranslationStrategy};
-use otel_tests::{empty_env, sampled_span, scrape_target, wait_for, Prometheus, PrometheusVersion};
+use otel_tests::{empty_env, exponential_histograms, sampled_span, scrape_target, wait_for, Prometheus, PrometheusVersion};
 
 const TRACE: u128 = 0xabcd_ef01_2345_6789_abcd_ef01_2345_6789;
 
@@ -19,14 +18,7 @@ fn recorded(options: EncodeOptions) -> Telemetry {
     let telemetry = Telemetry::builder()
         .env(empty_env())
         .service_name("scraped")
-        .view(|i: &Instrument| {
-            (i.name() == "rpc.latency").then(|| {
-                Stream::builder()
-                    .with_aggregation(Aggregation::Base2ExponentialHistogram { max_size: 160, max_scale: 20, record_min_max: true })
-                    .build()
-                    .ok()
-            })?
-        })
+        .view(exponential_histograms(&["rpc.latency"]))
         .exporter(PrometheusExporter::new().listen("127.0.0.1:0").encode_options(options))
         .build()
         .expect("build");

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{finish, gateway, loadgen, PullTopology};
 use otel_exporters::{EncodeOptions, MetricType};
-use otel_tests::{free_port, repo_root, scratch_dir, wait_for, Otelcol, Prometheus, PrometheusVersion, Rotel};
+use otel_tests::{loopback, repo_root, scratch_dir, wait_for, Otelcol, Prometheus, PrometheusVersion, Rotel};
 use serde_json::Value;
 
 /// A PromQL query against one store.
@@ -113,39 +113,21 @@ fn agents_and_a_gateway_of_the_real_collector_restarted_after_20_s_keep_promethe
     let store =
         Prometheus::start_version(PrometheusVersion::V3, "global:\n  scrape_interval: 15s\n", &["--web.enable-remote-write-receiver"]);
     let collectors = repo_root().join("collector-config/collectors");
-    let address = || format!("127.0.0.1:{}", free_port());
-    let (gateway_grpc, gateway_health) = (address(), address());
-    let gateway_env = [
-        ("OTELCOL_GATEWAY_GRPC", gateway_grpc.clone()),
-        ("METRICS_STORE_WRITE_URL", format!("{}/api/v1/write", store.base())),
-        ("OTELCOL_HEALTH", gateway_health.clone()),
-        ("OTELCOL_METRICS_PORT", free_port().to_string()),
-    ];
-    let mut gateway = Otelcol::start_file(&collectors.join("otelcol-gateway.yaml"), &gateway_env, &gateway_health);
-    // Two agents, each taking half the instances' OTLP and forwarding it to the gateway.
-    let agents: Vec<(Otelcol, String)> = (0..2)
-        .map(|_| {
-            let (grpc, health) = (address(), address());
-            let env = [
-                ("OTELCOL_AGENT_GRPC", grpc.clone()),
-                ("OTELCOL_AGENT_HTTP", address()),
-                ("OTELCOL_GATEWAY", gateway_grpc.clone()),
-                ("SERVICE_METRICS_TARGET", address()),
-                ("OTELCOL_HEALTH", health.clone()),
-                ("OTELCOL_METRICS_PORT", free_port().to_string()),
-            ];
-            (Otelcol::start_file(&collectors.join("otelcol-agent.yaml"), &env, &health), grpc)
-        })
-        .collect();
+    let mut gateway = Otelcol::rendered_gateway(&collectors.join("otelcol-gateway.yaml"), &format!("{}/api/v1/write", store.base()));
+    // Two agents, each taking half the instances' OTLP and forwarding it to the gateway (nothing
+    // for them to scrape).
+    let agents: Vec<Otelcol> =
+        (0..2).map(|_| Otelcol::rendered_agent(&collectors.join("otelcol-agent.yaml"), &loopback(), &gateway.grpc, &loopback())).collect();
     let fleets: Vec<_> = agents
         .iter()
         .enumerate()
-        .map(|(i, (_, grpc))| {
+        .map(|(i, agent)| {
             let fleet = dir.join(format!("fleet-{i}"));
             std::fs::create_dir_all(&fleet).expect("fleet dir");
             let args = format!(
-                "--first {} --instances 2 --series 10 --histograms 0 --gauges 0 --ticks 36 --interval 1000 --export-interval 1000 --otlp http://{grpc} --linger 6",
-                i * 2
+                "--first {} --instances 2 --series 10 --histograms 0 --gauges 0 --ticks 36 --interval 1000 --export-interval 1000 --otlp http://{} --linger 6",
+                i * 2,
+                agent.grpc
             );
             loadgen(&fleet, &args)
         })

@@ -52,6 +52,9 @@ for feature in prometheus textfile otlp pushgateway influx axum prometheus-tls p
 done
 cargo check -q -p otel-core --no-default-features
 
+echo "test.sh: cargo doc with warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --workspace --all-features
+
 echo "test.sh: cargo fmt --check, cargo clippy -D warnings"
 cargo fmt --all -- --check
 cargo clippy -q --workspace --all-targets -- -D warnings

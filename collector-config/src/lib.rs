@@ -2,7 +2,7 @@
 //!
 //! Operating a service's metrics from the same declarations that create its instruments:
 //! `otel-ops` reads catalogs (the instrumentation modules' definitions plus a service's own
-//! [`Catalog`](otel_core::Catalog)), names every metric the way the Prometheus exporter will, and
+//! [`otel_core::Catalog`]), names every metric the way the Prometheus exporter will, and
 //! renders
 //!
 //! - alert and recording rules (`rules/*.rules.yml`) with a `promtool test rules` file for each

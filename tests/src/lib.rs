@@ -1,7 +1,9 @@
-//! Starting and querying the real components the integration tests run against: Prometheus,
-//! promtool and the rotel OTLP collector. Each runs on loopback ports picked at random, is
-//! waited on until ready, and is killed by its PID when the handle drops. A component that is
-//! missing is a loud failure with the command that installs it, never a skip.
+//! Starting and querying the real components the integration tests run against: Prometheus 3
+//! and the OpenTelemetry Collector (built from Go modules by `scripts/peers.sh`), Prometheus 2.42
+//! and promtool, the rotel collector, and the other Debian components. Each runs on loopback
+//! ports picked at random, is waited on until ready, and is killed by its PID when the handle
+//! drops. A component that is missing is a loud failure with the command that installs or
+//! builds it, never a skip.
 
 use std::fs;
 use std::io::Write as _;
@@ -444,13 +446,8 @@ impl Prometheus {
         Self::launch_file(PrometheusVersion::V2, "prometheus-agent", &dir.join("prometheus.yml"), &dir, &storage, &[])
     }
 
-    /// Starts Prometheus with a configuration file as it was rendered, where it lies (relative
-    /// rule and file_sd paths resolve beside it).
-    pub fn start_config_file(config: &Path) -> Prometheus {
-        Self::start_config_file_version(PrometheusVersion::V2, config, &[])
-    }
-
-    /// Like [`start_config_file`](Self::start_config_file), with this version and flags.
+    /// Starts this version of Prometheus with a configuration file as it was rendered, where it
+    /// lies (relative rule and file_sd paths resolve beside it).
     pub fn start_config_file_version(version: PrometheusVersion, config: &Path, extra_flags: &[&str]) -> Prometheus {
         let dir = scratch_dir("prometheus-rendered");
         let storage = vec![format!("--storage.tsdb.path={}", dir.join("data").display())];

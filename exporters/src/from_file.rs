@@ -10,7 +10,7 @@ use otel_core::config::{
 };
 use otel_core::{BuildError, Exporter};
 
-use crate::select::Given;
+use crate::given::Given;
 
 #[cfg(feature = "prometheus")]
 use crate::{EncodeOptions, TranslationStrategy};

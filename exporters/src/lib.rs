@@ -46,6 +46,7 @@ mod atomic_file;
 mod console;
 #[cfg(feature = "config-file")]
 mod from_file;
+mod given;
 #[cfg(feature = "influx")]
 mod influx;
 #[cfg(feature = "otlp")]

@@ -2,6 +2,8 @@
 
 use otel_core::{BuildError, Exporter, ExporterKind, Plug};
 
+use crate::given::Given;
+
 #[cfg(feature = "influx")]
 use crate::InfluxExporter;
 #[cfg(feature = "otlp")]
@@ -29,21 +31,6 @@ use crate::TextfileExporter;
 pub struct FromEnv {
     default: Vec<ExporterKind>,
     given: Given,
-}
-
-/// The exporters a program handed to [`FromEnv`], each used when its kind is selected.
-#[derive(Debug, Default)]
-pub(crate) struct Given {
-    #[cfg(feature = "prometheus")]
-    pub(crate) prometheus: Option<PrometheusExporter>,
-    #[cfg(feature = "otlp")]
-    pub(crate) otlp: Option<OtlpExporter>,
-    #[cfg(feature = "textfile")]
-    pub(crate) textfile: Option<TextfileExporter>,
-    #[cfg(feature = "pushgateway")]
-    pub(crate) pushgateway: Option<PushgatewayExporter>,
-    #[cfg(feature = "influx")]
-    pub(crate) influx: Option<InfluxExporter>,
 }
 
 /// Exporters chosen by `OTEL_METRICS_EXPORTER`, or by the configuration file; see [`FromEnv`].

@@ -253,7 +253,7 @@ impl Catalog {
             });
         }
         let unit = Some(def.unit.as_str()).filter(|u| !u.is_empty());
-        if let Some(why) = crate::checked::refusal(&def.name, unit, def.bucket_bounds().as_deref()) {
+        if let Some(why) = crate::sdk_rules::refusal(&def.name, unit, def.bucket_bounds().as_deref()) {
             return Err(CatalogError { name: def.name.clone(), problem: format!("cannot be an OpenTelemetry instrument: {why}") });
         }
         if let Some(label) = def.labels.iter().find(|l| def.own_label(l)) {

@@ -168,6 +168,9 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The variable naming the OpenTelemetry configuration file.
+pub(crate) const CONFIG_FILE_VAR: &str = "OTEL_CONFIG_FILE";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use opentelemetry_sdk::metrics::{Instrument, MeterProviderBuilder};
 use crate::{BuildError, Catalog, Env};
 
 /// The variable naming the configuration file.
-pub(crate) const CONFIG_FILE_VAR: &str = "OTEL_CONFIG_FILE";
+use crate::env::CONFIG_FILE_VAR;
 
 #[cfg(feature = "config-file")]
 pub(crate) type File = std::sync::Arc<crate::config::ConfigFile>;

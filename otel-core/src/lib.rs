@@ -74,6 +74,7 @@ mod pattern;
 pub mod presets;
 mod quantile;
 mod redact;
+mod sdk_rules;
 mod snapshot;
 mod stats;
 mod telemetry;

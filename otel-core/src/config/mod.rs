@@ -26,7 +26,7 @@ pub use model::*;
 use crate::{BuildError, Env};
 
 /// The variable naming the configuration file.
-pub const CONFIG_FILE_VAR: &str = crate::file_config::CONFIG_FILE_VAR;
+pub const CONFIG_FILE_VAR: &str = crate::env::CONFIG_FILE_VAR;
 
 /// The largest configuration file read.
 const MAX_FILE_BYTES: u64 = 16 << 20;

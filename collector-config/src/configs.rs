@@ -15,7 +15,8 @@ pub(crate) fn files(groups: &[Group], options: &Options) -> Result<Vec<(PathBuf,
     for address in scrape.targets.iter().chain(&scrape.node_exporter).chain(&scrape.pushgateway).chain([&scrape.alertmanager]) {
         crate::escape::representable("a target address", address)?;
     }
-    let targets = serde_json::json!([{ "targets": scrape.targets, "labels": { "env": "dev" } }]);
+    // Only what the service was rendered with: no label the service did not ask for.
+    let targets = serde_json::json!([{ "targets": scrape.targets }]);
     let command = options.command();
     Ok(vec![
         (PathBuf::from("prometheus/prometheus.yml"), prometheus(&rule_files, scrape, command)),

@@ -13,9 +13,17 @@ pub(crate) fn metrics(inv: &Inventory, command: &str) -> String {
     out.push_str(
         "\
          Every metric the service exposes, as Prometheus shows it after a scrape of the endpoint with the\n\
-         default naming. Histograms also have `_bucket` (with `le`), `_count` and `_sum`; quantile timers\n\
-         are gauges with a `quantile` label plus `_count` and `_sum` gauges. Each series also carries\n\
-         `otel_scope_name`, and attributes named `job` or `instance` become `exported_job` and\n\
+         naming it was rendered with. Histograms also have `_bucket` (with `le`), `_count` and `_sum`; quantile timers\n\
+         are gauges with a `quantile` label plus `_count` and `_sum` gauges.",
+    );
+    // What every series carries besides its own labels depends on the exposition's options.
+    out.push_str(if inv.options().scope_labels {
+        " Each series also carries\n`otel_scope_name`, and"
+    } else {
+        " No series carries scope labels, and"
+    });
+    out.push_str(
+        " attributes named `job` or `instance` become `exported_job` and\n\
          `exported_instance` in Prometheus.\n",
     );
     let mut source = "";
@@ -86,4 +94,17 @@ pub(crate) fn runbooks(groups: &[Group], command: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_says_scope_labels_only_when_the_exposition_writes_them() {
+        let with = metrics(&Inventory::new(otel_exporters::EncodeOptions::default()), "render");
+        assert!(with.contains("Each series also carries\n`otel_scope_name`"), "{with}");
+        let without = metrics(&Inventory::new(otel_exporters::EncodeOptions::default().without_scope_info()), "render");
+        assert!(without.contains("No series carries scope labels") && !without.contains("otel_scope_name"), "{without}");
+    }
 }

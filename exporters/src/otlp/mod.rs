@@ -414,24 +414,49 @@ impl Exporter for OtlpExporter {
 }
 
 /// The likely cause of a failure that comes from talking to the collector's port of the other
-/// protocol, and the fix.
+/// protocol, and the fix: the connection was made, but what came back (or the way it ended) was
+/// not the protocol spoken. Which of hyper's errors that is varies from run to run ("invalid HTTP
+/// version parsed", "received unexpected message from connection", "connection was not ready",
+/// "connection closed"), so any failure after the connection was established counts; a refused
+/// or unresolvable connection (`Connect`) does not.
 fn protocol_hint(protocol: OtlpProtocol, message: &str) -> Option<&'static str> {
-    let mismatch = |signs: &[&str]| signs.iter().any(|sign| message.contains(sign));
+    let answered_otherwise =
+        message.contains("no grpc-status") || (message.contains("client error (") && !message.contains("client error (Connect)"));
     match protocol {
-        OtlpProtocol::HttpProtobuf if mismatch(&["invalid HTTP version", "unexpected message from connection", "HTTP/2"]) => Some(
-            "the server there does not speak HTTP/1.1 (a gRPC port such as 4317?): use the collector's HTTP port \
+        _ if !answered_otherwise => None,
+        OtlpProtocol::HttpProtobuf => Some(
+            "the server there may not speak HTTP/1.1 (a gRPC port such as 4317?): use the collector's HTTP port \
              (4318, path /v1/metrics), or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
         ),
-        OtlpProtocol::Grpc
-            if mismatch(&["no grpc-status", "http2 error", "frame with invalid size", "connection error", "connection closed"]) =>
-        {
-            Some(
-                "the server there does not speak gRPC (an HTTP port such as 4318?): use the collector's gRPC port (4317), \
+        OtlpProtocol::Grpc => Some(
+            "the server there may not speak gRPC (an HTTP port such as 4318?): use the collector's gRPC port (4317), \
              or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf with a URL ending in /v1/metrics",
-            )
-        }
-        _ => None,
+        ),
     }
+}
+
+#[cfg(test)]
+#[test]
+fn the_protocol_hint_follows_every_failure_after_connecting_and_none_before() {
+    for after in [
+        "client error (SendRequest): invalid HTTP version parsed",
+        "client error (SendRequest): received unexpected message from connection",
+        "client error (Canceled): operation was canceled: connection was not ready",
+        "client error (Canceled): operation was canceled: connection closed",
+        "the answer has no grpc-status: is this a gRPC endpoint?",
+    ] {
+        assert!(
+            protocol_hint(OtlpProtocol::HttpProtobuf, after).is_some_and(|h| h.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc")),
+            "{after}"
+        );
+        assert!(
+            protocol_hint(OtlpProtocol::Grpc, after).is_some_and(|h| h.contains("OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")),
+            "{after}"
+        );
+    }
+    let refused = "client error (Connect): tcp connect error: Connection refused (os error 111)";
+    assert_eq!(protocol_hint(OtlpProtocol::Grpc, refused), None);
+    assert_eq!(protocol_hint(OtlpProtocol::HttpProtobuf, "HTTP 503 Service Unavailable: busy"), None);
 }
 
 fn protocol_name(p: OtlpProtocol) -> &'static str {

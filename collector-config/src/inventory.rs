@@ -16,8 +16,8 @@ pub struct Metric {
     /// Its label names in Prometheus, after a scrape (`job` and `instance` attributes become
     /// `exported_job` and `exported_instance`).
     pub labels: Vec<String>,
-    /// The Prometheus type: `counter`, `gauge`, `histogram` (a quantile timer is a `gauge` with
-    /// `quantile` and `_count`/`_sum` companions).
+    /// The Prometheus type: `counter`, `gauge`, `histogram`, `summary` (a quantile timer: its
+    /// `quantile` samples, `_count` and `_sum`).
     pub kind: &'static str,
     /// Where the metric comes from (`http`, `worker`, `catalog`, ...).
     pub source: &'static str,
@@ -74,7 +74,8 @@ impl Inventory {
             let (metric_type, kind) = match (&def.kind, &def.buckets) {
                 (Kind::Counter, _) => (MetricType::MonotonicCounter, "counter"),
                 (Kind::UpDownCounter, _) => (MetricType::NonMonotonicCounter, "gauge"),
-                (Kind::Gauge, _) | (Kind::QuantileTimer { .. }, _) => (MetricType::Gauge, "gauge"),
+                (Kind::Gauge, _) => (MetricType::Gauge, "gauge"),
+                (Kind::QuantileTimer { .. }, _) => (MetricType::Gauge, "summary"),
                 (Kind::Histogram, Buckets::Exponential { .. }) => (MetricType::ExponentialHistogram, "histogram"),
                 (Kind::Histogram, _) => (MetricType::Histogram, "histogram"),
                 _ => (MetricType::Unknown, "unknown"),
@@ -111,14 +112,9 @@ impl Inventory {
         self.get(otel_name).map(|m| m.family.clone()).unwrap_or_default()
     }
 
-    /// The family of the `_count` or `_sum` (`suffix`) of a histogram or quantile timer: the
-    /// histogram's own samples, or the quantile timer's companion gauge named in its own right.
+    /// The `_count` or `_sum` (`suffix`) samples of a histogram or quantile timer (a summary).
     pub fn companion(&self, otel_name: &str, suffix: &str) -> String {
-        let Some(metric) = self.get(otel_name) else { return String::new() };
-        match metric.def.companion_name(suffix) {
-            Some(name) => self.options.metric_namer.build(&name, "", MetricType::Gauge).unwrap_or_default(),
-            None => format!("{}_{suffix}", metric.family),
-        }
+        self.get(otel_name).map(|metric| format!("{}_{suffix}", metric.family)).unwrap_or_default()
     }
 
     /// The Prometheus label name of attribute `key` of metric `otel_name`.

@@ -14,7 +14,7 @@ pub(crate) fn metrics(inv: &Inventory, command: &str) -> String {
         "\
          Every metric the service exposes, as Prometheus shows it after a scrape of the endpoint with the\n\
          naming it was rendered with. Histograms also have `_bucket` (with `le`), `_count` and `_sum`; quantile timers\n\
-         are gauges with a `quantile` label plus `_count` and `_sum` gauges.",
+         are summaries: samples with a `quantile` label, plus `_count` and `_sum`.",
     );
     // What every series carries besides its own labels depends on the exposition's options.
     out.push_str(if inv.options().scope_labels {
@@ -36,7 +36,7 @@ pub(crate) fn metrics(inv: &Inventory, command: &str) -> String {
             );
         }
         let kind = match m.def.kind {
-            otel_core::Kind::QuantileTimer { .. } => "gauge (quantiles)",
+            otel_core::Kind::QuantileTimer { .. } => "summary (quantiles)",
             _ => m.kind,
         };
         let labels =

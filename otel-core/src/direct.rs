@@ -46,6 +46,8 @@ pub struct DirectSeries {
 struct Facade {
     scope: InstrumentationScope,
     metrics: Metrics,
+    /// Whether its series are written directly (not when views shape the streams).
+    direct: bool,
 }
 
 impl std::fmt::Debug for DirectSeries {
@@ -55,13 +57,21 @@ impl std::fmt::Debug for DirectSeries {
 }
 
 impl DirectSeries {
-    /// Set once the pipeline is built: `None` when its streams are shaped by views.
-    pub(crate) fn fill(&self, scope: InstrumentationScope, metrics: Option<Metrics>) {
-        let _ = self.facade.set(metrics.map(|metrics| Facade { scope, metrics }));
+    /// Set once the pipeline is built; `direct` is false when its streams are shaped by views.
+    pub(crate) fn fill(&self, scope: InstrumentationScope, metrics: Metrics, direct: bool) {
+        let _ = self.facade.set(Some(Facade { scope, metrics, direct }));
     }
 
+    /// The facade, when its series are written directly.
     fn facade(&self) -> Option<&Facade> {
-        self.facade.get().and_then(Option::as_ref)
+        self.facade.get().and_then(Option::as_ref).filter(|f| f.direct)
+    }
+
+    /// For the SDK's metric `name` of `scope` that is a quantile timer's quantiles: the names of
+    /// its `count` and `sum` metrics, so that a writer can show the three as one summary.
+    pub fn summary_parts(&self, scope: &InstrumentationScope, name: &str) -> Option<(String, String)> {
+        let facade = self.facade.get().and_then(Option::as_ref)?;
+        (facade.scope == *scope).then(|| facade.metrics.timer_companions(name))?
     }
 
     /// Runs an SDK collection during which the facade's observable instruments observe

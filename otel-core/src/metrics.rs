@@ -169,6 +169,13 @@ impl Metrics {
         matches!(declared.recorder, Recorder::Counter(_) | Recorder::UpDown(_) | Recorder::Gauge(_)).then_some(&*declared.def)
     }
 
+    /// The names of a quantile timer's `count` and `sum` instruments, when `name` is a timer.
+    pub(crate) fn timer_companions(&self, name: &str) -> Option<(String, String)> {
+        let declared = self.inner.instruments.get(name)?;
+        matches!(declared.recorder, Recorder::Timer(_))
+            .then(|| (crate::quantile::companion(&declared.def, "count"), crate::quantile::companion(&declared.def, "sum")))
+    }
+
     /// Every counter, up-down counter and gauge with its cells.
     pub(crate) fn direct_metrics(&self) -> impl Iterator<Item = crate::direct::DirectMetric<'_>> {
         use crate::direct::{DirectCells, DirectMetric};

@@ -16,7 +16,7 @@ pub(crate) struct Timer {
     windows: Cells<Mutex<Window>>,
 }
 
-fn companion(def: &MetricDef, suffix: &str) -> String {
+pub(crate) fn companion(def: &MetricDef, suffix: &str) -> String {
     def.companion_name(suffix).unwrap_or_else(|| format!("{}.{suffix}", def.name))
 }
 

@@ -221,7 +221,7 @@ impl TelemetryBuilder {
         let facade_scope = InstrumentationScope::builder(self.scope.clone()).build();
         let facade_meter = checked.meter_with_scope(facade_scope.clone());
         let metrics = Metrics::new(&facade_meter, &self.scope, &catalog, health.clone(), &exemplars);
-        direct.fill(facade_scope, (!shaped).then(|| metrics.clone()));
+        direct.fill(facade_scope, metrics.clone(), !shaped);
         Ok(Telemetry {
             provider,
             resource,

@@ -545,11 +545,9 @@ impl Prometheus {
 
 /// promtool lints that the OTel naming rules or the documented worker SDK names force, with the reason; see
 /// docs/exposition.md. Anything else promtool reports is a real problem.
-pub const FORCED_LINTS: [(&str, &str); 4] = [
+pub const FORCED_LINTS: [(&str, &str); 2] = [
     ("label names should be written in 'snake_case' not 'camelCase'", "the worker SDK's labels (taskType, payloadType, workflowType)"),
-    ("non-summary metrics should not have \"quantile\" label", "the worker SDK's quantile timers are gauges with a quantile label"),
-    ("non-histogram and non-summary metrics should not have \"_count\" suffix", "quantile timers' _count gauges and semconv *.count names"),
-    ("non-histogram and non-summary metrics should not have \"_sum\" suffix", "quantile timers' _sum gauges"),
+    ("non-histogram and non-summary metrics should not have \"_count\" suffix", "semconv *.count names"),
 ];
 
 /// What `promtool check metrics` reports beyond [`FORCED_LINTS`]: parse errors and any other

@@ -193,6 +193,14 @@ fn quantile_timers_reproduce_the_worker_sdk_metric_set() {
     assert!((sum - 5.05).abs() < 1e-9, "{text}");
     let (_, report) = promtool_check_metrics(text.as_bytes());
     assert!(!report.contains("error while linting"), "{report}");
+    // One summary family: the count and sum only go up, so they are no gauges; promtool has
+    // nothing to say about the quantile label or the suffixes.
+    assert!(text.contains("# TYPE task_poll_time_seconds summary\n"), "{text}");
+    assert!(!text.contains("# TYPE task_poll_time_seconds_count") && !text.contains("# TYPE task_poll_time_seconds_sum"), "{text}");
+    assert!(!report.contains("quantile") && !report.contains("_count") && !report.contains("_sum"), "{report}");
+    let om = scraper.scrape(otel_exporters::Format::OpenMetrics).expect("openmetrics");
+    let (ok, parsed) = otel_tests::python_parse("openmetrics", &om);
+    assert!(ok, "{parsed}\n{}", String::from_utf8_lossy(&om));
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! document's metric table, and every PromQL query the document prints is evaluated by a real
 //! Prometheus scraping it.
 //!
-//! Deliberate differences from the document: none in names, types or labels. Every series also
+//! Deliberate differences from the document: none in names or labels. The timers are one
+//! Prometheus `summary` family each (quantiles, `_count`, `_sum`), where the document calls the
+//! quantiles and their `_count`/`_sum` gauges: the count and sum only go up. Every series also
 //! carries `otel_scope_name` (the instrumentation scope, as Prometheus' OTLP ingestion has it),
 //! and the textfile's series carry `service_instance_id` so several workers can share a
 //! directory.
@@ -12,24 +14,24 @@ use std::time::Duration;
 use otel_tests::{missing_documented, promtool_problems, scratch_dir, ExampleRun, Prometheus};
 
 /// The document's quick-reference table: sample name, type in the exposition, labels. The
-/// timers' quantile gauges and their `_count`/`_sum` are gauges, as the document says.
+/// timers' quantiles and their `_count`/`_sum` are one summary family.
 const TABLE: &[(&str, &str, &[&str])] = &[
-    ("api_request_time_seconds", "gauge", &["method", "uri", "status", "quantile"]),
-    ("api_request_time_seconds_count", "gauge", &["method", "uri", "status"]),
-    ("api_request_time_seconds_sum", "gauge", &["method", "uri", "status"]),
+    ("api_request_time_seconds", "summary", &["method", "uri", "status", "quantile"]),
+    ("api_request_time_seconds_count", "summary", &["method", "uri", "status"]),
+    ("api_request_time_seconds_sum", "summary", &["method", "uri", "status"]),
     ("task_poll_total", "counter", &["taskType"]),
     ("task_poll_time", "gauge", &["taskType"]),
-    ("task_poll_time_seconds", "gauge", &["taskType", "status", "quantile"]),
-    ("task_poll_time_seconds_count", "gauge", &["taskType", "status"]),
-    ("task_poll_time_seconds_sum", "gauge", &["taskType", "status"]),
+    ("task_poll_time_seconds", "summary", &["taskType", "status", "quantile"]),
+    ("task_poll_time_seconds_count", "summary", &["taskType", "status"]),
+    ("task_poll_time_seconds_sum", "summary", &["taskType", "status"]),
     ("task_execute_time", "gauge", &["taskType"]),
-    ("task_execute_time_seconds", "gauge", &["taskType", "status", "quantile"]),
-    ("task_execute_time_seconds_count", "gauge", &["taskType", "status"]),
-    ("task_execute_time_seconds_sum", "gauge", &["taskType", "status"]),
+    ("task_execute_time_seconds", "summary", &["taskType", "status", "quantile"]),
+    ("task_execute_time_seconds_count", "summary", &["taskType", "status"]),
+    ("task_execute_time_seconds_sum", "summary", &["taskType", "status"]),
     ("task_execute_error_total", "counter", &["taskType", "exception"]),
-    ("task_update_time_seconds", "gauge", &["taskType", "status", "quantile"]),
-    ("task_update_time_seconds_count", "gauge", &["taskType", "status"]),
-    ("task_update_time_seconds_sum", "gauge", &["taskType", "status"]),
+    ("task_update_time_seconds", "summary", &["taskType", "status", "quantile"]),
+    ("task_update_time_seconds_count", "summary", &["taskType", "status"]),
+    ("task_update_time_seconds_sum", "summary", &["taskType", "status"]),
     ("task_update_error_total", "counter", &["taskType", "exception"]),
     ("task_result_size", "gauge", &["taskType"]),
     ("task_execution_queue_full_total", "counter", &["taskType"]),

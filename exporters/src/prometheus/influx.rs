@@ -3,7 +3,7 @@
 //! (VictoriaMetrics, Telegraf's Prometheus output) get exactly the names a scrape would give.
 
 use super::format::float_text;
-use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, Writer};
+use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
 
 /// Writes line protocol; no timestamps (the receiver stamps each write).
 pub(crate) struct InfluxWriter<'o> {
@@ -29,15 +29,22 @@ impl<'o> InfluxWriter<'o> {
 
     /// One line: `measurement,tags[,le=..] field=value`.
     fn line(&mut self, sample: &str, le: Option<&str>, value: &str) {
+        self.line_tagged(sample, le.map(|le| ("le", le)), value);
+    }
+
+    /// A line with one more tag (`le`, `quantile`) after the rendered ones.
+    fn line_tagged(&mut self, sample: &str, extra: Option<(&str, &str)>, value: &str) {
         let (measurement, field) = match sample.rsplit_once('_') {
             Some((m, f)) if !m.is_empty() && !f.is_empty() => (m, f),
             _ => (sample, "value"),
         };
         escape(measurement, self.out, true);
         self.out.extend_from_slice(&self.tags);
-        if let Some(le) = le {
-            self.out.extend_from_slice(b",le=");
-            escape(le, self.out, false);
+        if let Some((tag, text)) = extra {
+            self.out.push(b',');
+            escape(tag, self.out, false);
+            self.out.push(b'=');
+            escape(text, self.out, false);
         }
         self.out.push(b' ');
         escape(field, self.out, false);
@@ -95,6 +102,17 @@ impl Writer for InfluxWriter<'_> {
             }
             _ => self.line(head.name, None, &value),
         }
+    }
+
+    fn summary(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &SummaryPoint<'_>) {
+        self.render_tags(labels);
+        for (quantile, value) in point.quantiles.iter().filter(|(_, v)| v.is_finite()) {
+            self.line_tagged(head.name, Some(("quantile", quantile)), &float_text(*value));
+        }
+        if point.sum.is_finite() {
+            self.line(&format!("{}_sum", head.name), None, &float_text(point.sum));
+        }
+        self.line(&format!("{}_count", head.name), None, &point.count.to_string());
     }
 
     fn histogram(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>) {

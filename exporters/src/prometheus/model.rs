@@ -19,6 +19,8 @@ pub(crate) enum Kind {
     Counter,
     Gauge,
     Histogram,
+    /// A quantile timer: quantile samples, `_count` and `_sum`.
+    Summary,
     /// `target_info`: an info metric in OpenMetrics, a gauge elsewhere.
     Info,
 }
@@ -29,6 +31,7 @@ impl Kind {
             Kind::Counter => "counter",
             Kind::Gauge | Kind::Info => "gauge",
             Kind::Histogram => "histogram",
+            Kind::Summary => "summary",
         }
     }
 }
@@ -134,6 +137,14 @@ fn identifying_labels(resource: &[KeyValue]) -> Vec<(String, String)> {
     labels
 }
 
+/// A summary point: a quantile timer's window quantiles and its all-time count and sum.
+pub(crate) struct SummaryPoint<'a> {
+    /// `(quantile label text, value)`, in the order recorded.
+    pub(crate) quantiles: &'a [(String, f64)],
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+}
+
 /// A point's label set; on the stack for the usual handful of labels.
 type LabelSet<'a> = smallvec::SmallVec<[(Cow<'a, str>, Cow<'a, str>); 8]>;
 
@@ -143,6 +154,8 @@ pub(crate) trait Writer {
     /// A gauge's or counter's sample; a counter may bring its latest exemplar.
     fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, exemplar: Option<&Exemplar>);
     fn histogram(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>);
+    /// A summary's series: each quantile (its label text and value), then its count and sum.
+    fn summary(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &SummaryPoint<'_>);
     /// When the cumulative series that follow (a counter's, a histogram's) started, for the
     /// formats that carry a created timestamp; `None` for those of gauges.
     fn start_time(&mut self, _start: Option<std::time::SystemTime>) {}
@@ -164,26 +177,28 @@ pub(crate) struct Sources<'s> {
 enum Member<'m> {
     Sdk(&'m Metric),
     Direct(&'m DirectMetric<'m>),
+    /// A quantile timer's three SDK gauges (quantiles, count, sum), written as one summary.
+    Summary(&'m Metric, &'m Metric, &'m Metric),
 }
 
 impl<'m> Member<'m> {
     fn name(self) -> &'m str {
         match self {
-            Member::Sdk(m) => m.name(),
+            Member::Sdk(m) | Member::Summary(m, ..) => m.name(),
             Member::Direct(m) => m.name(),
         }
     }
 
     fn unit(self) -> &'m str {
         match self {
-            Member::Sdk(m) => m.unit(),
+            Member::Sdk(m) | Member::Summary(m, ..) => m.unit(),
             Member::Direct(m) => m.unit(),
         }
     }
 
     fn description(self) -> &'m str {
         match self {
-            Member::Sdk(m) => m.description(),
+            Member::Sdk(m) | Member::Summary(m, ..) => m.description(),
             Member::Direct(m) => m.description(),
         }
     }
@@ -202,14 +217,27 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
             scopes.len() - 1
         })
     });
-    let mut members: Vec<(usize, Member<'_>)> = metrics
-        .scope_metrics()
-        .enumerate()
-        .flat_map(|(i, scope)| scope.metrics().map(move |m| (i, m)))
-        // Another reader's collection may have left the SDK some of what is written directly.
-        .filter(|(i, m)| !sources.direct.is_direct(scopes[*i], m.name()))
-        .map(|(i, m)| (i, Member::Sdk(m)))
-        .collect();
+    let mut members: Vec<(usize, Member<'_>)> = Vec::new();
+    for (i, scope) in metrics.scope_metrics().enumerate() {
+        // A quantile timer's count and sum join its quantiles in one summary.
+        let summaries: Vec<(&Metric, String, String)> =
+            scope.metrics().filter_map(|m| sources.direct.summary_parts(scopes[i], m.name()).map(|(count, sum)| (m, count, sum))).collect();
+        let find = |name: &str| scope.metrics().find(|m| m.name() == name);
+        let mut parts: Vec<&str> = Vec::new();
+        for (main, count, sum) in &summaries {
+            if let (Some(count_metric), Some(sum_metric)) = (find(count), find(sum)) {
+                members.push((i, Member::Summary(main, count_metric, sum_metric)));
+                parts.extend([main.name(), count_metric.name(), sum_metric.name()]);
+            }
+        }
+        members.extend(
+            scope
+                .metrics()
+                // Another reader's collection may have left the SDK some of what is written directly.
+                .filter(|m| !sources.direct.is_direct(scopes[i], m.name()) && !parts.contains(&m.name()))
+                .map(|m| (i, Member::Sdk(m))),
+        );
+    }
     if let Some(scope) = direct_scope {
         members.extend(direct_metrics.iter().map(|m| (scope, Member::Direct(m))));
     }
@@ -260,7 +288,11 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
         let head = FamilyHead { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
         writer.family(&head);
         // A histogram's `le` label is its bucket bound; an attribute cannot take it.
-        labels.reserved = (family.kind == Kind::Histogram).then_some("le");
+        labels.reserved = match family.kind {
+            Kind::Histogram => Some("le"),
+            Kind::Summary => Some("quantile"),
+            _ => None,
+        };
         for (scope, member) in family.members {
             labels.metric = member.name();
             // Looked up once per metric; per point only when it holds exemplars.
@@ -268,12 +300,76 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
             let fixed = &fixed_per_scope[scope];
             match member {
                 Member::Sdk(metric) => write_metric(writer, &head, metric, fixed, &mut labels, &source),
+                Member::Summary(quantiles, count, sum) => write_summary(writer, &head, [quantiles, count, sum], fixed, &mut labels),
                 Member::Direct(metric) => direct_points += write_direct(writer, &head, metric, fixed, &mut labels, &source),
             }
         }
     }
     writer.finish();
     direct_points
+}
+
+/// A quantile timer's series from its three SDK gauges: points of the quantiles gauge grouped by
+/// their attributes less `quantile`, each with the count and sum of the same attributes.
+fn write_summary(
+    writer: &mut dyn Writer,
+    head: &FamilyHead<'_>,
+    [quantiles, count, sum]: [&Metric; 3],
+    fixed: &FixedLabels,
+    labels: &mut LabelBuilder<'_, '_>,
+) {
+    type Key = Vec<KeyValue>;
+    let key = |attributes: &mut dyn Iterator<Item = &KeyValue>| -> Key {
+        let mut key: Key = attributes.filter(|kv| kv.key.as_str() != QUANTILE).cloned().collect();
+        key.sort_by(|a, b| a.key.cmp(&b.key));
+        key
+    };
+    type Series = Vec<(Key, Vec<(String, f64)>, u64, f64)>;
+    fn slot(series: &mut Series, k: Key) -> usize {
+        match series.iter().position(|(existing, ..)| *existing == k) {
+            Some(i) => i,
+            None => {
+                series.push((k, Vec::new(), 0, 0.0));
+                series.len() - 1
+            }
+        }
+    }
+    let mut series: Series = Vec::new();
+    for_each_gauge_point(quantiles, |attributes, value| {
+        let attributes: Vec<&KeyValue> = attributes.collect();
+        let q = attributes.iter().find(|kv| kv.key.as_str() == QUANTILE).map(|kv| kv.value.as_str().into_owned());
+        if let Some(q) = q {
+            let i = slot(&mut series, key(&mut attributes.into_iter()));
+            series[i].1.push((q, value));
+        }
+    });
+    for_each_gauge_point(count, |attributes, value| {
+        let i = slot(&mut series, key(attributes));
+        series[i].2 = value as u64;
+    });
+    for_each_gauge_point(sum, |attributes, value| {
+        let i = slot(&mut series, key(attributes));
+        series[i].3 = value;
+    });
+    writer.start_time(None);
+    let mut pairs = LabelSet::new();
+    for (attributes, quantiles, count, sum) in &series {
+        labels.build_into(&mut pairs, fixed, attributes.iter());
+        writer.summary(head, &pairs, &SummaryPoint { quantiles, count: *count, sum: *sum });
+    }
+}
+
+/// The label a quantile timer's quantiles carry.
+const QUANTILE: &str = "quantile";
+
+/// Every point of a gauge, its value as `f64`.
+fn for_each_gauge_point(metric: &Metric, mut f: impl FnMut(&mut dyn Iterator<Item = &KeyValue>, f64)) {
+    match metric.data() {
+        AggregatedMetrics::F64(MetricData::Gauge(g)) => g.data_points().for_each(|p| f(&mut p.attributes(), p.value())),
+        AggregatedMetrics::U64(MetricData::Gauge(g)) => g.data_points().for_each(|p| f(&mut p.attributes(), p.value() as f64)),
+        AggregatedMetrics::I64(MetricData::Gauge(g)) => g.data_points().for_each(|p| f(&mut p.attributes(), p.value() as f64)),
+        _ => {}
+    }
 }
 
 /// A facade metric's series, straight from its cells.
@@ -421,6 +517,7 @@ fn claimed_names(name: &str, kind: Kind) -> Vec<String> {
             vec![base.to_owned(), format!("{base}_total"), format!("{base}_created")]
         }
         Kind::Histogram => ["", "_bucket", "_count", "_sum", "_created"].iter().map(|s| format!("{name}{s}")).collect(),
+        Kind::Summary => ["", "_count", "_sum", "_created"].iter().map(|s| format!("{name}{s}")).collect(),
         Kind::Gauge | Kind::Info => vec![name.to_owned()],
     }
 }
@@ -428,6 +525,8 @@ fn claimed_names(name: &str, kind: Kind) -> Vec<String> {
 fn kind_of(member: Member<'_>) -> Option<(Kind, MetricType)> {
     let metric = match member {
         Member::Sdk(metric) => metric,
+        // Named as the gauge of quantiles it is made from (no `_total`, the unit's word).
+        Member::Summary(..) => return Some((Kind::Summary, MetricType::Gauge)),
         Member::Direct(metric) => {
             return Some(match metric.kind() {
                 DirectKind::Counter => (Kind::Counter, MetricType::MonotonicCounter),

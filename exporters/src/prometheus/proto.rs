@@ -5,7 +5,7 @@ use prost::Message;
 
 use otel_core::Exemplar;
 
-use super::model::{Exponential, FamilyHead, HistogramPoint, Kind, Labels, Number, Writer};
+use super::model::{Exponential, FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
 
 /// `io.prometheus.client` messages, with the field numbers of `metrics.proto`.
 mod dto {
@@ -104,8 +104,28 @@ mod dto {
         pub(crate) gauge: Option<Gauge>,
         #[prost(message, optional, tag = "3")]
         pub(crate) counter: Option<Counter>,
+        #[prost(message, optional, tag = "4")]
+        pub(crate) summary: Option<Summary>,
         #[prost(message, optional, tag = "7")]
         pub(crate) histogram: Option<Histogram>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Quantile {
+        #[prost(double, optional, tag = "1")]
+        pub(crate) quantile: Option<f64>,
+        #[prost(double, optional, tag = "2")]
+        pub(crate) value: Option<f64>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(crate) struct Summary {
+        #[prost(uint64, optional, tag = "1")]
+        pub(crate) sample_count: Option<u64>,
+        #[prost(double, optional, tag = "2")]
+        pub(crate) sample_sum: Option<f64>,
+        #[prost(message, repeated, tag = "3")]
+        pub(crate) quantile: Vec<Quantile>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -124,6 +144,7 @@ mod dto {
 
     pub(crate) const COUNTER: i32 = 0;
     pub(crate) const GAUGE: i32 = 1;
+    pub(crate) const SUMMARY: i32 = 2;
     pub(crate) const HISTOGRAM: i32 = 4;
 }
 
@@ -168,6 +189,7 @@ impl Writer for ProtoWriter<'_> {
             Kind::Counter => dto::COUNTER,
             Kind::Gauge | Kind::Info => dto::GAUGE,
             Kind::Histogram => dto::HISTOGRAM,
+            Kind::Summary => dto::SUMMARY,
         };
         let unit = head.declared_unit(head.name).map(str::to_owned);
         self.current = Some(dto::MetricFamily {
@@ -218,6 +240,16 @@ impl Writer for ProtoWriter<'_> {
             }
         }
         self.push(labels, dto::Metric { histogram: Some(histogram), ..Default::default() });
+    }
+
+    fn summary(&mut self, _head: &FamilyHead<'_>, labels: &Labels<'_>, point: &SummaryPoint<'_>) {
+        let quantile = point
+            .quantiles
+            .iter()
+            .filter_map(|(q, value)| Some(dto::Quantile { quantile: Some(q.parse().ok()?), value: Some(*value) }))
+            .collect();
+        let summary = dto::Summary { sample_count: Some(point.count), sample_sum: Some(point.sum), quantile };
+        self.push(labels, dto::Metric { summary: Some(summary), ..Default::default() });
     }
 
     fn start_time(&mut self, start: Option<std::time::SystemTime>) {
@@ -393,9 +425,17 @@ mod tests {
             label: vec![label],
             gauge: Some(dto::Gauge { value: Some(1.0) }),
             counter: Some(dto::Counter { value: Some(1.0), exemplar: None, created_timestamp: None }),
+            summary: Some(dto::Summary {
+                sample_count: Some(3),
+                sample_sum: Some(1.5),
+                quantile: vec![dto::Quantile { quantile: Some(0.5), value: Some(0.25) }],
+            }),
             histogram: Some(dto::Histogram::default()),
         };
-        assert_eq!(wire_fields(&metric.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, LEN, None), (7, LEN, None)]);
+        assert_eq!(wire_fields(&metric.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, LEN, None), (4, LEN, None), (7, LEN, None)]);
+        let summary = metric.summary.clone().expect("summary");
+        assert_eq!(wire_fields(&summary.encode_to_vec()), [(1, VARINT, Some(3)), (2, FIXED64, None), (3, LEN, None)]);
+        assert_eq!(wire_fields(&summary.quantile[0].encode_to_vec()), [(1, FIXED64, None), (2, FIXED64, None)]);
         let family = dto::MetricFamily {
             name: Some("f".into()),
             help: Some("h".into()),
@@ -404,6 +444,6 @@ mod tests {
             unit: None,
         };
         assert_eq!(wire_fields(&family.encode_to_vec()), [(1, LEN, None), (2, LEN, None), (3, VARINT, Some(4)), (4, LEN, None)]);
-        assert_eq!((dto::COUNTER, dto::GAUGE, dto::HISTOGRAM), (0, 1, 4));
+        assert_eq!((dto::COUNTER, dto::GAUGE, dto::SUMMARY, dto::HISTOGRAM), (0, 1, 2, 4));
     }
 }

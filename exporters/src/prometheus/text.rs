@@ -5,7 +5,7 @@ use std::io::Write as _;
 use super::format::{escape_help, escape_label_value, float_text, is_classic_name};
 use otel_core::Exemplar;
 
-use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, Writer};
+use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
 
 /// Writes text 0.0.4 (`open_metrics == false`) or OpenMetrics 1.0.0.
 pub(crate) struct TextWriter<'o> {
@@ -47,6 +47,11 @@ impl<'o> TextWriter<'o> {
     /// One sample line from the rendered labels, an optional `le`, a value and (OpenMetrics
     /// only) an exemplar.
     fn sample(&mut self, name: &str, suffix: &str, le: Option<&str>, value: &[u8], exemplar: Option<&Exemplar>) {
+        self.sample_with(name, suffix, le.map(|le| ("le", le)), value, exemplar);
+    }
+
+    /// One sample line with an optional extra label (`le`, `quantile`) after the rendered ones.
+    fn sample_with(&mut self, name: &str, suffix: &str, extra: Option<(&str, &str)>, value: &[u8], exemplar: Option<&Exemplar>) {
         let out = &mut *self.out;
         let quoted = self.utf8_names && !is_classic_name(name);
         if quoted {
@@ -58,16 +63,17 @@ impl<'o> TextWriter<'o> {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(suffix.as_bytes());
         }
-        let has_labels = !self.scratch.is_empty() || le.is_some();
+        let has_labels = !self.scratch.is_empty() || extra.is_some();
         if has_labels {
             out.push(if quoted { b',' } else { b'{' });
             out.extend_from_slice(&self.scratch);
-            if let Some(le) = le {
+            if let Some((label, text)) = extra {
                 if !self.scratch.is_empty() {
                     out.push(b',');
                 }
-                out.extend_from_slice(b"le=\"");
-                out.extend_from_slice(le.as_bytes());
+                out.extend_from_slice(label.as_bytes());
+                out.extend_from_slice(b"=\"");
+                escape_label_value(text, out);
                 out.push(b'"');
             }
         }
@@ -149,6 +155,15 @@ impl Writer for TextWriter<'_> {
             self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes(), None);
             self.sample(head.name, "_count", None, count, None);
         }
+    }
+
+    fn summary(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &SummaryPoint<'_>) {
+        self.render_labels(labels);
+        for (quantile, value) in point.quantiles {
+            self.sample_with(head.name, "", Some(("quantile", quantile)), float_text(*value).as_bytes(), None);
+        }
+        self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes(), None);
+        self.sample(head.name, "_count", None, itoa::Buffer::new().format(point.count).as_bytes(), None);
     }
 
     fn finish(&mut self) {

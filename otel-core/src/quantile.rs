@@ -38,8 +38,11 @@ impl Timer {
             .with_callback(move |observer| {
                 t.windows.for_each(|labels, window| {
                     let Ok(window) = window.lock() else { return };
+                    // The timer's own `quantile` label, never an attribute of that name (a
+                    // definition that allows other labels could bring one).
+                    let own: Vec<KeyValue> = labels.iter().filter(|kv| kv.key.as_str() != QUANTILE_LABEL).cloned().collect();
                     for ((_, label), value) in QUANTILES.iter().zip(window.quantiles()) {
-                        let mut with_quantile = labels.to_vec();
+                        let mut with_quantile = own.clone();
                         with_quantile.push(KeyValue::new(QUANTILE_LABEL, *label));
                         observer.observe(value, &with_quantile);
                     }

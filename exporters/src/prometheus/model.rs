@@ -269,8 +269,9 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
                 }
                 !clash
             });
-            let has_le = under.iter().chain(&over).any(|(name, _)| name == "le");
-            FixedLabels { has_le, under, over }
+            let has = |label: &str| under.iter().chain(&over).any(|(name, _)| name == label);
+            let (has_le, has_quantile) = (has("le"), has("quantile"));
+            FixedLabels { has_le, has_quantile, under, over }
         })
         .collect();
 
@@ -278,7 +279,7 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
         let head = FamilyHead { name: "target_info", help: "Target metadata", unit: "", kind: Kind::Info };
         writer.family(&head);
         labels.metric = "target_info";
-        let fixed = FixedLabels { has_le: false, under: Vec::new(), over: identifying.clone() };
+        let fixed = FixedLabels { under: Vec::new(), over: identifying.clone(), ..FixedLabels::default() };
         let pairs = labels.build(&fixed, attributes.into_iter());
         writer.number(&head, &pairs, Number::U64(1), None);
     }
@@ -337,7 +338,12 @@ fn write_summary(
     let mut series: Series = Vec::new();
     for_each_gauge_point(quantiles, |attributes, value| {
         let attributes: Vec<&KeyValue> = attributes.collect();
-        let q = attributes.iter().find(|kv| kv.key.as_str() == QUANTILE).map(|kv| kv.value.as_str().into_owned());
+        // Only a number is a quantile (a summary's `quantile` label must parse as one).
+        let q = attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == QUANTILE)
+            .map(|kv| kv.value.as_str().into_owned())
+            .filter(|q| q.parse::<f64>().is_ok());
         if let Some(q) = q {
             let i = slot(&mut series, key(&mut attributes.into_iter()));
             series[i].1.push((q, value));
@@ -356,6 +362,15 @@ fn write_summary(
     for (attributes, quantiles, count, sum) in &series {
         labels.build_into(&mut pairs, fixed, attributes.iter());
         writer.summary(head, &pairs, &SummaryPoint { quantiles, count: *count, sum: *sum });
+    }
+}
+
+/// The reason a label a family sets itself (`le`, `quantile`) is counted under when left out.
+fn reserved_reason(own: &str) -> &'static str {
+    if own == "le" {
+        "histogram_le"
+    } else {
+        "summary_quantile"
     }
 }
 
@@ -401,6 +416,8 @@ fn write_direct(
 struct FixedLabels {
     /// Whether one of them is `le`, which histograms leave out.
     has_le: bool,
+    /// Whether one of them is `quantile`, which summaries leave out.
+    has_quantile: bool,
     /// Copied resource attributes: a point's attribute with the same label wins over them.
     under: Vec<(String, String)>,
     /// Scope labels: they win over a point's attribute with the same label, as in Prometheus'
@@ -791,8 +808,13 @@ impl LabelBuilder<'_, '_> {
     /// [`build`](Self::build) into `pairs` (cleared first): a walk reuses one buffer per metric.
     fn build_into<'a>(&mut self, pairs: &mut LabelSet<'a>, fixed: &'a FixedLabels, attributes: impl Iterator<Item = &'a KeyValue>) {
         pairs.clear();
-        let fixed_reserved = self.reserved.is_some() && fixed.has_le;
-        let fixed_labels = fixed.under.iter().chain(&fixed.over).filter(|(name, _)| !(fixed_reserved && name == "le"));
+        let fixed_reserved = match self.reserved {
+            Some("le") => fixed.has_le,
+            Some("quantile") => fixed.has_quantile,
+            _ => false,
+        };
+        let fixed_labels =
+            fixed.under.iter().chain(&fixed.over).filter(|(name, _)| !(fixed_reserved && self.reserved == Some(name.as_str())));
         pairs.extend(fixed_labels.map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
         let first = pairs.len();
         // The original key of each attribute label, for the rare label sets that need resolving.
@@ -809,20 +831,20 @@ impl LabelBuilder<'_, '_> {
                 });
             }
             let Some(label) = self.translate(key) else { continue };
-            if self.reserved == Some(label.as_ref()) {
+            if let Some(own) = self.reserved.filter(|own| *own == label.as_ref()) {
                 let metric = self.metric;
-                self.issues.note("histogram_le", metric, || {
-                    format!("metric {metric:?} has an attribute {key:?}, which would become the histogram's own `le` label; it is left out")
+                self.issues.note(reserved_reason(own), metric, || {
+                    format!("metric {metric:?} has an attribute {key:?}, which would become the family's own `{own}` label; it is left out")
                 });
                 continue;
             }
             pairs.push((label, value_text(&kv.value)));
             keys.push(key);
         }
-        if fixed_reserved {
+        if let Some(own) = self.reserved.filter(|_| fixed_reserved) {
             let metric = self.metric;
-            self.issues.note("histogram_le", metric, || {
-                format!("metric {metric:?} would get a copied resource or scope label `le`, the histogram's own label; it is left out")
+            self.issues.note(reserved_reason(own), metric, || {
+                format!("metric {metric:?} would get a copied resource or scope label `{own}`, the family's own label; it is left out")
             });
         }
         // Any label name twice (among the attributes, or an attribute and a fixed label)?
@@ -951,7 +973,8 @@ mod tests {
         let mut issues = Issues::default();
         let mut builder = LabelBuilder { options: &options, metric: "m", reserved: None, issues: &mut issues, cache: HashMap::new() };
         let attributes: Vec<KeyValue> = keys.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
-        let fixed = FixedLabels { has_le: false, under: pairs(&[("service_name", "svc")]), over: pairs(&[("otel_scope_name", "s")]) };
+        let fixed =
+            FixedLabels { under: pairs(&[("service_name", "svc")]), over: pairs(&[("otel_scope_name", "s")]), ..FixedLabels::default() };
         builder.build(&fixed, attributes.iter()).into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
     }
 

@@ -325,17 +325,22 @@ fn write_summary(
         key.sort_by(|a, b| a.key.cmp(&b.key));
         key
     };
-    type Series = Vec<(Key, Vec<(String, f64)>, u64, f64)>;
-    fn slot(series: &mut Series, k: Key) -> usize {
-        match series.iter().position(|(existing, ..)| *existing == k) {
-            Some(i) => i,
-            None => {
-                series.push((k, Vec::new(), 0, 0.0));
-                series.len() - 1
-            }
-        }
+    /// A series' attributes, quantiles, count and sum.
+    type Point = (Key, Vec<(String, f64)>, u64, f64);
+    /// Each series once, in the order first seen, with an index to find it again.
+    #[derive(Default)]
+    struct Series {
+        points: Vec<Point>,
+        index: HashMap<Key, usize>,
     }
-    let mut series: Series = Vec::new();
+    fn slot(series: &mut Series, k: Key) -> usize {
+        let Series { points, index } = series;
+        *index.entry(k).or_insert_with_key(|k| {
+            points.push((k.clone(), Vec::new(), 0, 0.0));
+            points.len() - 1
+        })
+    }
+    let mut series = Series::default();
     for_each_gauge_point(quantiles, |attributes, value| {
         let attributes: Vec<&KeyValue> = attributes.collect();
         // Only a number is a quantile (a summary's `quantile` label must parse as one).
@@ -346,20 +351,20 @@ fn write_summary(
             .filter(|q| q.parse::<f64>().is_ok());
         if let Some(q) = q {
             let i = slot(&mut series, key(&mut attributes.into_iter()));
-            series[i].1.push((q, value));
+            series.points[i].1.push((q, value));
         }
     });
     for_each_gauge_point(count, |attributes, value| {
         let i = slot(&mut series, key(attributes));
-        series[i].2 = value as u64;
+        series.points[i].2 = value as u64;
     });
     for_each_gauge_point(sum, |attributes, value| {
         let i = slot(&mut series, key(attributes));
-        series[i].3 = value;
+        series.points[i].3 = value;
     });
     writer.start_time(None);
     let mut pairs = LabelSet::new();
-    for (attributes, quantiles, count, sum) in &series {
+    for (attributes, quantiles, count, sum) in &series.points {
         labels.build_into(&mut pairs, fixed, attributes.iter());
         writer.summary(head, &pairs, &SummaryPoint { quantiles, count: *count, sum: *sum });
     }

@@ -710,7 +710,9 @@ impl Rotel {
 #[derive(Debug)]
 pub struct Otelcol {
     process: Process,
-    command: Command,
+    /// The configuration file and the environment it runs with (for restarts).
+    config: PathBuf,
+    env: Vec<(String, String)>,
     /// `host:port` of the OTLP/gRPC receiver (`{grpc}`).
     pub grpc: String,
     /// `host:port` of the OTLP/HTTP receiver (`{http}`).
@@ -744,12 +746,13 @@ impl Otelcol {
     /// environment variables (for its `${env:…}` references); waits until the health check at
     /// `health` (`host:port`, which the file must configure) says it is ready.
     pub fn start_file(file: &Path, env: &[(&str, String)], health: &str) -> Otelcol {
-        let dir = scratch_dir("otelcol-run");
-        let mut command = Command::new(peer("otelcol"));
-        command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-        let mut validate = Command::new(peer("otelcol"));
-        validate.arg("validate").arg(format!("--config={}", file.display())).envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-        let out = validate.output().expect("run otelcol validate");
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let out = Command::new(peer("otelcol"))
+            .arg("validate")
+            .arg(format!("--config={}", file.display()))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run otelcol validate");
         assert!(
             out.status.success(),
             "otelcol validate {}:\n{}{}",
@@ -757,10 +760,11 @@ impl Otelcol {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        command.arg(format!("--config={}", file.display()));
+        let dir = scratch_dir("otelcol-run");
         let mut collector = Otelcol {
-            process: Self::spawn(&mut command, &dir),
-            command,
+            process: Self::spawn(file, &env, &dir),
+            config: file.to_owned(),
+            env,
             grpc: String::new(),
             http: String::new(),
             health: format!("http://{health}/"),
@@ -771,14 +775,11 @@ impl Otelcol {
         collector
     }
 
-    fn spawn(command: &mut Command, dir: &Path) -> Process {
+    fn spawn(config: &Path, env: &[(String, String)], dir: &Path) -> Process {
         static RUN: AtomicU32 = AtomicU32::new(0);
-        let log = dir.join(format!("otelcol-{}.log", RUN.fetch_add(1, Ordering::Relaxed)));
-        let out = fs::File::create(&log).expect("create log file");
-        let err = out.try_clone().expect("clone log file");
-        command.stdin(Stdio::null()).stdout(out).stderr(err);
-        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start otelcol: {e}"));
-        Process { child, name: "otelcol".to_owned(), log }
+        let mut command = Command::new(peer("otelcol"));
+        command.arg(format!("--config={}", config.display())).envs(env.iter().map(|(k, v)| (k, v)));
+        Process::start("otelcol", command, dir.join(format!("otelcol-{}.log", RUN.fetch_add(1, Ordering::Relaxed))))
     }
 
     /// The rendered gateway (`otelcol-gateway.yaml`, as `otel-ops` writes it) on fresh loopback
@@ -821,7 +822,7 @@ impl Otelcol {
 
     /// Starts it again with the same configuration and ports; waits until it is ready.
     pub fn restart(&mut self) {
-        self.process = Self::spawn(&mut self.command, &self.dir);
+        self.process = Self::spawn(&self.config, &self.env, &self.dir);
         let health = self.health.clone();
         self.process.wait_ready(&health);
     }

@@ -107,8 +107,10 @@ fn raw_meter(kind: Kind, n: usize) -> Kept {
 fn sdk(kind: Kind, n: usize) -> Kept {
     use opentelemetry_sdk::metrics::reader::MetricReader as _;
     let reader = std::sync::Arc::new(ManualReader::builder().build());
-    let provider =
-        SdkMeterProvider::builder().with_reader(otel_core::SharedReader(reader.clone())).with_view(crate::scrape::room(SHAPE)).build();
+    let provider = SdkMeterProvider::builder()
+        .with_reader(otel_core::export::SharedReader(reader.clone()))
+        .with_view(crate::scrape::room(SHAPE))
+        .build();
     record_otel(&provider.meter("bench"), kind, n);
     let mut collected = opentelemetry_sdk::metrics::data::ResourceMetrics::default();
     reader.collect(&mut collected).expect("collect");

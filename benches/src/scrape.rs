@@ -84,7 +84,7 @@ fn sdk_collect_only(shape: Shape) -> Scrape {
     use opentelemetry_sdk::metrics::ManualReader;
     use std::sync::Arc;
 
-    let reader = otel_core::SharedReader(Arc::new(ManualReader::builder().build()));
+    let reader = otel_core::export::SharedReader(Arc::new(ManualReader::builder().build()));
     let provider = SdkMeterProvider::builder().with_reader(reader.clone()).with_view(room(shape)).build();
     record_otel(&provider.meter("bench"), shape);
     let mut metrics = ResourceMetrics::default();

@@ -35,7 +35,8 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use otel_core::{Catalog, Env, Health, Telemetry};
+use otel_core::export::Health;
+use otel_core::{Catalog, Env, Telemetry};
 use otel_exporters::EncodeOptions;
 use otel_instrumentation::grpc::GrpcLayer;
 use otel_instrumentation::http::HttpServerNames;

@@ -5,7 +5,8 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use otel_core::{BuildError, Exporter, Plug};
+use otel_core::export::{Exporter, Plug};
+use otel_core::BuildError;
 
 use crate::periodic::{self, Sink};
 use crate::prometheus::{EncodeOptions, Scraper};

@@ -4,18 +4,20 @@
 
 use std::time::Duration;
 
-use otel_core::config::{
-    ConfigFile, ConsoleModel, HeaderModel, InfluxModel, OtlpModel, PeriodicModel, PrometheusModel, PullExporterModel, PushExporterModel,
+use otel_core::config::model::{
+    ConsoleModel, HeaderModel, InfluxModel, OtlpModel, PeriodicModel, PrometheusModel, PullExporterModel, PushExporterModel,
     PushgatewayModel, ReaderModel, TemporalityModel, TextfileModel,
 };
-use otel_core::{BuildError, Exporter};
+use otel_core::config::ConfigFile;
+use otel_core::export::Exporter;
+use otel_core::BuildError;
 
 use crate::given::Given;
 
 #[cfg(feature = "prometheus")]
 use crate::{EncodeOptions, TranslationStrategy};
 #[cfg(feature = "prometheus")]
-use otel_core::config::TranslationStrategyModel;
+use otel_core::config::model::TranslationStrategyModel;
 
 /// The spec's default interval and export timeout of a periodic reader.
 const DEFAULT_INTERVAL_MS: u64 = 60_000;

@@ -1,32 +1,38 @@
 //! # otel-exporters
 //!
 //! Where otel-pipeline's metrics go. Each exporter implements
-//! [`otel_core::Exporter`] and is attached with
+//! [`otel_core::export::Exporter`] and is attached with
 //! [`TelemetryBuilder::exporter`](otel_core::TelemetryBuilder::exporter); several can be
 //! attached at once.
 //!
 //! | feature | exporter | what it does |
 //! |---|---|---|
-//! | `prometheus` | [`PrometheusExporter`] | pull endpoint: text 0.0.4, OpenMetrics 1.0.0 and protobuf (native histograms), names identical to Prometheus' own OTLP translation |
+//! | `prometheus` (default) | [`PrometheusExporter`] | pull endpoint: text 0.0.4, OpenMetrics 1.0.0 and protobuf (native histograms), names identical to Prometheus' own OTLP translation |
 //! | `prometheus-tls` | [`PrometheusExporter`] `tls(cert, key)` | HTTPS for the endpoint (rustls, ring provider) |
-//! | `textfile` | [`TextfileExporter`] | a `.prom` file for node_exporter's textfile collector, rewritten atomically |
+//! | `textfile` (default) | [`TextfileExporter`] | a `.prom` file for node_exporter's textfile collector, rewritten atomically |
 //! | `influx` | [`InfluxExporter`] | InfluxDB line protocol POSTed to a write URL (VictoriaMetrics `/write`) or written to a file |
 //! | `pushgateway` | [`PushgatewayExporter`] | pushes to a Prometheus Pushgateway at shutdown (and every interval), PUT or POST, grouping key, auth |
 //! | `axum` | `metrics_route` | `/metrics` on your own axum router, served as the endpoint serves it |
 //! | `otlp` | [`OtlpExporter`] | push over gRPC or HTTP/protobuf, `https` with system roots or your CA, mutual TLS, gzip, headers, retries |
-//! | `prometheus` | [`ConsoleExporter`] | the text exposition on standard output at every export |
+//! | `prometheus` (default) | [`ConsoleExporter`] | the text exposition on standard output at every export |
 //! | `config-file` | [`from_env`] | attaches the readers of the OpenTelemetry configuration file (`OTEL_CONFIG_FILE`) |
+//!
+//! The defaults are what a Prometheus-first service needs and add no HTTP client, TLS stack or
+//! YAML parser; `otlp`, `pushgateway` and `influx` bring hyper's client with rustls, `config-file`
+//! a YAML parser. Selecting an exporter whose feature is off (in `OTEL_METRICS_EXPORTER` or the
+//! configuration file) is a [`BuildError`](otel_core::BuildError) naming the feature to add.
 //!
 //! [`from_env`] picks exporters from `OTEL_METRICS_EXPORTER`, or from the configuration file's
 //! readers when `OTEL_CONFIG_FILE` names one. Every setting resolves as builder,
 //! then metrics-specific variable, then generic variable, then default, read through the
 //! pipeline's [`otel_core::Env`] only. Secrets (header values, URL credentials) are never printed.
 //!
-//! Both exporters do their network I/O on one small runtime thread of their own
+//! The push exporters do their network I/O on one small runtime thread of their own
 //! (`otel-pipeline-io`), so they work the same whether the application runs a multi-thread
 //! tokio runtime, a `current_thread` runtime, or none.
 //!
 //! ```no_run
+//! # #[cfg(all(feature = "prometheus", feature = "otlp"))] {
 //! use otel_core::Telemetry;
 //! use otel_exporters::{OtlpExporter, OtlpProtocol, PrometheusExporter};
 //!
@@ -35,6 +41,7 @@
 //!     .exporter(PrometheusExporter::new().listen("127.0.0.1:9464"))
 //!     .exporter(OtlpExporter::new().protocol(OtlpProtocol::Grpc).endpoint("http://127.0.0.1:4317"))
 //!     .install()?;
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

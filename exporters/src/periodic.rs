@@ -13,7 +13,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, Pipeline, Temporality};
-use otel_core::{BuildError, Health, Plug, Problem};
+use otel_core::export::{Health, Plug, Problem};
+use otel_core::BuildError;
 
 use crate::prometheus::Scraper;
 

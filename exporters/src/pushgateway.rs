@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::Method;
-use otel_core::{redact_urls, BuildError, Exporter, Plug};
+use otel_core::export::{redact_urls, Exporter, Plug};
+use otel_core::BuildError;
 
 use crate::periodic::{self, Sink};
 use crate::prometheus::Scraper;

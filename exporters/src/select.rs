@@ -1,6 +1,7 @@
 //! Choosing exporters with `OTEL_METRICS_EXPORTER`.
 
-use otel_core::{BuildError, Exporter, ExporterKind, Plug};
+use otel_core::export::{Exporter, Plug};
+use otel_core::{BuildError, ExporterKind};
 
 use crate::given::Given;
 
@@ -112,7 +113,11 @@ impl Exporter for FromEnv {
                 other => {
                     return Err(BuildError::Exporter {
                         exporter: "from-env",
-                        reason: format!("OTEL_METRICS_EXPORTER selects {other:?}, whose cargo feature is not enabled"),
+                        reason: format!(
+                            "OTEL_METRICS_EXPORTER selects {0}, but otel-exporters is built without its feature `{0}`: \
+                             add `features = [\"{0}\"]` to its dependency, or leave {0} out of the variable",
+                            other.name()
+                        ),
                     })
                 }
             };

@@ -54,7 +54,7 @@ impl RetryPolicy {
 pub(crate) struct Patience<'d> {
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
-    pub(crate) deadline: &'d otel_core::Deadline,
+    pub(crate) deadline: &'d otel_core::export::Deadline,
 }
 
 /// Why an export failed; the message never contains header values or URL credentials.
@@ -170,7 +170,7 @@ impl TextPush {
         patience: Patience<'_>,
     ) -> Result<Self, otel_core::BuildError> {
         use otel_core::BuildError;
-        let shown = otel_core::redact_urls(url);
+        let shown = otel_core::export::redact_urls(url);
         let invalid = |why: &str| source.invalid(&shown, &format!("an http:// or https:// URL ({why})"));
         let parts = UrlParts::split(url).map_err(invalid)?;
         let uri = parts.uri(parts.path).map_err(invalid)?;

@@ -2,7 +2,8 @@
 //! method, or the variable (with its value when that is no secret, URLs with credentials
 //! redacted).
 
-use otel_core::{redact_urls, BuildError, Env};
+use otel_core::export::redact_urls;
+use otel_core::{BuildError, Env};
 
 /// The origin of one setting's value.
 pub(crate) enum Source {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use otel_core::{BuildError, Exporter, Plug};
+use otel_core::export::{Exporter, Plug};
+use otel_core::BuildError;
 
 use crate::atomic_file::{temporary_of, AtomicFile, ReplaceError};
 use crate::periodic::{self, Sink};

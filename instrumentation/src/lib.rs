@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `macros` (default) | `#[track_duration]` and `#[track_errors]` |
 //! | `http` (default) | [`http::HttpServerLayer`] for axum, hyper and tonic servers; [`http_client::HttpClientLayer`] for tower HTTP clients |
-//! | `axum` (default) | route templates from axum's `MatchedPath` |
+//! | `axum` | route templates from axum's `MatchedPath` (add it in an axum service: without it `http.route` is left out) |
 //! | `tasks` (default) | [`tasks::WorkerMetrics`] (the worker SDK's `task_*` metrics), [`tasks::Jobs`], [`tasks::Lifecycle`] |
 //! | `runtime` (default) | [`runtime::register_process_metrics`], [`runtime::register_tokio_metrics`] |
 //! | `grpc` (default) | [`grpc::GrpcLayer`] for tonic servers and channels (`rpc.*` metrics) |
@@ -98,7 +98,7 @@ pub mod __private {
         pub fn finish<T, E>(mut self, result: &Result<T, E>) {
             self.finished = true;
             if result.is_err() {
-                self.count(otel_core::error_type_name::<E>());
+                self.count(otel_core::facade::error_type_name::<E>());
             }
         }
 

@@ -250,7 +250,7 @@ where
             Err(e) => {
                 if let Some(mut p) = pending {
                     if let Some(call) = p.call.as_mut() {
-                        p.classifier.failed(call, otel_core::error_type_name::<E>());
+                        p.classifier.failed(call, otel_core::facade::error_type_name::<E>());
                     }
                     p.end(End::Failed);
                 }

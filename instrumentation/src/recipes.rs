@@ -8,7 +8,8 @@
 //! | [`GenAi`] | `gen_ai_client_token_usage` (`gen_ai.request.model`, `gen_ai.operation.name`, `gen_ai.token.type`), `gen_ai_client_operation_duration_seconds` (`gen_ai.request.model`, `gen_ai.operation.name`, `error.type`; 100 ms–30 s) |
 
 use opentelemetry::KeyValue;
-use otel_core::{buckets, ActiveGuard, DurationGuard, MetricDef, Metrics};
+use otel_core::facade::{ActiveGuard, DurationGuard};
+use otel_core::{buckets, MetricDef, Metrics};
 
 /// Cache hits, misses and size.
 #[derive(Debug, Clone)]

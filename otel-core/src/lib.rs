@@ -2,23 +2,31 @@
 //!
 //! The centre of otel-pipeline: one [`Telemetry`] builder owns the OpenTelemetry meter provider,
 //! the [`Resource`](opentelemetry_sdk::Resource) (`service.name`, `service.instance.id`, ...) and
-//! the attached [`Exporter`]s. Exporters live in `otel-exporters`; instrumentation in
+//! the attached [`Exporter`](export::Exporter)s. Exporters live in `otel-exporters`; instrumentation in
 //! `otel-instrumentation`. This crate depends on neither.
 //!
 //! ## In executables
 //!
 //! Build the pipeline once in `main`, attach exporters, and keep the handle alive; dropping it
-//! flushes and stops everything:
+//! flushes and stops everything. `otel_exporters::from_env()` attaches what
+//! `OTEL_METRICS_EXPORTER` names (a Prometheus endpoint on `127.0.0.1:9464` when it is unset):
 //!
-//! ```
+//! ```no_run
+//! use otel_core::opentelemetry::KeyValue; // the re-export: always the version otel-core uses
 //! use otel_core::Telemetry;
 //!
-//! let telemetry = Telemetry::builder().service_name("checkout").build()?;
+//! let telemetry = Telemetry::builder()
+//!     .service_name("checkout")
+//!     .exporter(otel_exporters::from_env())
+//!     .install()?;
 //! let orders = telemetry.meter("checkout").u64_counter("orders.placed").build();
-//! orders.add(1, &[opentelemetry::KeyValue::new("payment", "card")]);
+//! orders.add(1, &[KeyValue::new("payment", "card")]); // scraped as orders_placed_total{payment="card"}
 //! telemetry.shutdown()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Without an exporter ([`TelemetryBuilder::build`] alone) the data stays in process, readable
+//! through [`Telemetry::snapshot`]; that is what tests do.
 //!
 //! [`TelemetryBuilder::install`] additionally makes the provider global, for code that records
 //! through `opentelemetry::global::meter`.
@@ -31,6 +39,16 @@
 //! `config-file` (off by default here, on in `otel-exporters`' defaults): the OpenTelemetry
 //! configuration file named by `OTEL_CONFIG_FILE` or [`TelemetryBuilder::config_file`]; see
 //! the [`config`] module.
+//!
+//! ## What is where
+//!
+//! The crate root holds what a service uses: [`Telemetry`] and its builder, the [`Metrics`]
+//! facade with its [`Catalog`] of [`MetricDef`]s, [`Snapshot`], [`Env`] and the errors. The
+//! [`facade`] module has the handle and guard types a service keeps in its own fields;
+//! [`buckets`], [`units`] and [`presets`] are the catalog's building blocks; [`config`] is the
+//! OpenTelemetry configuration file. Writing an exporter takes the second tier, [`export`]: the
+//! [`Plug`](export::Plug) an exporter attaches through, directly written series, exemplars,
+//! the pipeline's health.
 //!
 //! ## In libraries
 //!
@@ -47,55 +65,20 @@
 //! With a configuration file (`OTEL_CONFIG_FILE`, feature `config-file`) the file replaces the
 //! `OTEL_*` variables, which it can still reference as `${NAME}`; builder settings still win.
 
-pub mod buckets;
 mod catalog;
-#[cfg(feature = "catalog-file")]
-#[cfg_attr(docsrs, doc(cfg(feature = "catalog-file")))]
-mod catalog_file;
-mod cells;
-mod checked;
-#[cfg(feature = "config-file")]
-#[cfg_attr(docsrs, doc(cfg(feature = "config-file")))]
 pub mod config;
-mod deadline;
-mod direct;
-mod env;
-mod error;
-mod exemplars;
-mod exporter;
-mod file_config;
-pub mod global;
-mod guards;
-mod handles;
-mod health;
-mod metrics;
-mod operations;
-mod pattern;
-pub mod presets;
-mod quantile;
-mod redact;
-mod sdk_rules;
-mod snapshot;
-mod stats;
-mod telemetry;
-pub mod units;
+pub mod export;
+pub mod facade;
+mod pipeline;
 
-pub use catalog::{Buckets, Catalog, CatalogError, Kind, MetricDef};
-pub use deadline::Deadline;
-pub use direct::{DirectKind, DirectMetric, DirectSeries, DirectValue};
-pub use env::{Env, ExporterKind};
-pub use error::{write_report, BuildError, RuntimeError};
-pub use exemplars::{Exemplar, ExemplarFilter, Exemplars, InstrumentExemplars, SUM_RESERVOIR};
-pub use exporter::{Exporter, Plug, SharedReader};
-pub use guards::{error_type_name, ActiveGuard, DurationGuard, OutcomeGuard};
-pub use handles::{BoundCounterHandle, BoundHistogramHandle, CounterHandle, HandleError, HistogramHandle, LabelError};
-pub use health::{data_points, warn, Health, Problem};
-pub use metrics::Metrics;
-pub use operations::{OperationStats, OperationsView};
-pub use pattern::wildcard_match;
-pub use redact::redact_urls;
-pub use snapshot::{HistogramValue, SeriesValue, Snapshot};
-pub use telemetry::{Telemetry, TelemetryBuilder};
+pub use catalog::{buckets, presets, units, Buckets, Catalog, CatalogError, Kind, MetricDef};
+pub use config::env::{Env, ExporterKind};
+pub use facade::global;
+pub use facade::metrics::Metrics;
+pub use facade::snapshot::Snapshot;
+pub use pipeline::error::{BuildError, RuntimeError};
+pub use pipeline::exemplars::ExemplarFilter;
+pub use pipeline::telemetry::{Telemetry, TelemetryBuilder};
 
 /// The histogram operation guards record into (labels `operation`, `status`, `error.type`).
 pub const OPERATION_DURATION: &str = "operation.duration";

@@ -169,7 +169,7 @@ fn a_missing_file_or_a_broken_one_stops_the_build_with_its_name() {
     assert!(message.contains("otel.yaml, line ") && message.contains("not valid YAML"), "{message}");
 }
 
-fn series(telemetry: &otel_core::Telemetry) -> Vec<otel_core::SeriesValue> {
+fn series(telemetry: &otel_core::Telemetry) -> Vec<otel_core::facade::SeriesValue> {
     telemetry.snapshot().series.into_iter().filter(|s| !s.name.starts_with("otel")).collect()
 }
 
@@ -236,11 +236,11 @@ meter_provider:
 #[test]
 fn disabled_attaches_no_exporter() {
     struct Counts(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-    impl otel_core::Exporter for Counts {
+    impl otel_core::export::Exporter for Counts {
         fn name(&self) -> &'static str {
             "counts"
         }
-        fn attach(self: Box<Self>, _: &mut otel_core::Plug) -> Result<(), otel_core::BuildError> {
+        fn attach(self: Box<Self>, _: &mut otel_core::export::Plug) -> Result<(), otel_core::BuildError> {
             self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(())
         }

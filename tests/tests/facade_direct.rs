@@ -10,7 +10,8 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::ManualReader;
-use otel_core::{BuildError, Catalog, Exporter, MetricDef, Plug, SharedReader, Telemetry};
+use otel_core::export::{Exporter, Plug, SharedReader};
+use otel_core::{BuildError, Catalog, MetricDef, Telemetry};
 use otel_exporters::{Format, PrometheusExporter, Scraper};
 use otel_tests::{empty_env, sampled_span};
 

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
-use otel_core::{Env, Exporter, Telemetry};
+use otel_core::export::Exporter;
+use otel_core::{Env, Telemetry};
 use otel_exporters::{InfluxExporter, OtlpExporter, OtlpProtocol, PushgatewayExporter};
 
 /// A peer that accepts every connection and never answers (the connections are kept open).
@@ -92,7 +93,7 @@ impl Exporter for Boxed {
     fn name(&self) -> &'static str {
         self.0.name()
     }
-    fn attach(self: Box<Self>, plug: &mut otel_core::Plug) -> Result<(), otel_core::BuildError> {
+    fn attach(self: Box<Self>, plug: &mut otel_core::export::Plug) -> Result<(), otel_core::BuildError> {
         self.0.attach(plug)
     }
 }

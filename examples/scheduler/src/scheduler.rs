@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use example_support::Ticker;
+use otel_core::facade::OperationsView;
 use otel_core::opentelemetry::KeyValue;
-use otel_core::{OperationsView, Telemetry};
+use otel_core::Telemetry;
 use otel_exporters::{PrometheusExporter, Scraper};
 use otel_instrumentation::tasks::Jobs;
 use tokio::sync::watch;

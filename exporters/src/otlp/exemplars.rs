@@ -5,7 +5,7 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue as ProtoKeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{exemplar, metric::Data, Exemplar as ProtoExemplar};
-use otel_core::{Exemplar, Exemplars};
+use otel_core::export::{Exemplar, Exemplars};
 
 /// Adds each point's exemplars (a histogram's, one per bucket that has one; a sum's, the latest
 /// few) to `request`.

@@ -18,7 +18,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
-use otel_core::{redact_urls, BuildError, Env, Exporter, Health, Plug, Problem};
+use otel_core::export::{redact_urls, Exporter, Health, Plug, Problem};
+use otel_core::{BuildError, Env};
 use prost::Message as _;
 use tokio::runtime::Handle;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
@@ -477,7 +478,7 @@ struct OtlpPush {
     temporality: Temporality,
     failing: AtomicBool,
     health: Health,
-    exemplars: otel_core::Exemplars,
+    exemplars: otel_core::export::Exemplars,
 }
 
 impl PushMetricExporter for OtlpPush {
@@ -494,7 +495,7 @@ impl PushMetricExporter for OtlpPush {
             OtlpProtocol::HttpProtobuf => "otlp_http_metric_exporter",
         };
         let error = result.as_ref().err().map(|f| f.reason);
-        self.health.export_finished(component, otel_core::data_points(metrics), started.elapsed().as_secs_f64(), error);
+        self.health.export_finished(component, otel_core::export::data_points(metrics), started.elapsed().as_secs_f64(), error);
         match result {
             Ok(()) => {
                 if self.failing.swap(false, Ordering::Relaxed) {
@@ -514,7 +515,7 @@ impl PushMetricExporter for OtlpPush {
                 } else {
                     "this interval's data is dropped, the next export will try again"
                 };
-                otel_core::warn(&format!("OTLP export to {} failed ({}): {detail}; {consequence}", self.shown, failure.reason));
+                otel_core::export::warn(&format!("OTLP export to {} failed ({}): {detail}; {consequence}", self.shown, failure.reason));
                 let message = format!("OTLP export to {} failed: {detail}", self.shown);
                 self.health.export_failed(message.clone());
                 Err(OTelSdkError::InternalFailure(message))

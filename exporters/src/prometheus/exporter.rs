@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 
-use otel_core::{BuildError, Exporter, Plug};
+use otel_core::export::{Exporter, Plug};
+use otel_core::BuildError;
 
 use super::negotiate::Format;
 use super::options::EncodeOptions;

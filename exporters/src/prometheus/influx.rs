@@ -86,7 +86,7 @@ fn number_text(value: Number) -> String {
 impl Writer for InfluxWriter<'_> {
     fn family(&mut self, _head: &FamilyHead<'_>) {}
 
-    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, _exemplar: Option<&otel_core::Exemplar>) {
+    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, _exemplar: Option<&otel_core::export::Exemplar>) {
         // Line protocol has no NaN or infinities.
         if let Number::F64(v) = value {
             if !v.is_finite() {

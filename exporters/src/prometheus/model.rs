@@ -8,7 +8,7 @@ use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, ExponentialBucket, Metric, MetricData, ResourceMetrics, ScopeMetrics};
 use opentelemetry_sdk::metrics::Temporality;
 
-use otel_core::{DirectKind, DirectMetric, DirectSeries, DirectValue, Exemplar, Exemplars, InstrumentExemplars};
+use otel_core::export::{DirectKind, DirectMetric, DirectSeries, DirectValue, Exemplar, Exemplars, InstrumentExemplars};
 
 use super::naming::{unit_name, MetricType};
 use super::options::EncodeOptions;

@@ -123,7 +123,7 @@ impl EncodeOptions {
 
     /// Whether the resource attribute `key` is copied onto every series.
     pub(super) fn copies_resource_attribute(&self, key: &str) -> bool {
-        let matches = |patterns: &[String]| patterns.iter().any(|p| otel_core::wildcard_match(p, key));
+        let matches = |patterns: &[String]| patterns.iter().any(|p| otel_core::export::wildcard_match(p, key));
         matches(&self.resource_labels) && !matches(&self.resource_labels_excluded)
     }
 

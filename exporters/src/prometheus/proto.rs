@@ -3,7 +3,7 @@
 
 use prost::Message;
 
-use otel_core::Exemplar;
+use otel_core::export::Exemplar;
 
 use super::model::{Exponential, FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
 

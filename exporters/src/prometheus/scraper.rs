@@ -10,7 +10,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
-use otel_core::{Health, Problem};
+use otel_core::export::{Health, Problem};
 use tokio::sync::watch;
 
 use super::naming::Escaping;
@@ -85,9 +85,9 @@ struct ScraperState {
     /// Data points in the last collection.
     last_points: std::sync::atomic::AtomicU64,
     /// The pipeline's exemplars, known once the exporter is attached.
-    exemplars: OnceLock<otel_core::Exemplars>,
+    exemplars: OnceLock<otel_core::export::Exemplars>,
     /// The facade's series this scraper writes from their cells, known once attached.
-    direct: OnceLock<otel_core::DirectSeries>,
+    direct: OnceLock<otel_core::export::DirectSeries>,
     stopped: watch::Sender<bool>,
 }
 
@@ -134,7 +134,7 @@ impl Scraper {
     /// Takes from the pipeline where to count what scrapes leave out, the exemplars the formats
     /// that carry them (OpenMetrics, protobuf) write, and the facade's series to write from
     /// their cells.
-    pub(crate) fn attach_to(&self, plug: &otel_core::Plug) {
+    pub(crate) fn attach_to(&self, plug: &otel_core::export::Plug) {
         let _ = self.shared.health.set(plug.health().clone());
         let _ = self.shared.exemplars.set(plug.exemplars().clone());
         let _ = self.shared.direct.set(plug.direct_series().clone());
@@ -186,13 +186,13 @@ impl Scraper {
             // buffer kept between scrapes would only hold a copy of every series (more than the
             // series themselves for histograms).
             let mut metrics = ResourceMetrics::default();
-            let unattached = otel_core::DirectSeries::default();
+            let unattached = otel_core::export::DirectSeries::default();
             let direct = self.shared.direct.get().unwrap_or(&unattached);
             direct.collect(|| self.shared.reader.collect(&mut metrics)).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
             let mut writer = make(&mut out);
             let sources = model::Sources { metrics: &metrics, direct, exemplars: self.shared.exemplars.get() };
             let direct_points = model::walk(&sources, options, writer.as_mut(), &mut issues);
-            self.shared.last_points.store(otel_core::data_points(&metrics) + direct_points, Ordering::Relaxed);
+            self.shared.last_points.store(otel_core::export::data_points(&metrics) + direct_points, Ordering::Relaxed);
         }
         self.shared.last_size.store(out.len(), Ordering::Relaxed);
         self.report(issues);

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use super::format::{escape_help, escape_label_value, float_text, is_classic_name};
-use otel_core::Exemplar;
+use otel_core::export::Exemplar;
 
 use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
 

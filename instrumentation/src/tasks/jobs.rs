@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
-use otel_core::{error_type_name, MetricDef, Metrics};
+use otel_core::facade::error_type_name;
+use otel_core::{MetricDef, Metrics};
 
 use crate::qualified;
 

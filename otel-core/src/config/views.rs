@@ -174,7 +174,7 @@ fn selects(selector: &SelectorModel, instrument: &Instrument) -> bool {
     kind && selector
         .instrument_name
         .as_deref()
-        .is_none_or(|pattern| crate::wildcard_match(&pattern.to_ascii_lowercase(), &instrument.name().to_ascii_lowercase()))
+        .is_none_or(|pattern| crate::export::wildcard_match(&pattern.to_ascii_lowercase(), &instrument.name().to_ascii_lowercase()))
         && exact(&selector.unit, Some(instrument.unit()))
         && exact(&selector.meter_name, Some(scope.name()))
         && exact(&selector.meter_version, scope.version())
@@ -190,7 +190,7 @@ fn aggregation(model: &AggregationModel) -> Aggregation {
         AggregationModel::ExplicitBucketHistogram(b) => {
             let b = b.clone().unwrap_or_default();
             Aggregation::ExplicitBucketHistogram {
-                boundaries: b.boundaries.unwrap_or_else(|| crate::buckets::SDK_DEFAULT.to_vec()),
+                boundaries: b.boundaries.unwrap_or_else(|| crate::catalog::buckets::SDK_DEFAULT.to_vec()),
                 record_min_max: b.record_min_max.unwrap_or(true),
             }
         }
@@ -249,7 +249,7 @@ fn selects_declared(selector: &SelectorModel, def: &crate::MetricDef) -> bool {
     let name = selector
         .instrument_name
         .as_deref()
-        .is_none_or(|pattern| crate::wildcard_match(&pattern.to_ascii_lowercase(), &def.name.to_ascii_lowercase()));
+        .is_none_or(|pattern| crate::export::wildcard_match(&pattern.to_ascii_lowercase(), &def.name.to_ascii_lowercase()));
     kind && name && selector.unit.as_deref().is_none_or(|u| u == def.unit)
 }
 

@@ -89,14 +89,15 @@ impl Env {
         let Some(value) = self.get(VAR) else { return Ok(None) };
         let mut kinds = Vec::new();
         for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            let kind = match word.to_ascii_lowercase().as_str() {
-                "prometheus" => ExporterKind::Prometheus,
-                "otlp" => ExporterKind::Otlp,
-                "textfile" => ExporterKind::Textfile,
-                "pushgateway" => ExporterKind::Pushgateway,
-                "influx" => ExporterKind::Influx,
-                "none" => continue,
-                _ => {
+            const KINDS: [ExporterKind; 5] =
+                [ExporterKind::Prometheus, ExporterKind::Otlp, ExporterKind::Textfile, ExporterKind::Pushgateway, ExporterKind::Influx];
+            let word = word.to_ascii_lowercase();
+            if word == "none" {
+                continue;
+            }
+            let kind = match KINDS.into_iter().find(|k| k.name() == word) {
+                Some(kind) => kind,
+                None => {
                     return Err(BuildError::invalid_env(
                         VAR,
                         &value,
@@ -149,6 +150,20 @@ pub enum ExporterKind {
     Pushgateway,
     /// InfluxDB line protocol to a write URL or a file.
     Influx,
+}
+
+impl ExporterKind {
+    /// Its word in `OTEL_METRICS_EXPORTER`, which is also the name of the otel-exporters feature
+    /// that builds it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Prometheus => "prometheus",
+            Self::Otlp => "otlp",
+            Self::Textfile => "textfile",
+            Self::Pushgateway => "pushgateway",
+            Self::Influx => "influx",
+        }
+    }
 }
 
 fn percent_decode(s: &str) -> Option<String> {

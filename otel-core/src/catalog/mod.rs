@@ -2,6 +2,13 @@
 //! The same declarations create instruments and configure views; `Telemetry::catalog()` hands
 //! them back to whatever documents the service's metrics.
 
+pub mod buckets;
+#[cfg(feature = "catalog-file")]
+mod file;
+pub mod presets;
+pub(crate) mod sdk_rules;
+pub mod units;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
@@ -39,7 +46,7 @@ pub enum Kind {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Buckets {
-    /// The unit's default (see [`crate::buckets::for_unit`]).
+    /// The unit's default (see [`crate::catalog::buckets::for_unit`]).
     UnitDefault,
     /// These upper bounds.
     Explicit(Vec<f64>),
@@ -81,7 +88,7 @@ impl MetricDef {
     /// the histogram's own samples.
     pub fn companion_name(&self, suffix: &str) -> Option<String> {
         let Kind::QuantileTimer { .. } = self.kind else { return None };
-        let (main, per) = crate::units::suffix_words(&self.unit);
+        let (main, per) = crate::catalog::units::suffix_words(&self.unit);
         let mut name = self.name.clone();
         for word in [main.as_str(), per.as_str(), suffix].into_iter().filter(|w| !w.is_empty()) {
             name.push('.');
@@ -190,7 +197,7 @@ impl MetricDef {
     pub(crate) fn bucket_bounds(&self) -> Option<Vec<f64>> {
         match &self.buckets {
             Buckets::Explicit(b) => Some(b.clone()),
-            Buckets::UnitDefault => crate::buckets::for_unit(&self.unit),
+            Buckets::UnitDefault => crate::catalog::buckets::for_unit(&self.unit),
             Buckets::Exponential { .. } => None,
         }
     }
@@ -253,7 +260,7 @@ impl Catalog {
             });
         }
         let unit = Some(def.unit.as_str()).filter(|u| !u.is_empty());
-        if let Some(why) = crate::sdk_rules::refusal(&def.name, unit, def.bucket_bounds().as_deref()) {
+        if let Some(why) = crate::catalog::sdk_rules::refusal(&def.name, unit, def.bucket_bounds().as_deref()) {
             return Err(CatalogError { name: def.name.clone(), problem: format!("cannot be an OpenTelemetry instrument: {why}") });
         }
         if let Some(label) = def.labels.iter().find(|l| def.own_label(l)) {
@@ -314,7 +321,7 @@ impl Catalog {
         let limit = if let Kind::QuantileTimer { .. } = def.kind {
             // Each label set, the facade's overflow set included, is one series per quantile.
             let limit = def.cardinality_limit.unwrap_or(DEFAULT_CARDINALITY_LIMIT);
-            Some(limit.saturating_add(1).saturating_mul(crate::stats::QUANTILES.len()))
+            Some(limit.saturating_add(1).saturating_mul(crate::pipeline::stats::QUANTILES.len()))
         } else {
             def.cardinality_limit
         };
@@ -340,7 +347,7 @@ mod tests {
     #[test]
     fn histograms_default_to_buckets_for_their_unit() {
         assert_eq!(MetricDef::histogram("d").unit("s").bucket_bounds().unwrap()[0], 0.005);
-        assert_eq!(MetricDef::histogram("t").buckets(&crate::buckets::TOKEN_USAGE).bucket_bounds().unwrap()[11], 50_000.0);
+        assert_eq!(MetricDef::histogram("t").buckets(&crate::catalog::buckets::TOKEN_USAGE).bucket_bounds().unwrap()[11], 50_000.0);
         assert!(MetricDef::histogram("e").unit("s").exponential().bucket_bounds().is_none());
     }
 }

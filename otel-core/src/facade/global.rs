@@ -22,8 +22,14 @@ pub fn metrics() -> Metrics {
     DISABLED
         .get_or_init(|| {
             let scope = "otel-pipeline.disabled";
-            let exemplars = crate::Exemplars::new(crate::ExemplarFilter::AlwaysOff);
-            let m = Metrics::new(&opentelemetry::global::meter(scope), scope, &crate::Catalog::new(), crate::Health::default(), &exemplars);
+            let exemplars = crate::export::Exemplars::new(crate::ExemplarFilter::AlwaysOff);
+            let m = Metrics::new(
+                &opentelemetry::global::meter(scope),
+                scope,
+                &crate::Catalog::new(),
+                crate::export::Health::default(),
+                &exemplars,
+            );
             m.set_enabled(false);
             m
         })

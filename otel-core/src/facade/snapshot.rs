@@ -8,8 +8,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use serde::Serialize;
 
-use crate::operations::OperationsView;
-use crate::stats::{explicit_quantile, exponential_quantile, percentiles};
+use crate::facade::operations::OperationsView;
+use crate::pipeline::stats::{explicit_quantile, exponential_quantile, percentiles};
 
 /// Everything the pipeline holds, at one moment.
 #[derive(Debug, Clone, Serialize)]

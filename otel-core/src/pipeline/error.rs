@@ -33,7 +33,7 @@ macro_rules! debug_as_report {
     ($($error:ty),+ $(,)?) => {$(
         impl ::std::fmt::Debug for $error {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                $crate::write_report(self, f)
+                $crate::export::write_report(self, f)
             }
         }
     )+};

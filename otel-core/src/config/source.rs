@@ -9,7 +9,7 @@ use opentelemetry_sdk::metrics::{Instrument, MeterProviderBuilder};
 use crate::{BuildError, Catalog, Env};
 
 /// The variable naming the configuration file.
-use crate::env::CONFIG_FILE_VAR;
+use crate::config::env::CONFIG_FILE_VAR;
 
 #[cfg(feature = "config-file")]
 pub(crate) type File = std::sync::Arc<crate::config::ConfigFile>;
@@ -32,7 +32,7 @@ pub(crate) fn load(path: Option<&Path>, env: &Env) -> Result<Option<File>, Build
             location: path.display().to_string(),
             message: format!(
                 "a configuration file is given ({CONFIG_FILE_VAR} or `config_file`), but otel-core is built without its \
-                 `config-file` feature: enable it (otel-exporters' default features do) or unset {CONFIG_FILE_VAR}"
+                 `config-file` feature: enable otel-exporters' feature `config-file` or unset {CONFIG_FILE_VAR}"
             ),
         })
     }

@@ -11,11 +11,11 @@ use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry::KeyValue;
 
 use crate::catalog::{Catalog, Kind, MetricDef, DEFAULT_CARDINALITY_LIMIT};
-use crate::cells::{last_wins, Cells, CounterCell, GaugeCell, GaugeChange};
-use crate::exemplars::{Exemplars, Reservoirs, Shape};
-use crate::handles::{report_saturated, CounterHandle, HandleError, HistogramHandle};
-use crate::health::{Health, Problem};
-use crate::quantile::Timer;
+use crate::facade::cells::{last_wins, Cells, CounterCell, GaugeCell, GaugeChange};
+use crate::facade::handles::{report_saturated, CounterHandle, HandleError, HistogramHandle};
+use crate::facade::quantile::Timer;
+use crate::pipeline::exemplars::{Exemplars, Reservoirs, Shape};
+use crate::pipeline::health::{Health, Problem};
 
 type NameMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 
@@ -55,7 +55,7 @@ struct FacadeState {
     enabled: Arc<AtomicBool>,
     health: Health,
     started: Instant,
-    operations: crate::operations::Operations,
+    operations: crate::facade::operations::Operations,
 }
 
 /// A declared metric and where its recordings go.
@@ -117,7 +117,7 @@ macro_rules! observed {
             .with_unit($def.unit.clone())
             .with_description($def.description.clone())
             .with_callback(move |o| {
-                if crate::direct::observing() {
+                if crate::pipeline::direct::observing() {
                     observed.for_each(|labels, c| o.observe(c.get(), labels))
                 }
             })
@@ -157,7 +157,7 @@ impl Metrics {
                 enabled: Arc::new(AtomicBool::new(true)),
                 health,
                 started: Instant::now(),
-                operations: crate::operations::Operations::default(),
+                operations: crate::facade::operations::Operations::default(),
             }),
         }
     }
@@ -173,12 +173,12 @@ impl Metrics {
     pub(crate) fn timer_companions(&self, name: &str) -> Option<(String, String)> {
         let declared = self.inner.instruments.get(name)?;
         matches!(declared.recorder, Recorder::Timer(_))
-            .then(|| (crate::quantile::companion(&declared.def, "count"), crate::quantile::companion(&declared.def, "sum")))
+            .then(|| (crate::facade::quantile::companion(&declared.def, "count"), crate::facade::quantile::companion(&declared.def, "sum")))
     }
 
     /// Every counter, up-down counter and gauge with its cells.
-    pub(crate) fn direct_metrics(&self) -> impl Iterator<Item = crate::direct::DirectMetric<'_>> {
-        use crate::direct::{DirectCells, DirectMetric};
+    pub(crate) fn direct_metrics(&self) -> impl Iterator<Item = crate::pipeline::direct::DirectMetric<'_>> {
+        use crate::pipeline::direct::{DirectCells, DirectMetric};
         let start = std::time::SystemTime::now().checked_sub(self.inner.started.elapsed()).unwrap_or(std::time::UNIX_EPOCH);
         self.inner.instruments.values().filter_map(move |declared| {
             let cells = match &declared.recorder {
@@ -383,11 +383,11 @@ impl Metrics {
     /// The operations view alone (what [`Telemetry::snapshot`](crate::Telemetry::snapshot) puts
     /// in `operations`), without collecting any metric: cheap enough for an observable
     /// instrument's callback, which must not take a snapshot.
-    pub fn operations(&self) -> crate::OperationsView {
+    pub fn operations(&self) -> crate::facade::OperationsView {
         self.inner.operations.view()
     }
 
-    pub(crate) fn inner_operations(&self) -> &crate::operations::Operations {
+    pub(crate) fn inner_operations(&self) -> &crate::facade::operations::Operations {
         &self.inner.operations
     }
 

@@ -7,8 +7,8 @@ use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 
 use crate::catalog::{MetricDef, QUANTILE_LABEL};
-use crate::cells::{Cell, Cells};
-use crate::stats::{Window, QUANTILES};
+use crate::facade::cells::{Cell, Cells};
+use crate::pipeline::stats::{Window, QUANTILES};
 
 /// A quantile timer: one window per label set, at most the metric's cardinality limit of them.
 pub(crate) struct Timer {

@@ -1,6 +1,6 @@
 //! Instruments made with a raw meter, as the pipeline hands them out. A histogram that gives no
 //! boundaries of its own gets its unit's defaults (`s`, `ms`, `us`, `By`; see
-//! [`buckets::for_unit`](crate::buckets::for_unit)), as a catalog histogram does.
+//! [`buckets::for_unit`](crate::catalog::buckets::for_unit)), as a catalog histogram does.
 //!
 //! Instruments the OpenTelemetry SDK would refuse (a name that is empty, too long, not ASCII or
 //! with other characters than letters, digits, `_ . - /`; a unit that is too long or not ASCII;
@@ -20,11 +20,12 @@ use opentelemetry::metrics::{
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 
+use crate::catalog::sdk_rules::refusal;
 use crate::catalog::DEFAULT_CARDINALITY_LIMIT;
-use crate::cells::series_key;
-use crate::exemplars::{Reservoirs, Shape};
-use crate::sdk_rules::refusal;
-use crate::{Catalog, Exemplars, Health, Problem};
+use crate::export::{Exemplars, Health, Problem};
+use crate::facade::cells::series_key;
+use crate::pipeline::exemplars::{Reservoirs, Shape};
+use crate::Catalog;
 
 /// The reason recordings into a refused instrument are counted under.
 pub(crate) const REFUSED: &str = "instrument_refused";
@@ -187,8 +188,8 @@ macro_rules! histogram {
             }
             // No boundaries of its own: the unit's defaults, as a catalog histogram gets them
             // (a view still wins over both).
-            let bounds = b.boundaries.or_else(|| unit.as_deref().and_then(crate::buckets::for_unit));
-            let shape = Shape::Buckets(bounds.clone().unwrap_or_else(|| crate::buckets::SDK_DEFAULT.to_vec()));
+            let bounds = b.boundaries.or_else(|| unit.as_deref().and_then(crate::catalog::buckets::for_unit));
+            let shape = Shape::Buckets(bounds.clone().unwrap_or_else(|| crate::catalog::buckets::SDK_DEFAULT.to_vec()));
             if let Some(bounds) = bounds {
                 builder = builder.with_boundaries(bounds);
             }

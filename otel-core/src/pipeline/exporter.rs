@@ -12,7 +12,8 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, MeterProviderBuilder, PeriodicReader, Pipeline, Temporality};
 use opentelemetry_sdk::Resource;
 
-use crate::{BuildError, Env, Health};
+use crate::export::Health;
+use crate::{BuildError, Env};
 
 /// Something that takes the pipeline's metrics somewhere: a push exporter behind a periodic
 /// reader, or a pull reader serving scrapes.
@@ -30,7 +31,8 @@ use crate::{BuildError, Env, Health};
 /// use std::time::Duration;
 /// use opentelemetry_sdk::error::OTelSdkResult;
 /// use opentelemetry_sdk::metrics::{data::ResourceMetrics, exporter::PushMetricExporter, Temporality};
-/// use otel_core::{BuildError, Exporter, Plug, Telemetry};
+/// use otel_core::export::{Exporter, Plug};
+/// use otel_core::{BuildError, Telemetry};
 ///
 /// /// Keeps the names of the metrics it was given.
 /// #[derive(Debug, Clone, Default)]
@@ -82,12 +84,12 @@ pub struct Plug {
     export_interval: Duration,
     endpoints: Vec<String>,
     health: Health,
-    deadline: crate::Deadline,
-    config_file: Option<crate::file_config::File>,
+    deadline: crate::export::Deadline,
+    config_file: Option<crate::config::source::File>,
     #[cfg_attr(not(feature = "config-file"), allow(dead_code))]
     config_readers_taken: bool,
-    exemplars: crate::Exemplars,
-    direct: crate::DirectSeries,
+    exemplars: crate::export::Exemplars,
+    direct: crate::export::DirectSeries,
 }
 
 impl fmt::Debug for Plug {
@@ -103,7 +105,7 @@ impl Plug {
         resource: Resource,
         export_interval: Duration,
         health: Health,
-        deadline: crate::Deadline,
+        deadline: crate::export::Deadline,
     ) -> Self {
         Plug {
             builder: Some(builder),
@@ -116,29 +118,29 @@ impl Plug {
             deadline,
             config_file: None,
             config_readers_taken: false,
-            exemplars: crate::Exemplars::default(),
-            direct: crate::DirectSeries::default(),
+            exemplars: crate::export::Exemplars::default(),
+            direct: crate::export::DirectSeries::default(),
         }
     }
 
-    pub(crate) fn set_exemplars(&mut self, exemplars: crate::Exemplars) {
+    pub(crate) fn set_exemplars(&mut self, exemplars: crate::export::Exemplars) {
         self.exemplars = exemplars;
     }
 
     /// The pipeline's exemplars, for exporters whose format carries them (OpenMetrics,
     /// protobuf, OTLP).
-    pub fn exemplars(&self) -> &crate::Exemplars {
+    pub fn exemplars(&self) -> &crate::export::Exemplars {
         &self.exemplars
     }
 
     /// The facade's counters, up-down counters and gauges, for a pull reader that writes them
     /// straight from their cells instead of through the SDK's second aggregation (filled once
     /// the pipeline is built).
-    pub fn direct_series(&self) -> &crate::DirectSeries {
+    pub fn direct_series(&self) -> &crate::export::DirectSeries {
         &self.direct
     }
 
-    pub(crate) fn set_config_file(&mut self, file: Option<crate::file_config::File>) {
+    pub(crate) fn set_config_file(&mut self, file: Option<crate::config::source::File>) {
         self.config_file = file;
     }
 
@@ -155,7 +157,7 @@ impl Plug {
     /// The instant by which shutdown must be over, set when it starts
     /// ([`TelemetryBuilder::shutdown_timeout`](crate::TelemetryBuilder::shutdown_timeout) from
     /// then). An exporter stops waiting on its peer at this instant, in-flight export included.
-    pub fn shutdown_deadline(&self) -> &crate::Deadline {
+    pub fn shutdown_deadline(&self) -> &crate::export::Deadline {
         &self.deadline
     }
 
@@ -170,7 +172,7 @@ impl Plug {
     pub(crate) fn finish(mut self) -> (MeterProviderBuilder, Vec<String>, Arc<dyn MetricReader>) {
         #[cfg(feature = "config-file")]
         if let Some(file) = self.config_file.as_ref().filter(|f| !self.config_readers_taken && !f.readers().is_empty()) {
-            crate::warn(&format!(
+            crate::export::warn(&format!(
                 "the configuration file declares {} reader(s) but no exporter attached them: attach `otel_exporters::from_env()` \
                  to the builder",
                 file.readers().len()
@@ -240,7 +242,7 @@ impl Plug {
     /// [`Telemetry::endpoints`](crate::Telemetry::endpoints).
     /// Credentials in a URL are redacted.
     pub fn announce(&mut self, endpoint: impl AsRef<str>) {
-        self.endpoints.push(crate::redact::redact_urls(endpoint.as_ref()));
+        self.endpoints.push(crate::pipeline::redact::redact_urls(endpoint.as_ref()));
     }
 
     fn map(&mut self, f: impl FnOnce(MeterProviderBuilder) -> MeterProviderBuilder) {

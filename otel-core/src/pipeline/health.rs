@@ -52,7 +52,7 @@ impl Problem {
 const WARNED_SUBJECTS_PER_REASON: usize = 32;
 
 /// Problem counters and the memory of what was already logged. Cheap to clone; exporters get it
-/// from [`Plug::health`](crate::Plug::health).
+/// from [`Plug::health`](crate::export::Plug::health).
 #[derive(Clone, Default)]
 pub struct Health {
     inner: Arc<Mutex<State>>,
@@ -217,17 +217,17 @@ impl Health {
                 .unit("s")
                 .description("Duration of each export, by exporter")
                 .labels([component, "error.type"])
-                .buckets(&crate::buckets::SECONDS),
+                .buckets(&crate::catalog::buckets::SECONDS),
             MetricDef::histogram("otel.sdk.metric_reader.collection.duration")
                 .unit("s")
                 .description("Duration of each scrape's collection and encoding")
                 .labels([component, "error.type"])
-                .buckets(&crate::buckets::SECONDS),
+                .buckets(&crate::catalog::buckets::SECONDS),
             MetricDef::histogram("otel_pipeline.scrape.size")
                 .unit("By")
                 .description("Size of each scrape's body, by format")
                 .labels([component, "format"])
-                .buckets(&crate::buckets::for_unit("By").unwrap_or_default()),
+                .buckets(&crate::catalog::buckets::for_unit("By").unwrap_or_default()),
         ];
         defs.extend(Problem::ALL.map(|p| MetricDef::counter(p.metric_name()).description(p.description()).labels(["reason"])));
         defs
@@ -237,7 +237,7 @@ impl Health {
     /// instruments of [`export_finished`](Self::export_finished) and
     /// [`scrape_finished`](Self::scrape_finished).
     pub(crate) fn register(&self, meter: &Meter) {
-        let seconds = crate::buckets::SECONDS.to_vec();
+        let seconds = crate::catalog::buckets::SECONDS.to_vec();
         let _ = self.instruments.set(SelfInstruments {
             exported: meter
                 .u64_counter("otel.sdk.exporter.metric_data_point.exported")
@@ -260,7 +260,7 @@ impl Health {
                 .u64_histogram("otel_pipeline.scrape.size")
                 .with_unit("By")
                 .with_description("Size of each scrape's body, by format")
-                .with_boundaries(crate::buckets::for_unit("By").unwrap_or_default())
+                .with_boundaries(crate::catalog::buckets::for_unit("By").unwrap_or_default())
                 .build(),
         });
         for problem in Problem::ALL {

@@ -9,9 +9,9 @@ use opentelemetry::metrics::{BoundHistogram, Histogram};
 use opentelemetry::KeyValue;
 
 use crate::catalog::MetricDef;
-use crate::cells::{last_wins, series_key, Cells, CounterCell};
-use crate::exemplars::Reservoirs;
-use crate::health::{Health, Problem};
+use crate::facade::cells::{last_wins, series_key, Cells, CounterCell};
+use crate::pipeline::exemplars::Reservoirs;
+use crate::pipeline::health::{Health, Problem};
 
 /// Counts (and reports once) a counter that reached its largest value.
 pub(crate) fn report_saturated(health: &Health, name: &str) {

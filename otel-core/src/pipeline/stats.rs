@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::buckets::exponential_boundary;
+use crate::catalog::buckets::exponential_boundary;
 
 /// The quantiles reported, with their label values.
 pub(crate) const QUANTILES: [(f64, &str); 5] = [(0.5, "0.5"), (0.75, "0.75"), (0.9, "0.9"), (0.95, "0.95"), (0.99, "0.99")];

@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::catalog::DEFAULT_CARDINALITY_LIMIT;
-use crate::cells::OVERFLOW_KEY;
-use crate::stats::{Window, PERCENTILES};
+use crate::facade::cells::OVERFLOW_KEY;
+use crate::pipeline::stats::{Window, PERCENTILES};
 
 /// Observations kept per operation for its percentiles.
 const OPERATION_WINDOW: usize = 1000;

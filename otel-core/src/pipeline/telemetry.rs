@@ -15,8 +15,9 @@ use std::sync::Arc;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 
-use crate::snapshot::{self, Baseline, Snapshot};
-use crate::{BuildError, Catalog, Deadline, Env, ExemplarFilter, Exemplars, Exporter, Health, Metrics, Plug, RuntimeError};
+use crate::export::{Deadline, Exemplars, Exporter, Health, Plug};
+use crate::facade::snapshot::{self, Baseline, Snapshot};
+use crate::{BuildError, Catalog, Env, ExemplarFilter, Metrics, RuntimeError};
 
 const DEFAULT_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -154,17 +155,17 @@ impl TelemetryBuilder {
     /// Builds the pipeline and returns its handle; nothing global is touched. Use this in tests
     /// and when you pass the handle (or its meters) around yourself.
     pub fn build(mut self) -> Result<Telemetry, BuildError> {
-        let file = crate::file_config::load(self.config_file.as_deref(), &self.env)?;
+        let file = crate::config::source::load(self.config_file.as_deref(), &self.env)?;
         let file_attributes = match &file {
             Some(file) => {
                 // The file replaces the variables: only its `${...}` references read them.
                 self.env = Env::empty();
-                Some(crate::file_config::resource_attributes(file)?)
+                Some(crate::config::source::resource_attributes(file)?)
             }
             None => None,
         };
-        let resource = self.resource(file_attributes, file.as_ref().and_then(crate::file_config::schema_url))?;
-        let exemplar_filter = match self.exemplar_filter.or_else(|| crate::file_config::exemplar_filter(file.as_ref())) {
+        let resource = self.resource(file_attributes, file.as_ref().and_then(crate::config::source::schema_url))?;
+        let exemplar_filter = match self.exemplar_filter.or_else(|| crate::config::source::exemplar_filter(file.as_ref())) {
             Some(filter) => filter,
             None => {
                 const VAR: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
@@ -190,10 +191,10 @@ impl TelemetryBuilder {
             )
             .map_err(|e| BuildError::InvalidSetting { setting: "catalog", reason: e.to_string() })?;
         let mut provider = SdkMeterProvider::builder().with_resource(resource.clone());
-        provider = crate::file_config::add_views(provider, file.as_ref(), &catalog);
+        provider = crate::config::source::add_views(provider, file.as_ref(), &catalog);
         // Views (the builder's or the file's) shape streams in the SDK; only without them can a
         // reader write the facade's cells as they are.
-        let shaped = !self.views.is_empty() || crate::file_config::shapes_streams(file.as_ref());
+        let shaped = !self.views.is_empty() || crate::config::source::shapes_streams(file.as_ref());
         for view in self.views {
             provider = provider.with_view(view);
         }
@@ -202,7 +203,7 @@ impl TelemetryBuilder {
         let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval, health.clone(), deadline.clone());
         plug.set_exemplars(exemplars.clone());
         let direct = plug.direct_series().clone();
-        let disabled = crate::file_config::disabled(file.as_ref());
+        let disabled = crate::config::source::disabled(file.as_ref());
         plug.set_config_file(file);
         if !disabled {
             for exporter in self.exporters {
@@ -212,7 +213,7 @@ impl TelemetryBuilder {
         let (provider, endpoints, pull_reader) = plug.finish();
         let provider = provider.build();
         health.register(&provider.meter_with_scope(InstrumentationScope::builder(SELF_SCOPE).build()));
-        let checked = crate::checked::CheckedProvider {
+        let checked = crate::facade::checked::CheckedProvider {
             provider: provider.clone(),
             health: health.clone(),
             exemplars: exemplars.clone(),
@@ -243,7 +244,7 @@ impl TelemetryBuilder {
     pub fn install(self) -> Result<Telemetry, BuildError> {
         let telemetry = self.build()?;
         opentelemetry::global::set_meter_provider(telemetry.checked());
-        crate::global::set_metrics(telemetry.metrics.clone());
+        crate::facade::global::set_metrics(telemetry.metrics.clone());
         Ok(telemetry)
     }
 
@@ -339,8 +340,8 @@ impl Telemetry {
         self.checked().meter_with_scope(scope)
     }
 
-    fn checked(&self) -> crate::checked::CheckedProvider {
-        crate::checked::CheckedProvider {
+    fn checked(&self) -> crate::facade::checked::CheckedProvider {
+        crate::facade::checked::CheckedProvider {
             provider: self.provider.clone(),
             health: self.health.clone(),
             exemplars: self.exemplars.clone(),
@@ -435,7 +436,7 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         if !self.shut_down.load(Ordering::SeqCst) {
             if let Err(e) = self.shutdown() {
-                crate::warn(&format!("metrics pipeline shutdown on drop failed: {e}"));
+                crate::export::warn(&format!("metrics pipeline shutdown on drop failed: {e}"));
             }
         }
     }

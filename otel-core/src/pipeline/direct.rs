@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use opentelemetry::{InstrumentationScope, KeyValue};
 
-use crate::cells::{Cells, CounterCell, GaugeCell};
+use crate::facade::cells::{Cells, CounterCell, GaugeCell};
 use crate::{MetricDef, Metrics};
 
 thread_local! {
@@ -36,7 +36,7 @@ impl Drop for Writing {
 }
 
 /// The facade's series for readers that write them themselves (see the module docs). Handed out
-/// by [`Plug::direct_series`](crate::Plug::direct_series); empty (every method a no-op) when the
+/// by [`Plug::direct_series`](crate::export::Plug::direct_series); empty (every method a no-op) when the
 /// pipeline has views, which the SDK applies and a direct writer would bypass.
 #[derive(Clone, Default)]
 pub struct DirectSeries {

@@ -5,7 +5,7 @@
 ///
 /// ```
 /// assert_eq!(
-///     otel_core::redact_urls("export to https://user:s3cret@collector:4318/v1/metrics failed"),
+///     otel_core::export::redact_urls("export to https://user:s3cret@collector:4318/v1/metrics failed"),
 ///     "export to https://<redacted>@collector:4318/v1/metrics failed",
 /// );
 /// ```

@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, KeyValue};
 
-use crate::cells::series_key;
+use crate::facade::cells::series_key;
 
 /// Exemplars a sum keeps per series: the latest ones.
 pub const SUM_RESERVOIR: usize = 4;

@@ -5,9 +5,9 @@
 /// and `?` exactly one; every other character matches itself.
 ///
 /// ```
-/// assert!(otel_core::wildcard_match("service*", "service.name"));
-/// assert!(otel_core::wildcard_match("k8s.?od.name", "k8s.pod.name"));
-/// assert!(!otel_core::wildcard_match("service.?", "service.name"));
+/// assert!(otel_core::export::wildcard_match("service*", "service.name"));
+/// assert!(otel_core::export::wildcard_match("k8s.?od.name", "k8s.pod.name"));
+/// assert!(!otel_core::export::wildcard_match("service.?", "service.name"));
 /// ```
 pub fn wildcard_match(pattern: &str, value: &str) -> bool {
     let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());

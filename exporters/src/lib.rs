@@ -47,68 +47,59 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(feature = "textfile", feature = "influx"))]
-mod atomic_file;
 #[cfg(feature = "prometheus")]
-mod console;
-#[cfg(feature = "config-file")]
-mod from_file;
-mod given;
-#[cfg(feature = "influx")]
-mod influx;
+pub mod exposition;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(any(feature = "prometheus-tls", feature = "otlp"))]
 mod pem;
 #[cfg(feature = "prometheus")]
-mod periodic;
-#[cfg(feature = "prometheus")]
 mod prometheus;
-#[cfg(feature = "pushgateway")]
-mod pushgateway;
+#[cfg(any(feature = "prometheus", feature = "_push"))]
+mod push;
+#[cfg(any(feature = "prometheus", feature = "_push"))]
 mod runtime;
-mod select;
-#[cfg(feature = "_push")]
-mod sender;
+mod selection;
 #[cfg(any(feature = "textfile", feature = "_push"))]
 mod source;
-#[cfg(feature = "textfile")]
-mod textfile;
 
-#[cfg(feature = "prometheus")]
-#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
-pub use console::ConsoleExporter;
-#[cfg(all(feature = "config-file", feature = "prometheus"))]
-#[cfg_attr(docsrs, doc(cfg(all(feature = "config-file", feature = "prometheus"))))]
-pub use from_file::prometheus_options;
-#[cfg(feature = "influx")]
-#[cfg_attr(docsrs, doc(cfg(feature = "influx")))]
-pub use influx::InfluxExporter;
-#[cfg(feature = "otlp")]
-#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
-pub use otlp::{OtlpExporter, OtlpProtocol};
 /// Checks naming-vector files (the `naming_conformance` example and the tests use it).
 #[cfg(feature = "prometheus")]
 #[doc(hidden)]
-pub use prometheus::conformance;
+pub use exposition::conformance;
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+pub use exposition::{
+    negotiate, unit_name, EncodeOptions, Escaping, Exposition, Format, LabelNamer, MetricNamer, MetricType, NamingError, Negotiated,
+    ScrapeError, Scraper, TranslationStrategy,
+};
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub use otlp::{OtlpExporter, OtlpProtocol};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use prometheus::metrics_route;
 #[cfg(feature = "prometheus")]
 #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
-pub use prometheus::{
-    negotiate, unit_name, EncodeOptions, Escaping, Exposition, Format, LabelNamer, MetricNamer, MetricType, NamingError, Negotiated,
-    PrometheusExporter, ScrapeError, Scraper, TranslationStrategy,
-};
+pub use prometheus::PrometheusExporter;
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+pub use push::console::ConsoleExporter;
+#[cfg(feature = "influx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "influx")))]
+pub use push::influx::InfluxExporter;
 #[cfg(feature = "pushgateway")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pushgateway")))]
-pub use pushgateway::{PushMethod, PushgatewayExporter};
-pub use select::{from_env, FromEnv};
+pub use push::pushgateway::{PushMethod, PushgatewayExporter};
 #[cfg(feature = "_push")]
-pub use sender::RetryPolicy;
+pub use push::sender::RetryPolicy;
 #[cfg(feature = "textfile")]
 #[cfg_attr(docsrs, doc(cfg(feature = "textfile")))]
-pub use textfile::{TextfileError, TextfileExporter, TextfileWriter};
+pub use push::textfile::{TextfileError, TextfileExporter, TextfileWriter};
+#[cfg(all(feature = "config-file", feature = "prometheus"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "config-file", feature = "prometheus"))))]
+pub use selection::from_file::prometheus_options;
+pub use selection::select::{from_env, FromEnv};
 
 /// The README's examples compile against this crate.
 #[cfg(doctest)]

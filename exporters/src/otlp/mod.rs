@@ -24,10 +24,10 @@ use prost::Message as _;
 use tokio::runtime::Handle;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
-use crate::sender::{client_tls, system_roots, UrlParts};
+use crate::push::sender::{client_tls, system_roots, UrlParts};
 use crate::source::Source;
 
-use crate::sender::{Patience, RetryPolicy};
+use crate::push::sender::{Patience, RetryPolicy};
 use transport::Transport;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -256,7 +256,7 @@ impl OtlpExporter {
         }
         if let Some(credentials) = basic_auth {
             if !map.contains_key(AUTHORIZATION) {
-                let mut value = HeaderValue::from_str(&crate::sender::basic_authorization(credentials)).map_err(|_| {
+                let mut value = HeaderValue::from_str(&crate::push::sender::basic_authorization(credentials)).map_err(|_| {
                     BuildError::InvalidSetting { setting: "endpoint", reason: "the URL's credentials cannot be sent".into() }
                 })?;
                 value.set_sensitive(true);
@@ -360,7 +360,7 @@ struct Settings {
 
 /// A program's exporter keeps what it set; a configuration file's fills the rest.
 #[cfg(feature = "config-file")]
-impl crate::from_file::OrFile for OtlpExporter {
+impl crate::selection::from_file::OrFile for OtlpExporter {
     fn or_file(self, file: OtlpExporter) -> Self {
         OtlpExporter {
             endpoint: self.endpoint.or(file.endpoint),
@@ -489,7 +489,7 @@ impl PushMetricExporter for OtlpPush {
         let message = request.encode_to_vec();
         // The periodic reader calls this on its own thread; should any caller drive a runtime of
         // its own, the export waits on a helper thread instead of panicking.
-        let result = crate::sender::block_on_io(&self.runtime, self.transport.export(message));
+        let result = crate::push::sender::block_on_io(&self.runtime, self.transport.export(message));
         let component = match self.transport.protocol {
             OtlpProtocol::Grpc => "otlp_grpc_metric_exporter",
             OtlpProtocol::HttpProtobuf => "otlp_http_metric_exporter",

@@ -11,7 +11,7 @@ use hyper::{Request, Uri};
 use tokio_rustls::rustls::ClientConfig;
 
 use super::OtlpProtocol;
-use crate::sender::{http_failure, shorten, Answer, Failure, Patience, Sender};
+use crate::push::sender::{http_failure, shorten, Answer, Failure, Patience, Sender};
 
 const USER_AGENT_VALUE: &str = concat!("otel-pipeline/", env!("CARGO_PKG_VERSION"));
 

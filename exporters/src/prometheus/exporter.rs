@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use otel_core::export::{Exporter, Plug};
 use otel_core::BuildError;
 
-use super::negotiate::Format;
-use super::options::EncodeOptions;
-use super::scraper::Scraper;
 use super::server;
 #[cfg(feature = "prometheus-tls")]
 use super::tls;
+use crate::exposition::negotiate::Format;
+use crate::exposition::options::EncodeOptions;
+use crate::exposition::scraper::Scraper;
 
 const DEFAULT_HOST: &str = "127.0.0.1";
 const DEFAULT_PORT: u16 = 9464;
@@ -157,7 +157,7 @@ impl PrometheusExporter {
 
 /// A program's exporter keeps what it set; a configuration file's fills the rest.
 #[cfg(feature = "config-file")]
-impl crate::from_file::OrFile for PrometheusExporter {
+impl crate::selection::from_file::OrFile for PrometheusExporter {
     fn or_file(mut self, file: PrometheusExporter) -> Self {
         self.listen = self.listen.or(file.listen);
         if let (None, Some(options)) = (&self.options, file.options) {

@@ -1,34 +1,16 @@
-//! The Prometheus pull exporter: an HTTP endpoint serving text 0.0.4, OpenMetrics 1.0.0 and
-//! protobuf, with names translated exactly as Prometheus translates OTLP.
+//! The Prometheus pull exporter: an HTTP endpoint (or a route on your axum router) serving the
+//! exposition, with TLS when asked.
 //!
-//! Modules by role: `naming` (OTel → Prometheus names) and `format` (text primitives) are
-//! leaves; `model` walks a collection into families and label sets for a format `Writer`
-//! (`text`, `proto`); `scraper` collects and encodes on demand; `server` is the HTTP side;
-//! `exporter` is what a pipeline attaches.
+//! `exporter` is what a pipeline attaches; `server` is the HTTP side; `route` the axum route;
+//! `tls` the rustls acceptor. What is served comes from [`crate::exposition`].
 
-#[doc(hidden)]
-pub mod conformance;
 mod exporter;
-mod format;
-#[cfg(feature = "influx")]
-mod influx;
-mod model;
-mod naming;
-mod negotiate;
-mod options;
-mod proto;
 #[cfg(feature = "axum")]
 mod route;
-mod scraper;
 mod server;
-mod text;
 #[cfg(feature = "prometheus-tls")]
 mod tls;
 
 pub use exporter::PrometheusExporter;
-pub use naming::{unit_name, Escaping, LabelNamer, MetricNamer, MetricType, NamingError, TranslationStrategy};
-pub use negotiate::{negotiate, Format, Negotiated};
-pub use options::EncodeOptions;
 #[cfg(feature = "axum")]
 pub use route::metrics_route;
-pub use scraper::{Exposition, ScrapeError, Scraper};

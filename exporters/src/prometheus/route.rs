@@ -4,8 +4,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 
-use super::negotiate::Format;
-use super::scraper::Scraper;
+use crate::exposition::negotiate::Format;
+use crate::exposition::scraper::Scraper;
 
 /// A `GET` (and `HEAD`) route answering with the pipeline's metrics in the format the scraper
 /// negotiates in `Accept` (protobuf with native histograms, OpenMetrics, text 0.0.4), gzipped

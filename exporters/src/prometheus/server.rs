@@ -17,8 +17,8 @@ use subtle::ConstantTimeEq;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
-use super::negotiate::Format;
-use super::scraper::Scraper;
+use crate::exposition::negotiate::Format;
+use crate::exposition::scraper::Scraper;
 
 /// Connections held open at once. When all are taken, a new connection takes the slot of the
 /// one that has waited longest for its request head, once that is longer than

@@ -252,7 +252,7 @@ pub struct IncludeExclude {
 impl IncludeExclude {
     /// Whether `value` is kept.
     pub fn matches(&self, value: &str) -> bool {
-        let any = |patterns: &Option<Vec<String>>| patterns.iter().flatten().any(|p| crate::export::wildcard_match(p, value));
+        let any = |patterns: &Option<Vec<String>>| patterns.iter().flatten().any(|p| crate::pipeline::pattern::wildcard_match(p, value));
         self.included.as_ref().is_none_or(|_| any(&self.included)) && !any(&self.excluded)
     }
 }

@@ -171,11 +171,9 @@ fn selects(selector: &SelectorModel, instrument: &Instrument) -> bool {
     });
     let scope = instrument.scope();
     let exact = |wanted: &Option<String>, actual: Option<&str>| wanted.as_deref().is_none_or(|w| Some(w) == actual);
-    kind && selector
-        .instrument_name
-        .as_deref()
-        .is_none_or(|pattern| crate::export::wildcard_match(&pattern.to_ascii_lowercase(), &instrument.name().to_ascii_lowercase()))
-        && exact(&selector.unit, Some(instrument.unit()))
+    kind && selector.instrument_name.as_deref().is_none_or(|pattern| {
+        crate::pipeline::pattern::wildcard_match(&pattern.to_ascii_lowercase(), &instrument.name().to_ascii_lowercase())
+    }) && exact(&selector.unit, Some(instrument.unit()))
         && exact(&selector.meter_name, Some(scope.name()))
         && exact(&selector.meter_version, scope.version())
         && exact(&selector.meter_schema_url, scope.schema_url())
@@ -249,7 +247,7 @@ fn selects_declared(selector: &SelectorModel, def: &crate::MetricDef) -> bool {
     let name = selector
         .instrument_name
         .as_deref()
-        .is_none_or(|pattern| crate::export::wildcard_match(&pattern.to_ascii_lowercase(), &def.name.to_ascii_lowercase()));
+        .is_none_or(|pattern| crate::pipeline::pattern::wildcard_match(&pattern.to_ascii_lowercase(), &def.name.to_ascii_lowercase()));
     kind && name && selector.unit.as_deref().is_none_or(|u| u == def.unit)
 }
 

@@ -22,9 +22,11 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 
 use crate::catalog::sdk_rules::refusal;
 use crate::catalog::DEFAULT_CARDINALITY_LIMIT;
-use crate::export::{Exemplars, Health, Problem};
 use crate::facade::cells::series_key;
+use crate::pipeline::exemplars::Exemplars;
 use crate::pipeline::exemplars::{Reservoirs, Shape};
+use crate::pipeline::health::Health;
+use crate::pipeline::health::Problem;
 use crate::Catalog;
 
 /// The reason recordings into a refused instrument are counted under.

@@ -22,12 +22,12 @@ pub fn metrics() -> Metrics {
     DISABLED
         .get_or_init(|| {
             let scope = "otel-pipeline.disabled";
-            let exemplars = crate::export::Exemplars::new(crate::ExemplarFilter::AlwaysOff);
+            let exemplars = crate::pipeline::exemplars::Exemplars::new(crate::ExemplarFilter::AlwaysOff);
             let m = Metrics::new(
                 &opentelemetry::global::meter(scope),
                 scope,
                 &crate::Catalog::new(),
-                crate::export::Health::default(),
+                crate::pipeline::health::Health::default(),
                 &exemplars,
             );
             m.set_enabled(false);

@@ -12,7 +12,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, MeterProviderBuilder, PeriodicReader, Pipeline, Temporality};
 use opentelemetry_sdk::Resource;
 
-use crate::export::Health;
+use crate::pipeline::health::Health;
 use crate::{BuildError, Env};
 
 /// Something that takes the pipeline's metrics somewhere: a push exporter behind a periodic
@@ -84,12 +84,12 @@ pub struct Plug {
     export_interval: Duration,
     endpoints: Vec<String>,
     health: Health,
-    deadline: crate::export::Deadline,
+    deadline: crate::pipeline::deadline::Deadline,
     config_file: Option<crate::config::source::File>,
     #[cfg_attr(not(feature = "config-file"), allow(dead_code))]
     config_readers_taken: bool,
-    exemplars: crate::export::Exemplars,
-    direct: crate::export::DirectSeries,
+    exemplars: crate::pipeline::exemplars::Exemplars,
+    direct: crate::pipeline::direct::DirectSeries,
 }
 
 impl fmt::Debug for Plug {
@@ -105,7 +105,7 @@ impl Plug {
         resource: Resource,
         export_interval: Duration,
         health: Health,
-        deadline: crate::export::Deadline,
+        deadline: crate::pipeline::deadline::Deadline,
     ) -> Self {
         Plug {
             builder: Some(builder),
@@ -118,25 +118,25 @@ impl Plug {
             deadline,
             config_file: None,
             config_readers_taken: false,
-            exemplars: crate::export::Exemplars::default(),
-            direct: crate::export::DirectSeries::default(),
+            exemplars: crate::pipeline::exemplars::Exemplars::default(),
+            direct: crate::pipeline::direct::DirectSeries::default(),
         }
     }
 
-    pub(crate) fn set_exemplars(&mut self, exemplars: crate::export::Exemplars) {
+    pub(crate) fn set_exemplars(&mut self, exemplars: crate::pipeline::exemplars::Exemplars) {
         self.exemplars = exemplars;
     }
 
     /// The pipeline's exemplars, for exporters whose format carries them (OpenMetrics,
     /// protobuf, OTLP).
-    pub fn exemplars(&self) -> &crate::export::Exemplars {
+    pub fn exemplars(&self) -> &crate::pipeline::exemplars::Exemplars {
         &self.exemplars
     }
 
     /// The facade's counters, up-down counters and gauges, for a pull reader that writes them
     /// straight from their cells instead of through the SDK's second aggregation (filled once
     /// the pipeline is built).
-    pub fn direct_series(&self) -> &crate::export::DirectSeries {
+    pub fn direct_series(&self) -> &crate::pipeline::direct::DirectSeries {
         &self.direct
     }
 
@@ -157,7 +157,7 @@ impl Plug {
     /// The instant by which shutdown must be over, set when it starts
     /// ([`TelemetryBuilder::shutdown_timeout`](crate::TelemetryBuilder::shutdown_timeout) from
     /// then). An exporter stops waiting on its peer at this instant, in-flight export included.
-    pub fn shutdown_deadline(&self) -> &crate::export::Deadline {
+    pub fn shutdown_deadline(&self) -> &crate::pipeline::deadline::Deadline {
         &self.deadline
     }
 
@@ -172,7 +172,7 @@ impl Plug {
     pub(crate) fn finish(mut self) -> (MeterProviderBuilder, Vec<String>, Arc<dyn MetricReader>) {
         #[cfg(feature = "config-file")]
         if let Some(file) = self.config_file.as_ref().filter(|f| !self.config_readers_taken && !f.readers().is_empty()) {
-            crate::export::warn(&format!(
+            crate::pipeline::health::warn(&format!(
                 "the configuration file declares {} reader(s) but no exporter attached them: attach `otel_exporters::from_env()` \
                  to the builder",
                 file.readers().len()

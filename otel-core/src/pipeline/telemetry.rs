@@ -15,8 +15,12 @@ use std::sync::Arc;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 
-use crate::export::{Deadline, Exemplars, Exporter, Health, Plug};
 use crate::facade::snapshot::{self, Baseline, Snapshot};
+use crate::pipeline::deadline::Deadline;
+use crate::pipeline::exemplars::Exemplars;
+use crate::pipeline::exporter::Exporter;
+use crate::pipeline::exporter::Plug;
+use crate::pipeline::health::Health;
 use crate::{BuildError, Catalog, Env, ExemplarFilter, Metrics, RuntimeError};
 
 const DEFAULT_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
@@ -436,7 +440,7 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         if !self.shut_down.load(Ordering::SeqCst) {
             if let Err(e) = self.shutdown() {
-                crate::export::warn(&format!("metrics pipeline shutdown on drop failed: {e}"));
+                crate::pipeline::health::warn(&format!("metrics pipeline shutdown on drop failed: {e}"));
             }
         }
     }

@@ -122,7 +122,7 @@ impl EncodeOptions {
     }
 
     /// Whether the resource attribute `key` is copied onto every series.
-    pub(super) fn copies_resource_attribute(&self, key: &str) -> bool {
+    pub(crate) fn copies_resource_attribute(&self, key: &str) -> bool {
         let matches = |patterns: &[String]| patterns.iter().any(|p| otel_core::export::wildcard_match(p, key));
         matches(&self.resource_labels) && !matches(&self.resource_labels_excluded)
     }
@@ -130,7 +130,7 @@ impl EncodeOptions {
     /// The same options for a scraper that asked for `escaping` (`None`: these options as they
     /// are). `underscores`: UTF-8 strategies fall back to their underscore-escaping counterparts;
     /// `dots` and `values`: names outside the classic set are escaped by that scheme.
-    pub(super) fn for_escaping(&self, escaping: Escaping) -> Option<Self> {
+    pub(crate) fn for_escaping(&self, escaping: Escaping) -> Option<Self> {
         match escaping {
             Escaping::AllowUtf8 => None,
             Escaping::Underscores => self.escaped(),

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::naming::Escaping;
 use super::negotiate::{Format, Negotiated};
 use super::options::EncodeOptions;
-use super::{model, proto, text};
+use super::{issues, proto, text, walk, writer};
 
 /// Why a scrape produced no output.
 #[derive(thiserror::Error)]
@@ -149,7 +149,7 @@ impl Scraper {
         self.scrape_negotiated(Negotiated { format, escaping: Escaping::Underscores })
     }
 
-    /// The current metrics as negotiated with a scraper (see [`negotiate`](crate::negotiate)).
+    /// The current metrics as negotiated with a scraper (see [`negotiate`](crate::exposition::negotiate)).
     pub fn scrape_negotiated(&self, negotiated: Negotiated) -> Result<Vec<u8>, ScrapeError> {
         let naming = self.naming();
         let options = naming.for_escaping(negotiated.escaping);
@@ -166,7 +166,7 @@ impl Scraper {
     pub(crate) fn scrape_line_protocol(&self) -> Result<Vec<u8>, ScrapeError> {
         let naming = self.naming();
         let options = naming.for_escaping(Escaping::Underscores);
-        self.render(options, "influx", |out| Box::new(super::influx::InfluxWriter::new(out)))
+        self.render(options, "influx", |out| Box::new(super::line_protocol::InfluxWriter::new(out)))
     }
 
     /// Collects and encodes with the writer `make` returns.
@@ -174,12 +174,12 @@ impl Scraper {
         &self,
         options: &EncodeOptions,
         format: &'static str,
-        make: impl for<'o> FnOnce(&'o mut Vec<u8>) -> Box<dyn model::Writer + 'o>,
+        make: impl for<'o> FnOnce(&'o mut Vec<u8>) -> Box<dyn writer::Writer + 'o>,
     ) -> Result<Vec<u8>, ScrapeError> {
         let started = std::time::Instant::now();
         // Start at the last scrape's size so the buffer rarely grows (and copies) mid-encode.
         let mut out = Vec::with_capacity(self.shared.last_size.load(Ordering::Relaxed).max(4096) + 4096);
-        let mut issues = model::Issues::default();
+        let mut issues = issues::Issues::default();
         {
             let _one_at_a_time = self.shared.collect.lock().unwrap_or_else(|p| p.into_inner());
             // A fresh buffer each time: the SDK rebuilds every point at each collection, so a
@@ -190,8 +190,8 @@ impl Scraper {
             let direct = self.shared.direct.get().unwrap_or(&unattached);
             direct.collect(|| self.shared.reader.collect(&mut metrics)).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
             let mut writer = make(&mut out);
-            let sources = model::Sources { metrics: &metrics, direct, exemplars: self.shared.exemplars.get() };
-            let direct_points = model::walk(&sources, options, writer.as_mut(), &mut issues);
+            let sources = walk::Sources { metrics: &metrics, direct, exemplars: self.shared.exemplars.get() };
+            let direct_points = walk::walk(&sources, options, writer.as_mut(), &mut issues);
             self.shared.last_points.store(otel_core::export::data_points(&metrics) + direct_points, Ordering::Relaxed);
         }
         self.shared.last_size.store(out.len(), Ordering::Relaxed);
@@ -243,14 +243,14 @@ impl Scraper {
 
     /// Counts what the scrape left out in the pipeline's self-metrics
     /// (`otel_pipeline_exposition_dropped_total{reason}`), logging a bounded number of them.
-    fn report(&self, issues: model::Issues) {
+    fn report(&self, issues: issues::Issues) {
         let health = self.shared.health.get().cloned().unwrap_or_default();
         for (reason, subject, n, message) in issues.drain() {
             health.report(Problem::Exposition, reason, &subject, n, || message);
         }
     }
 
-    pub(super) fn stopped(&self) -> watch::Receiver<bool> {
+    pub(crate) fn stopped(&self) -> watch::Receiver<bool> {
         self.shared.stopped.subscribe()
     }
 }

@@ -5,7 +5,7 @@ use prost::Message;
 
 use otel_core::export::Exemplar;
 
-use super::model::{Exponential, FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
+use super::writer::{Exponential, FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
 
 /// `io.prometheus.client` messages, with the field numbers of `metrics.proto`.
 mod dto {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use otel_core::export::{Exporter, Plug};
 use otel_core::BuildError;
 
-use crate::periodic::{self, Sink};
-use crate::prometheus::{EncodeOptions, Scraper};
+use crate::exposition::{EncodeOptions, Scraper};
+use crate::push::periodic::{self, Sink};
 
 /// Prints the pipeline's metrics (Prometheus text format) to standard output every interval
 /// and at shutdown.

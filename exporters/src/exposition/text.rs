@@ -5,7 +5,7 @@ use std::io::Write as _;
 use super::format::{escape_help, escape_label_value, float_text, is_classic_name};
 use otel_core::export::Exemplar;
 
-use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
+use super::writer::{FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
 
 /// Writes text 0.0.4 (`open_metrics == false`) or OpenMetrics 1.0.0.
 pub(crate) struct TextWriter<'o> {

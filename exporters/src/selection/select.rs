@@ -3,7 +3,7 @@
 use otel_core::export::{Exporter, Plug};
 use otel_core::{BuildError, ExporterKind};
 
-use crate::given::Given;
+use crate::selection::given::Given;
 
 #[cfg(feature = "influx")]
 use crate::InfluxExporter;
@@ -31,6 +31,7 @@ use crate::TextfileExporter;
 #[must_use]
 pub struct FromEnv {
     default: Vec<ExporterKind>,
+    #[cfg_attr(not(any(feature = "prometheus", feature = "otlp")), allow(dead_code))]
     given: Given,
 }
 
@@ -87,10 +88,12 @@ impl Exporter for FromEnv {
         "from-env"
     }
 
+    // With no exporter feature enabled every arm below is compiled out.
+    #[cfg_attr(not(feature = "prometheus"), allow(unreachable_code, unused_variables, unused_mut))]
     fn attach(mut self: Box<Self>, plug: &mut Plug) -> Result<(), BuildError> {
         #[cfg(feature = "config-file")]
         if let Some(file) = plug.take_config_readers() {
-            for (path, exporter) in crate::from_file::exporters(&file, &mut self.given)? {
+            for (path, exporter) in crate::selection::from_file::exporters(&file, &mut self.given)? {
                 // What the exporter refuses came from the file: say where.
                 plug.attach(exporter).map_err(|e| file.error(&path, e.to_string()))?;
             }

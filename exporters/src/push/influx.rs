@@ -11,10 +11,10 @@ use hyper::Method;
 use otel_core::export::{redact_urls, Exporter, Plug};
 use otel_core::BuildError;
 
-use crate::atomic_file::{AtomicFile, ReplaceError};
-use crate::periodic::{self, Sink};
-use crate::prometheus::Scraper;
-use crate::sender::{Patience, RetryPolicy, TextPush};
+use crate::exposition::Scraper;
+use crate::push::atomic_file::{AtomicFile, ReplaceError};
+use crate::push::periodic::{self, Sink};
+use crate::push::sender::{Patience, RetryPolicy, TextPush};
 use crate::source::Source;
 use crate::EncodeOptions;
 
@@ -131,7 +131,7 @@ impl Sink for LineWriter {
 
 /// A program's exporter keeps what it set; a configuration file's fills the rest.
 #[cfg(feature = "config-file")]
-impl crate::from_file::OrFile for InfluxExporter {
+impl crate::selection::from_file::OrFile for InfluxExporter {
     fn or_file(self, file: InfluxExporter) -> Self {
         InfluxExporter {
             endpoint: self.endpoint.or(file.endpoint),

@@ -10,9 +10,9 @@ use std::time::Duration;
 use otel_core::export::{Exporter, Plug};
 use otel_core::BuildError;
 
-use crate::atomic_file::{temporary_of, AtomicFile, ReplaceError};
-use crate::periodic::{self, Sink};
-use crate::prometheus::Scraper;
+use crate::exposition::Scraper;
+use crate::push::atomic_file::{temporary_of, AtomicFile, ReplaceError};
+use crate::push::periodic::{self, Sink};
 use crate::source::Source;
 use crate::{EncodeOptions, Format};
 
@@ -167,7 +167,7 @@ fn file_safe(name: &str) -> String {
 
 /// A program's exporter keeps what it set; a configuration file's fills the rest.
 #[cfg(feature = "config-file")]
-impl crate::from_file::OrFile for TextfileExporter {
+impl crate::selection::from_file::OrFile for TextfileExporter {
     fn or_file(self, file: TextfileExporter) -> Self {
         TextfileExporter {
             directory: self.directory.or(file.directory),

@@ -3,7 +3,7 @@
 //! (VictoriaMetrics, Telegraf's Prometheus output) get exactly the names a scrape would give.
 
 use super::format::float_text;
-use super::model::{FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
+use super::writer::{FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
 
 /// Writes line protocol; no timestamps (the receiver stamps each write).
 pub(crate) struct InfluxWriter<'o> {

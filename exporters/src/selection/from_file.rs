@@ -12,7 +12,7 @@ use otel_core::config::ConfigFile;
 use otel_core::export::Exporter;
 use otel_core::BuildError;
 
-use crate::given::Given;
+use crate::selection::given::Given;
 
 #[cfg(feature = "prometheus")]
 use crate::{EncodeOptions, TranslationStrategy};

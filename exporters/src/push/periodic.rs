@@ -16,7 +16,7 @@ use opentelemetry_sdk::metrics::{InstrumentKind, Pipeline, Temporality};
 use otel_core::export::{Health, Plug, Problem};
 use otel_core::BuildError;
 
-use crate::prometheus::Scraper;
+use crate::exposition::Scraper;
 
 /// What a periodic exporter does with the metrics.
 pub(crate) trait Sink: Send + Sync + 'static {

@@ -1,170 +1,20 @@
 //! One walk over a collection: metrics translated, grouped into families (across scopes),
 //! checked, and handed point by point to a format [`Writer`].
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
-use opentelemetry::{InstrumentationScope, KeyValue, Value};
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, ExponentialBucket, Metric, MetricData, ResourceMetrics, ScopeMetrics};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics, ScopeMetrics};
 use opentelemetry_sdk::metrics::Temporality;
 
 use otel_core::export::{DirectKind, DirectMetric, DirectSeries, DirectValue, Exemplar, Exemplars, InstrumentExemplars};
 
+use super::issues::Issues;
+use super::labels::*;
 use super::naming::{unit_name, MetricType};
 use super::options::EncodeOptions;
+use super::writer::*;
 
-/// The Prometheus type of a family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
-    /// A quantile timer: quantile samples, `_count` and `_sum`.
-    Summary,
-    /// `target_info`: an info metric in OpenMetrics, a gauge elsewhere.
-    Info,
-}
-
-impl Kind {
-    pub(crate) fn text(self) -> &'static str {
-        match self {
-            Kind::Counter => "counter",
-            Kind::Gauge | Kind::Info => "gauge",
-            Kind::Histogram => "histogram",
-            Kind::Summary => "summary",
-        }
-    }
-}
-
-/// A family's metadata.
-pub(crate) struct FamilyHead<'a> {
-    pub(crate) name: &'a str,
-    pub(crate) help: &'a str,
-    /// The unit word (`seconds`), empty for none.
-    pub(crate) unit: &'a str,
-    pub(crate) kind: Kind,
-}
-
-impl FamilyHead<'_> {
-    /// The unit a format declares for the family written as `name`: only when the name ends in
-    /// it (the OpenMetrics rule, which protobuf follows too).
-    pub(crate) fn declared_unit(&self, name: &str) -> Option<&str> {
-        (!self.unit.is_empty() && name.strip_suffix(self.unit).is_some_and(|rest| rest.ends_with('_'))).then_some(self.unit)
-    }
-}
-
-/// A number as recorded: integers stay exact.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Number {
-    U64(u64),
-    I64(i64),
-    F64(f64),
-}
-
-impl Number {
-    pub(crate) fn as_f64(self) -> f64 {
-        match self {
-            Number::U64(v) => v as f64,
-            Number::I64(v) => v as f64,
-            Number::F64(v) => v,
-        }
-    }
-}
-
-/// An exponential histogram's buckets, independent of the recorded number type.
-pub(crate) struct Exponential<'a> {
-    pub(crate) scale: i8,
-    pub(crate) zero_count: u64,
-    pub(crate) zero_threshold: f64,
-    pub(crate) positive: &'a ExponentialBucket,
-    pub(crate) negative: &'a ExponentialBucket,
-}
-
-/// A histogram point.
-pub(crate) struct HistogramPoint<'a> {
-    pub(crate) count: u64,
-    pub(crate) sum: f64,
-    /// Whether a negative value was recorded: then `sum` is no counter, and OpenMetrics leaves
-    /// it out.
-    pub(crate) negative: bool,
-    /// Explicit buckets: upper bounds (without `+Inf`), their `le` text, and per-bucket counts
-    /// (one more than bounds).
-    pub(crate) bounds: &'a [f64],
-    pub(crate) le: &'a [String],
-    pub(crate) counts: &'a [u64],
-    /// Set for exponential histograms (then `bounds`/`le`/`counts` hold the derived classic
-    /// buckets on the exponential boundaries).
-    pub(crate) exponential: Option<Exponential<'a>>,
-    /// The latest exemplar of each classic bucket (the last one is `+Inf`'s); empty when the
-    /// series has none.
-    pub(crate) exemplars: &'a [Option<Exemplar>],
-}
-
-pub(crate) type Labels<'a> = [(Cow<'a, str>, Cow<'a, str>)];
-
-/// The resource attributes that identify a target: Prometheus' OTLP ingestion turns them into
-/// `job` and `instance`.
-const IDENTIFYING: [&str; 3] = ["service.name", "service.namespace", "service.instance.id"];
-
-/// The resource attributes `target_info` carries, or `None` when there is none, as Prometheus'
-/// OTLP ingestion decides: only a resource with more than its identity gets one, and with
-/// identifying labels the identity is in `job` and `instance` instead.
-fn target_info_attributes<'r>(resource: &'r [KeyValue], options: &EncodeOptions) -> Option<Vec<&'r KeyValue>> {
-    let identifying = |kv: &KeyValue| IDENTIFYING.contains(&kv.key.as_str());
-    if !options.target_info || resource.iter().all(identifying) {
-        return None;
-    }
-    let drop_identity = options.identifying_labels && !options.keep_identifying_resource_attributes;
-    Some(resource.iter().filter(|kv| !(drop_identity && identifying(kv))).collect())
-}
-
-/// `job` (`service.namespace/service.name`, or the name alone) and `instance`
-/// (`service.instance.id`), each when the resource gives it, as Prometheus' OTLP ingestion
-/// makes them.
-fn identifying_labels(resource: &[KeyValue]) -> Vec<(String, String)> {
-    let get = |key: &str| resource.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.as_str().into_owned());
-    let mut labels = Vec::new();
-    if let Some(name) = get("service.name") {
-        let job = match get("service.namespace") {
-            Some(namespace) => format!("{namespace}/{name}"),
-            None => name,
-        };
-        labels.push(("job".to_owned(), job));
-    }
-    if let Some(instance) = get("service.instance.id") {
-        labels.push(("instance".to_owned(), instance));
-    }
-    labels
-}
-
-/// A summary point: a quantile timer's window quantiles and its all-time count and sum.
-pub(crate) struct SummaryPoint<'a> {
-    /// `(quantile label text, value)`, in the order recorded.
-    pub(crate) quantiles: &'a [(String, f64)],
-    pub(crate) count: u64,
-    pub(crate) sum: f64,
-}
-
-/// A point's label set; on the stack for the usual handful of labels.
-type LabelSet<'a> = smallvec::SmallVec<[(Cow<'a, str>, Cow<'a, str>); 8]>;
-
-/// A format's side of the walk.
-pub(crate) trait Writer {
-    fn family(&mut self, head: &FamilyHead<'_>);
-    /// A gauge's or counter's sample; a counter may bring its latest exemplar.
-    fn number(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, value: Number, exemplar: Option<&Exemplar>);
-    fn histogram(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &HistogramPoint<'_>);
-    /// A summary's series: each quantile (its label text and value), then its count and sum.
-    fn summary(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &SummaryPoint<'_>);
-    /// When the cumulative series that follow (a counter's, a histogram's) started, for the
-    /// formats that carry a created timestamp; `None` for those of gauges.
-    fn start_time(&mut self, _start: Option<std::time::SystemTime>) {}
-    fn finish(&mut self);
-}
-
-/// Walks `metrics`, feeding `writer`. Data left out so the output stays valid is noted in
-/// `issues`.
-/// What a walk reads: the SDK's collection, the facade's series written directly (when the
 /// reader collected inside [`DirectSeries::collect`]), and the exemplars.
 pub(crate) struct Sources<'s> {
     pub(crate) metrics: &'s ResourceMetrics,
@@ -206,6 +56,8 @@ impl<'m> Member<'m> {
 
 /// Walks the sources, feeding `writer`; returns the number of directly written series. Data
 /// left out so the output stays valid is noted in `issues`.
+/// Walks `sources`, feeding `writer`. Data left out so the output stays valid is noted in
+/// `issues`.
 pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut dyn Writer, issues: &mut Issues) -> u64 {
     let (metrics, exemplars) = (sources.metrics, sources.exemplars);
     let direct_metrics = sources.direct.metrics();
@@ -370,15 +222,6 @@ fn write_summary(
     }
 }
 
-/// The reason a label a family sets itself (`le`, `quantile`) is counted under when left out.
-fn reserved_reason(own: &str) -> &'static str {
-    if own == "le" {
-        "histogram_le"
-    } else {
-        "summary_quantile"
-    }
-}
-
 /// The label a quantile timer's quantiles carry.
 const QUANTILE: &str = "quantile";
 
@@ -414,46 +257,6 @@ fn write_direct(
         points += 1;
     });
     points
-}
-
-/// Labels every point of a scope carries besides its attributes.
-#[derive(Default)]
-struct FixedLabels {
-    /// Whether one of them is `le`, which histograms leave out.
-    has_le: bool,
-    /// Whether one of them is `quantile`, which summaries leave out.
-    has_quantile: bool,
-    /// Copied resource attributes: a point's attribute with the same label wins over them.
-    under: Vec<(String, String)>,
-    /// Scope labels: they win over a point's attribute with the same label, as in Prometheus'
-    /// own OTLP ingestion.
-    over: Vec<(String, String)>,
-}
-
-/// What a walk left out, by reason and subject, each counted, with the message for the log.
-#[derive(Default)]
-pub(crate) struct Issues {
-    found: HashMap<&'static str, HashMap<String, (u64, String)>>,
-}
-
-impl Issues {
-    /// Notes one occurrence; `message` is built only the first time per reason and subject.
-    pub(crate) fn note(&mut self, reason: &'static str, subject: &str, message: impl FnOnce() -> String) {
-        let by_subject = self.found.entry(reason).or_default();
-        match by_subject.get_mut(subject) {
-            Some((n, _)) => *n += 1,
-            None => {
-                by_subject.insert(subject.to_owned(), (1, message()));
-            }
-        }
-    }
-
-    /// Every noted issue: reason, subject, count, message.
-    pub(crate) fn drain(self) -> impl Iterator<Item = (&'static str, String, u64, String)> {
-        self.found
-            .into_iter()
-            .flat_map(|(reason, by_subject)| by_subject.into_iter().map(move |(subject, (n, message))| (reason, subject, n, message)))
-    }
 }
 
 struct Family<'m> {
@@ -748,225 +551,6 @@ pub(crate) fn classic_from_exponential(e: &Exponential<'_>) -> (Vec<f64>, Vec<u6
     }
     counts.push(0);
     (bounds, counts)
-}
-
-/// Builds each point's label set so that every label name appears once, whatever the
-/// attributes: copied resource labels, then scope labels, then the point's attributes,
-/// translated, in name order. Precedence, as in Prometheus' own OTLP ingestion: distinct keys that translate
-/// to one label are merged (`;`-joined values in the order of the original keys); the same key
-/// twice keeps the value given last (the OpenTelemetry rule); scope labels win over attributes;
-/// attributes win over copied resource labels; the format's own labels (`le`) and names
-/// reserved for Prometheus (leading `__`) are never taken by an attribute.
-struct LabelBuilder<'o, 'p> {
-    options: &'o EncodeOptions,
-    /// The OTel name of the metric being written, for problem reports.
-    metric: &'o str,
-    /// A label name the current family writes itself (`le` for histograms).
-    reserved: Option<&'static str>,
-    issues: &'p mut Issues,
-    /// Translations of keys that are not already valid label names.
-    cache: HashMap<String, Option<String>>,
-}
-
-/// An attribute on its way to becoming a label: label name, original key, value.
-type Attribute<'a> = (Cow<'a, str>, &'a str, Cow<'a, str>);
-type Attributes<'a> = smallvec::SmallVec<[Attribute<'a>; 8]>;
-
-impl LabelBuilder<'_, '_> {
-    fn translate<'k>(&mut self, key: &'k str) -> Option<Cow<'k, str>> {
-        if is_plain_label(key) {
-            return Some(Cow::Borrowed(key));
-        }
-        if let Some(cached) = self.cache.get(key) {
-            return cached.clone().map(Cow::Owned);
-        }
-        let translated = match self.options.label_namer.build(key) {
-            // Names starting with `__` are reserved for Prometheus itself; parsers reject them.
-            Ok(label) if label.starts_with("__") => {
-                self.issues.note("reserved_label", key, || {
-                    format!(
-                        "attribute key {key:?} becomes {label:?}, a label name reserved for Prometheus (leading `__`); \
-                         the label is left out (rename the attribute)"
-                    )
-                });
-                None
-            }
-            Ok(label) => Some(label),
-            Err(e) => {
-                self.issues.note("invalid_label", key, || format!("{e}; the label is left out"));
-                None
-            }
-        };
-        // Hostile input can bring any number of distinct keys: the cache stays bounded.
-        if self.cache.len() < 4096 {
-            self.cache.insert(key.to_owned(), translated.clone());
-        }
-        translated.map(Cow::Owned)
-    }
-
-    fn build<'a>(&mut self, fixed: &'a FixedLabels, attributes: impl Iterator<Item = &'a KeyValue>) -> LabelSet<'a> {
-        let mut pairs = LabelSet::new();
-        self.build_into(&mut pairs, fixed, attributes);
-        pairs
-    }
-
-    /// [`build`](Self::build) into `pairs` (cleared first): a walk reuses one buffer per metric.
-    fn build_into<'a>(&mut self, pairs: &mut LabelSet<'a>, fixed: &'a FixedLabels, attributes: impl Iterator<Item = &'a KeyValue>) {
-        pairs.clear();
-        let fixed_reserved = match self.reserved {
-            Some("le") => fixed.has_le,
-            Some("quantile") => fixed.has_quantile,
-            _ => false,
-        };
-        let fixed_labels =
-            fixed.under.iter().chain(&fixed.over).filter(|(name, _)| !(fixed_reserved && self.reserved == Some(name.as_str())));
-        pairs.extend(fixed_labels.map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str()))));
-        let first = pairs.len();
-        // The original key of each attribute label, for the rare label sets that need resolving.
-        let mut keys: smallvec::SmallVec<[&'a str; 8]> = smallvec::SmallVec::new();
-        for kv in attributes {
-            let key = kv.key.as_str();
-            if key == OVERFLOW_KEY {
-                let metric = self.metric;
-                self.issues.note("cardinality_overflow", metric, || {
-                    format!(
-                        "metric {metric:?} reached its cardinality limit: further label sets are folded into the series \
-                         otel_metric_overflow=\"true\" (raise the limit in the catalog, or drop a high-cardinality label)"
-                    )
-                });
-            }
-            let Some(label) = self.translate(key) else { continue };
-            if let Some(own) = self.reserved.filter(|own| *own == label.as_ref()) {
-                let metric = self.metric;
-                self.issues.note(reserved_reason(own), metric, || {
-                    format!("metric {metric:?} has an attribute {key:?}, which would become the family's own `{own}` label; it is left out")
-                });
-                continue;
-            }
-            pairs.push((label, value_text(&kv.value)));
-            keys.push(key);
-        }
-        if let Some(own) = self.reserved.filter(|_| fixed_reserved) {
-            let metric = self.metric;
-            self.issues.note(reserved_reason(own), metric, || {
-                format!("metric {metric:?} would get a copied resource or scope label `{own}`, the family's own label; it is left out")
-            });
-        }
-        // Any label name twice (among the attributes, or an attribute and a fixed label)?
-        let unique = pairs.iter().enumerate().skip(first).all(|(i, (label, _))| pairs[..i].iter().all(|(other, _)| other != label));
-        if unique {
-            // Attribute labels in name order, whichever order the SDK kept: stable output.
-            if !pairs[first..].is_sorted_by(|a, b| a.0 <= b.0) {
-                pairs[first..].sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            }
-            return;
-        }
-        let mut attrs: Attributes<'a> = pairs.drain(first..).zip(keys).map(|((label, value), key)| (label, key, value)).collect();
-        self.resolve_repeats(&mut attrs);
-        self.resolve_shadowed(&mut attrs, fixed);
-        pairs.retain(|(name, _)| !fixed.under.iter().any(|(under, _)| under == name) || !attrs.iter().any(|(label, _, _)| label == name));
-        pairs.extend(attrs.into_iter().map(|(label, _, value)| (label, value)));
-    }
-
-    /// Makes every attribute label unique: the same key twice keeps the later value; distinct
-    /// keys that became one label are merged in the order of their keys.
-    fn resolve_repeats<'a>(&mut self, attrs: &mut Attributes<'a>) {
-        let repeated = attrs.iter().enumerate().any(|(i, (label, _, _))| attrs[i + 1..].iter().any(|(other, _, _)| other == label));
-        if !repeated {
-            return;
-        }
-        let metric = self.metric;
-        let mut i = 0;
-        while i < attrs.len() {
-            let key = attrs[i].1;
-            if attrs[i + 1..].iter().any(|(_, later, _)| *later == key) {
-                self.issues.note("duplicate_label", metric, || {
-                    format!("metric {metric:?} was given attribute {key:?} more than once; the value given last is kept")
-                });
-                attrs.remove(i);
-            } else {
-                i += 1;
-            }
-        }
-        attrs.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        let mut merged = Attributes::new();
-        for (label, key, value) in attrs.drain(..) {
-            match merged.last_mut() {
-                Some((last, _, existing)) if *last == label => *existing = Cow::Owned(format!("{existing};{value}")),
-                _ => merged.push((label, key, value)),
-            }
-        }
-        *attrs = merged;
-    }
-
-    /// Drops attributes that a scope label shadows, and notes resource labels an attribute
-    /// shadows (the caller leaves those out).
-    fn resolve_shadowed(&mut self, attrs: &mut Attributes<'_>, fixed: &FixedLabels) {
-        let metric = self.metric;
-        let issues = &mut *self.issues;
-        attrs.retain(|(label, key, _)| {
-            let scope_wins = fixed.over.iter().any(|(name, _)| name == label);
-            if scope_wins {
-                issues.note("duplicate_label", metric, || {
-                    format!(
-                        "metric {metric:?} has an attribute {key:?}, which becomes {label:?}, a label the exposition \
-                         sets itself (a scope label, or `job`/`instance` from the resource); that value is kept (rename the attribute)"
-                    )
-                });
-            }
-            !scope_wins
-        });
-        for (name, _) in &fixed.under {
-            if attrs.iter().any(|(label, _, _)| label == name) {
-                issues.note("duplicate_label", metric, || {
-                    format!(
-                        "metric {metric:?} has an attribute that is also the copied resource label {name:?}; the attribute's value is kept"
-                    )
-                });
-            }
-        }
-    }
-}
-
-/// The attribute the SDK puts on the series that collects label sets past the cardinality limit.
-const OVERFLOW_KEY: &str = "otel.metric.overflow";
-
-/// A key that translates to itself under the default rules: `[a-zA-Z_][a-zA-Z0-9_]*` with no
-/// run of `_` and not only underscores.
-fn is_plain_label(key: &str) -> bool {
-    let bytes = key.as_bytes();
-    !bytes.is_empty()
-        && !bytes[0].is_ascii_digit()
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        && !key.contains("__")
-        && bytes.iter().any(|b| *b != b'_')
-}
-
-/// A scope's labels: `otel_scope_<attribute>`, then `otel_scope_name`, `_version` and (with
-/// `schema_url`) `_schema_url`, which win over an attribute of the same name.
-fn scope_labels(s: &InstrumentationScope, schema_url: bool, labels: &mut LabelBuilder<'_, '_>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut set = |name: String, value: String| match out.iter_mut().find(|(n, _)| *n == name) {
-        Some(existing) => existing.1 = value,
-        None => out.push((name, value)),
-    };
-    for kv in s.attributes() {
-        if let Some(label) = labels.translate(&format!("otel_scope_{}", kv.key.as_str())) {
-            set(label.into_owned(), value_text(&kv.value).into_owned());
-        }
-    }
-    set("otel_scope_name".to_owned(), s.name().to_owned());
-    if let Some(v) = s.version().filter(|v| !v.is_empty()) {
-        set("otel_scope_version".to_owned(), v.to_owned());
-    }
-    if let Some(u) = s.schema_url().filter(|u| schema_url && !u.is_empty()) {
-        set("otel_scope_schema_url".to_owned(), u.to_owned());
-    }
-    out
-}
-
-fn value_text(value: &Value) -> Cow<'_, str> {
-    value.as_str()
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use hyper::Method;
 use otel_core::export::{redact_urls, Exporter, Plug};
 use otel_core::BuildError;
 
-use crate::periodic::{self, Sink};
-use crate::prometheus::Scraper;
-use crate::sender::{basic_authorization, Patience, RetryPolicy, TextPush, UrlParts};
+use crate::exposition::Scraper;
+use crate::push::periodic::{self, Sink};
+use crate::push::sender::{basic_authorization, Patience, RetryPolicy, TextPush, UrlParts};
 use crate::source::Source;
 use crate::{EncodeOptions, Format};
 
@@ -206,7 +206,7 @@ impl Sink for Pusher {
 
 /// A program's exporter keeps what it set; a configuration file's fills the rest.
 #[cfg(feature = "config-file")]
-impl crate::from_file::OrFile for PushgatewayExporter {
+impl crate::selection::from_file::OrFile for PushgatewayExporter {
     fn or_file(self, file: PushgatewayExporter) -> Self {
         PushgatewayExporter {
             endpoint: self.endpoint.or(file.endpoint),

@@ -100,13 +100,3 @@ pub use push::textfile::{TextfileError, TextfileExporter, TextfileWriter};
 #[cfg_attr(docsrs, doc(cfg(all(feature = "config-file", feature = "prometheus"))))]
 pub use selection::from_file::prometheus_options;
 pub use selection::select::{from_env, FromEnv};
-
-/// The README's examples compile against this crate.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeExamples;
-
-/// So do the configuration file's.
-#[cfg(all(doctest, feature = "config-file"))]
-#[doc = include_str!("../../docs/configuration.md")]
-struct ConfigurationExamples;

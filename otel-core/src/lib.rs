@@ -86,3 +86,8 @@ pub const OPERATION_DURATION: &str = "operation.duration";
 /// The OpenTelemetry crates this pipeline is built on, re-exported so versions always match.
 pub use opentelemetry;
 pub use opentelemetry_sdk;
+/// The `tracing-opentelemetry` version exemplars read `tracing` spans through (feature
+/// `tracing-opentelemetry`).
+#[cfg(feature = "tracing-opentelemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing-opentelemetry")))]
+pub use tracing_opentelemetry;

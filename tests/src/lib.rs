@@ -1141,3 +1141,25 @@ pub fn sampled_span(trace: u128, span: u64) -> opentelemetry::Context {
     let sc = SpanContext::new(TraceId::from(trace), SpanId::from(span), TraceFlags::SAMPLED, true, TraceState::default());
     opentelemetry::Context::current().with_remote_span_context(sc)
 }
+
+/// Every `rust` block of the README, the docs and the package READMEs compiles as user code
+/// (against these crates with the features the text names); each is a doctest here.
+#[cfg(doctest)]
+mod documentation {
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../docs/configuration.md")]
+    struct Configuration;
+    #[doc = include_str!("../../docs/exemplars.md")]
+    struct Exemplars;
+    #[doc = include_str!("../../docs/instrumentation.md")]
+    struct Instrumentation;
+    #[doc = include_str!("../../docs/recording.md")]
+    struct Recording;
+    #[doc = include_str!("../../otel-core/README.md")]
+    struct CoreReadme;
+    #[doc = include_str!("../../exporters/README.md")]
+    struct ExportersReadme;
+    #[doc = include_str!("../../instrumentation/README.md")]
+    struct InstrumentationReadme;
+}

@@ -1,6 +1,6 @@
 //! Every shell command in the README and the docs either runs here, as written (with
-//! `cargo run -p NAME --` standing for the binary the test build made), or says in the docs that
-//! it is not run by the tests, and why.
+//! `cargo run -p NAME --` standing for the binary the test build made), or its block is marked
+//! as not run by the tests, and why, in an HTML comment on the line before the fence.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,9 +40,13 @@ fn commands() -> Vec<DocCommand> {
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read doc");
         let name = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
-        for block in text.split("```sh\n").skip(1) {
+        let chunks: Vec<&str> = text.split("```sh\n").collect();
+        for (before, block) in chunks.iter().zip(chunks.iter().skip(1)) {
             let block = block.split("```").next().unwrap_or_default();
-            let block_marked = block.lines().next().is_some_and(|l| l.trim_start().starts_with('#') && l.contains("not run by the tests"));
+            // A block the docs do not run is marked by an HTML comment on the line before its
+            // fence, which a reader of the rendered page does not see.
+            let block_marked =
+                before.trim_end().lines().last().is_some_and(|l| l.starts_with("<!--") && l.contains("not run by the tests"));
             let mut pending = String::new();
             for line in block.lines() {
                 let trimmed = line.trim();
@@ -56,15 +60,11 @@ fn commands() -> Vec<DocCommand> {
                 }
                 pending.push_str(trimmed);
                 let full = std::mem::take(&mut pending);
-                let (command, comment) = match full.find("  #").or_else(|| full.find(" # ")) {
-                    Some(i) => (full[..i].trim().to_owned(), full[i..].to_owned()),
-                    None => (full.trim().to_owned(), String::new()),
+                let command = match full.find("  #").or_else(|| full.find(" # ")) {
+                    Some(i) => full[..i].trim().to_owned(),
+                    None => full.trim().to_owned(),
                 };
-                out.push(DocCommand {
-                    file: name.clone(),
-                    text: command,
-                    marked: block_marked || comment.contains("not run by the tests"),
-                });
+                out.push(DocCommand { file: name.clone(), text: command, marked: block_marked });
             }
         }
     }

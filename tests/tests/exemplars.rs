@@ -303,3 +303,43 @@ fn exemplar_memory_stays_bounded_under_a_cardinality_flood() {
     let series = telemetry.snapshot().series;
     assert_eq!(series.iter().filter(|s| s.name == "flood.total").count(), 101);
 }
+
+/// docs/exemplars.md's two recipes as a service runs them: a raw counter recorded in a `tracing`
+/// span through tracing-opentelemetry (the re-exported one), and one recorded in an SDK tracer's
+/// `in_span`; the OpenMetrics scrape carries each span's trace id.
+#[test]
+fn the_exemplar_recipes_put_the_span_on_the_scraped_counter() {
+    use otel_core::opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+    use otel_core::tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let tracer_provider = otel_core::opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let telemetry = Telemetry::builder().env(empty_env()).exporter(PrometheusExporter::new().listen("127.0.0.1:0")).build().expect("build");
+    let orders = telemetry.meter("checkout").u64_counter("orders.placed").build();
+
+    let subscriber =
+        tracing_subscriber::registry().with(otel_core::tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("checkout")));
+    let with_tracing = tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("place_order");
+        let _entered = span.enter();
+        orders.add(1, &[KeyValue::new("via", "tracing")]);
+        span.context().span().span_context().trace_id()
+    });
+    let without_tracing = tracer_provider.tracer("checkout").in_span("place_order", |cx| {
+        orders.add(1, &[KeyValue::new("via", "otel")]);
+        cx.span().span_context().trace_id()
+    });
+
+    let url = telemetry.endpoints()[0].clone();
+    let openmetrics = reqwest::blocking::Client::new()
+        .get(&url)
+        .header("accept", "application/openmetrics-text;version=1.0.0")
+        .send()
+        .expect("scrape")
+        .text()
+        .expect("body");
+    for (via, trace) in [("tracing", with_tracing), ("otel", without_tracing)] {
+        let prefix = format!("orders_placed_total{{otel_scope_name=\"checkout\",via=\"{via}\"}} 1 # {{trace_id=\"{trace}\"");
+        assert!(openmetrics.lines().any(|l| l.starts_with(&prefix)), "{prefix}\n{openmetrics}");
+    }
+}

@@ -52,6 +52,12 @@ for feature in prometheus textfile otlp pushgateway influx axum prometheus-tls p
 done
 cargo check -q -p otel-core --no-default-features
 
+echo "test.sh: each library crate packages and builds from its package alone (default features)"
+cargo package -q -p otel-core -p otel-exporters -p otel-instrumentation -p otel-macros --allow-dirty
+
+echo "test.sh: the library crates against the newest semver-compatible dependencies, warnings denied"
+scripts/newest-deps.sh
+
 echo "test.sh: cargo doc with warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --workspace --all-features
 

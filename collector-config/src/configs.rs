@@ -9,7 +9,7 @@ use crate::yaml::{header, quoted};
 use crate::{Options, Scrape};
 
 /// Every config file: `(path relative to the output directory, text)`.
-pub(crate) fn files(groups: &[Group], options: &Options) -> Result<Vec<(PathBuf, String)>, String> {
+pub(crate) fn files(groups: &[Group], options: &Options) -> Result<Vec<(PathBuf, String)>, crate::OpsError> {
     let rule_files: String = groups.iter().map(|g| format!("  - ../rules/{}.rules.yml\n", g.name)).collect();
     let scrape = &options.scrape;
     for address in scrape.targets.iter().chain(&scrape.node_exporter).chain(&scrape.pushgateway).chain([&scrape.alertmanager]) {

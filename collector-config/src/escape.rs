@@ -4,14 +4,14 @@
 //! characters) is refused before anything is rendered.
 
 /// Refuses `value` (described as `what`) when it holds a control character or is empty.
-pub(crate) fn representable(what: &str, value: &str) -> Result<(), String> {
+pub(crate) fn representable(what: &str, value: &str) -> Result<(), crate::OpsError> {
     if value.is_empty() {
-        return Err(format!("{what} is empty"));
+        return Err(crate::OpsError::Input(format!("{what} is empty")));
     }
     match value.chars().find(|c| c.is_control()) {
-        Some(c) => Err(format!(
+        Some(c) => Err(crate::OpsError::Input(format!(
             "{what} {value:?} holds the control character {c:?}, which rule files, queries and dashboards cannot carry; remove it"
-        )),
+        ))),
         None => Ok(()),
     }
 }

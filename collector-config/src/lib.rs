@@ -15,19 +15,22 @@
 //! ```text
 //! cargo run -p otel-ops -- render --out DIR [--docs DIR] [--job NAME] [--target HOST:PORT]...
 //!     [--node-exporter HOST:PORT] [--pushgateway HOST:PORT] [--runbook-url URL]
-//!     [--slo job=NAME,availability=99.9,latency=0.5s:99]...
+//!     [--slo job=NAME,availability=99.9,latency=0.5s:99]... [--catalog FILE] [--config FILE]
+//!     [--instrumentation http,http-client,grpc,runtime]
 //! ```
 //!
 //! The repository keeps the demo's rendering: `render --out collector-config --docs docs`.
 //!
 //! A rule or panel is only generated for metrics the inventory holds, so every query names a
-//! series that is really scraped.
+//! series that is really scraped; the inventory holds the service's catalog, the
+//! instrumentation [`Module`]s it uses and the pipeline's own metrics, nothing else.
 
 pub mod inventory;
 pub mod rules;
 
 mod configs;
 mod dashboards;
+mod error;
 mod escape;
 mod reference;
 mod render_rules;
@@ -43,6 +46,7 @@ use otel_instrumentation::http::HttpServerNames;
 use otel_instrumentation::http_client::HttpClientLayer;
 use otel_instrumentation::tasks::LifecycleNames;
 
+pub use error::OpsError;
 pub use inventory::{Inventory, Metric};
 pub use rules::Slo;
 
@@ -131,44 +135,99 @@ impl Options {
     }
 }
 
-/// The inventory of a service built with `catalog` that also uses every instrumentation module
-/// (HTTP server and client, gRPC, runtime) and the pipeline's self-metrics, named with the
-/// exporter's default options.
-pub fn inventory_for(catalog: Catalog) -> Result<Inventory, String> {
-    fill(Inventory::new(EncodeOptions::default()), catalog)
+/// Instrumentation a service uses besides its catalog. Each brings its metrics, and with them
+/// its rules, panels and reference rows; a module the service does not use renders nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Module {
+    /// `HttpServerLayer`: `http.server.*` (request SLOs, the HTTP panels).
+    HttpServer,
+    /// `HttpClientLayer`: `http.client.request.duration`.
+    HttpClient,
+    /// `GrpcLayer`: `rpc.server.duration`, `rpc.client.duration` (gRPC SLOs).
+    Grpc,
+    /// `register_process_metrics` and `register_tokio_metrics`.
+    Runtime,
+}
+
+impl Module {
+    /// Every module (what the demo uses).
+    pub const ALL: [Module; 4] = [Module::HttpServer, Module::HttpClient, Module::Grpc, Module::Runtime];
+
+    /// Its name on the command line (`--instrumentation`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Module::HttpServer => "http",
+            Module::HttpClient => "http-client",
+            Module::Grpc => "grpc",
+            Module::Runtime => "runtime",
+        }
+    }
+
+    /// A comma list of module names (`http,grpc`); `none` is the empty list.
+    pub fn parse_list(text: &str) -> Result<Vec<Module>, OpsError> {
+        let mut out = Vec::new();
+        for word in text.split(',').map(str::trim).filter(|w| !w.is_empty() && *w != "none") {
+            let module = Module::ALL.into_iter().find(|m| m.name() == word).ok_or_else(|| {
+                OpsError::Input(format!("--instrumentation {word:?}: known modules are http, http-client, grpc, runtime (or none)"))
+            })?;
+            if !out.contains(&module) {
+                out.push(module);
+            }
+        }
+        Ok(out)
+    }
+
+    fn definitions(self) -> Vec<otel_core::MetricDef> {
+        match self {
+            Module::HttpServer => HttpServerNames::default().definitions(),
+            Module::HttpClient => HttpClientLayer::definitions(),
+            Module::Grpc => GrpcLayer::definitions(),
+            Module::Runtime => otel_instrumentation::runtime::definitions(),
+        }
+    }
+}
+
+/// The inventory of a service built with `catalog` that uses `modules`, plus the pipeline's
+/// self-metrics, named with the exporter's default options.
+pub fn inventory_for(catalog: Catalog, modules: &[Module]) -> Result<Inventory, OpsError> {
+    fill(Inventory::new(EncodeOptions::default()), catalog, modules)
 }
 
 /// The inventory of the same service run with a configuration file: named as the file's
 /// Prometheus reader names series, with its views applied.
-pub fn inventory_with_config(catalog: Catalog, file: std::sync::Arc<otel_core::config::ConfigFile>) -> Result<Inventory, String> {
-    fill(Inventory::for_config(file), catalog)
+pub fn inventory_with_config(
+    catalog: Catalog,
+    file: std::sync::Arc<otel_core::config::ConfigFile>,
+    modules: &[Module],
+) -> Result<Inventory, OpsError> {
+    fill(Inventory::for_config(file), catalog, modules)
 }
 
-fn fill(mut inventory: Inventory, catalog: Catalog) -> Result<Inventory, String> {
+fn fill(mut inventory: Inventory, catalog: Catalog, modules: &[Module]) -> Result<Inventory, OpsError> {
     // Building a pipeline adds what the pipeline itself declares (operation.duration).
-    let telemetry = Telemetry::builder().env(Env::empty()).catalog(catalog).build().map_err(|e| e.to_string())?;
-    let naming = |e: otel_exporters::NamingError| e.to_string();
-    inventory.add("http", HttpServerNames::default().definitions()).map_err(naming)?;
-    inventory.add("http client", HttpClientLayer::definitions()).map_err(naming)?;
-    inventory.add("grpc", GrpcLayer::definitions()).map_err(naming)?;
-    inventory.add("catalog", telemetry.catalog().definitions().iter().map(|d| (**d).clone())).map_err(naming)?;
-    if inventory.get("service.state").is_some() {
-        inventory.add("catalog", LifecycleNames::default().reported_definitions()).map_err(naming)?;
+    let telemetry = Telemetry::builder().env(Env::empty()).catalog(catalog).build()?;
+    let naming = |module: &'static str| move |source| OpsError::Naming { module, source };
+    for module in modules {
+        inventory.add(module.name(), module.definitions()).map_err(naming(module.name()))?;
     }
-    inventory.add("runtime", otel_instrumentation::runtime::definitions()).map_err(naming)?;
-    inventory.add("pipeline", Health::definitions()).map_err(naming)?;
+    inventory.add("catalog", telemetry.catalog().definitions().iter().map(|d| (**d).clone())).map_err(naming("catalog"))?;
+    if inventory.get("service.state").is_some() {
+        inventory.add("catalog", LifecycleNames::default().reported_definitions()).map_err(naming("catalog"))?;
+    }
+    inventory.add("pipeline", Health::definitions()).map_err(naming("pipeline"))?;
     let _ = telemetry.shutdown();
     Ok(inventory)
 }
 
-/// The demo's inventory: what `cargo run -p otel-demo` exposes.
-pub fn demo_inventory() -> Result<Inventory, String> {
-    inventory_for(otel_demo::catalog()?)
+/// The demo's inventory: what `cargo run -p otel-demo` exposes (its catalog and every module).
+pub fn demo_inventory() -> Result<Inventory, OpsError> {
+    inventory_for(otel_demo::catalog()?, &Module::ALL)
 }
 
 /// Renders everything into `out`, and the Markdown (`docs/metrics.md`, `docs/runbooks.md`) into
 /// `docs`; returns the files written.
-pub fn render(out: &Path, docs: &Path, inventory: &Inventory, options: &Options) -> Result<Vec<PathBuf>, String> {
+pub fn render(out: &Path, docs: &Path, inventory: &Inventory, options: &Options) -> Result<Vec<PathBuf>, OpsError> {
     let files = render_files(inventory, options)?;
     let mut written = Vec::new();
     for (path, text) in &files {
@@ -177,16 +236,16 @@ pub fn render(out: &Path, docs: &Path, inventory: &Inventory, options: &Options)
             Err(_) => out.join(path),
         };
         if let Some(dir) = full.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|source| OpsError::Io { action: "create", path: dir.to_owned(), source })?;
         }
-        std::fs::write(&full, text).map_err(|e| format!("cannot write {}: {e}", full.display()))?;
+        std::fs::write(&full, text).map_err(|source| OpsError::Io { action: "write", path: full.clone(), source })?;
         written.push(full);
     }
     Ok(written)
 }
 
 /// Every rendered file, by path relative to the output directory (the Markdown under `docs/`).
-pub fn render_files(inventory: &Inventory, options: &Options) -> Result<Vec<(PathBuf, String)>, String> {
+pub fn render_files(inventory: &Inventory, options: &Options) -> Result<Vec<(PathBuf, String)>, OpsError> {
     let slos = if options.slos.is_empty() { vec![Slo::default()] } else { options.slos.clone() };
     let groups = rules::groups(inventory, &slos)?;
     let mut files = Vec::new();

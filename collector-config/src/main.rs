@@ -1,10 +1,10 @@
 //! `otel-ops render --out DIR`: see the crate docs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use otel_ops::{Options, Scrape, Slo};
+use otel_ops::{Module, OpsError, Options, Scrape, Slo};
 
 /// Renders alert and recording rules, their promtool tests, Grafana dashboards, scrape and
 /// collector configs and the metrics reference from the demo's catalog plus every
@@ -67,10 +67,19 @@ struct Render {
     /// Where Prometheus sends alerts.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9093")]
     alertmanager: String,
+    /// The instrumentation the service uses besides its catalog, a comma list of http,
+    /// http-client, grpc, runtime (or none); each adds its metrics, rules and panels. Default:
+    /// all of them for the demo's catalog, none with --catalog.
+    #[arg(long, value_name = "LIST", value_parser = |list: &str| Module::parse_list(list).map(Modules))]
+    instrumentation: Option<Modules>,
     /// Where runbooks.md is published: alerts link to URL#alert (default: docs/runbooks.md).
     #[arg(long, value_name = "URL")]
     runbook_url: Option<String>,
 }
+
+/// `--instrumentation`'s list, as one argument.
+#[derive(Debug, Clone)]
+struct Modules(Vec<Module>);
 
 /// `word` as one shell word: as it is when plain, single-quoted otherwise.
 fn shell_word(word: &str) -> String {
@@ -93,35 +102,49 @@ fn main() -> ExitCode {
     // The command as typed (through cargo run), for the rendered files' headers.
     let words: Vec<String> = std::env::args().skip(1).map(|w| shell_word(&w)).collect();
     let command = format!("cargo run -p otel-ops -- {}", words.join(" "));
-    let options = Options { slos: args.slos, hold_override: args.hold, scrape, runbook_url: args.runbook_url, command: Some(command) };
+    let options = Options {
+        slos: args.slos.clone(),
+        hold_override: args.hold.clone(),
+        scrape,
+        runbook_url: args.runbook_url.clone(),
+        command: Some(command),
+    };
     for warning in options.unknown_slo_jobs() {
         eprintln!("otel-ops: warning: {warning}");
     }
     let out = args.out.clone();
-    let docs = args.docs.unwrap_or_else(|| out.join("docs"));
-    let catalog = match &args.catalog {
-        Some(file) => otel_core::Catalog::from_file(file),
-        None => otel_demo::catalog(),
-    };
-    let inventory = catalog.and_then(|catalog| match &args.config {
-        Some(path) => {
-            let file = otel_core::config::ConfigFile::from_path(path, &otel_core::Env::process()).map_err(|e| e.to_string())?;
-            for view in file.views_needing_meters() {
-                eprintln!("otel-ops: warning: {view} selects by meter, which a declaration does not name; it is not applied here");
-            }
-            otel_ops::inventory_with_config(catalog, std::sync::Arc::new(file))
-        }
-        None => otel_ops::inventory_for(catalog),
-    });
-    let rendered = inventory.and_then(|inventory| otel_ops::render(&out, &docs, &inventory, &options));
+    let docs = args.docs.clone().unwrap_or_else(|| out.join("docs"));
+    let modules =
+        args.instrumentation.clone().map(|m| m.0).unwrap_or_else(|| if args.catalog.is_some() { Vec::new() } else { Module::ALL.to_vec() });
+    let rendered = inventory(args.catalog.as_deref(), args.config.as_deref(), &modules)
+        .and_then(|inventory| otel_ops::render(&out, &docs, &inventory, &options));
     match rendered {
         Ok(files) => {
             println!("otel-ops: wrote {} files under {}", files.len(), out.display());
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("otel-ops: {e}");
+            eprintln!("otel-ops: {e:?}"); // the message and its causes
             ExitCode::from(1)
         }
+    }
+}
+
+/// The service as the arguments describe it: its catalog (the demo's unless --catalog), named as
+/// its configuration file's Prometheus reader would name it (with --config).
+fn inventory(catalog: Option<&Path>, config: Option<&Path>, modules: &[Module]) -> Result<otel_ops::Inventory, OpsError> {
+    let catalog = match catalog {
+        Some(file) => otel_core::Catalog::from_file(file)?,
+        None => otel_demo::catalog()?,
+    };
+    match config {
+        Some(path) => {
+            let file = otel_core::config::ConfigFile::from_path(path, &otel_core::Env::process())?;
+            for view in file.views_needing_meters() {
+                eprintln!("otel-ops: warning: {view} selects by meter, which a declaration does not name; it is not applied here");
+            }
+            otel_ops::inventory_with_config(catalog, std::sync::Arc::new(file), modules)
+        }
+        None => otel_ops::inventory_for(catalog, modules),
     }
 }

@@ -45,7 +45,7 @@ fn random_job_names_render_rules_promtool_accepts_and_alerts_fire_for_their_own_
                 Slo { job: Some(second.clone()), latency_target: 0.95, ..Slo::default() },
             ];
             render(&out, &out.join("docs"), &inventory, &Options { slos, hold_override: None, ..Options::default() })
-                .map_err(TestCaseError::fail)?;
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let rules = out.join("rules");
             let n = case.load(Ordering::Relaxed);
             for file in std::fs::read_dir(&rules).expect("rules").flatten() {
@@ -77,11 +77,11 @@ fn random_job_names_render_rules_promtool_accepts_and_alerts_fire_for_their_own_
 #[test]
 fn control_characters_in_a_job_are_refused_with_the_reason() {
     for bad in ["a\nb", "tab\there", "nul\0", ""] {
-        let err = Slo::parse(&format!("job={bad}")).expect_err(bad);
+        let err = Slo::parse(&format!("job={bad}")).expect_err(bad).to_string();
         assert!(err.contains("SLO job"), "{err}");
         let inventory = otel_ops::demo_inventory().expect("inventory");
         let slos = vec![Slo { job: Some(bad.to_owned()), ..Slo::default() }];
-        let err = render_files(&inventory, &Options { slos, hold_override: None, ..Options::default() }).expect_err(bad);
+        let err = render_files(&inventory, &Options { slos, hold_override: None, ..Options::default() }).expect_err(bad).to_string();
         assert!(err.contains("SLO job"), "{err}");
     }
 }

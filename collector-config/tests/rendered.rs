@@ -56,7 +56,7 @@ fn every_rule_passes_promtool_and_every_alert_fires_and_stays_silent() {
     for def in otel_demo::catalog().expect("demo catalog").definitions() {
         let _ = catalog.declare((*def).clone());
     }
-    let inventory = inventory_for(catalog).expect("inventory");
+    let inventory = inventory_for(catalog, &otel_ops::Module::ALL).expect("inventory");
     let out = scratch_dir("otel-ops-rules");
     let slos = vec![Slo::default(), Slo::parse("job=checkout,availability=99.5,latency=0.25s:95").expect("slo")];
     render(&out, &out.join("docs"), &inventory, &Options { slos, hold_override: None, ..Options::default() }).expect("render");
@@ -144,7 +144,8 @@ fn an_objective_that_cannot_be_measured_is_refused_with_the_fix() {
     let inventory = otel_ops::demo_inventory().expect("inventory");
     let slo = Slo::parse("latency=0.3s:99").expect("parses");
     let err = render_files(&inventory, &Options { slos: vec![slo], hold_override: None, ..Options::default() })
-        .expect_err("0.3 s is no boundary");
+        .expect_err("0.3 s is no boundary")
+        .to_string();
     assert!(err.contains("not a bucket boundary") && err.contains("0.25"), "{err}");
     for (spec, says) in [
         ("availability=120", "between 0 and 100"),
@@ -152,7 +153,7 @@ fn an_objective_that_cannot_be_measured_is_refused_with_the_fix() {
         ("color=red", "known parts"),
         ("job", "key=value"),
     ] {
-        let err = Slo::parse(spec).expect_err(spec);
+        let err = Slo::parse(spec).expect_err(spec).to_string();
         assert!(err.contains(says), "{spec}: {err}");
     }
 }
@@ -181,19 +182,50 @@ fn a_service_renders_its_own_catalog_file_and_a_bad_file_is_refused_naming_line_
     )
     .expect("write catalog");
     let out = dir.join("out");
-    let run = |file: &Path| {
+    let run_with = |file: &Path, more: &[&str]| {
+        let _ = std::fs::remove_dir_all(&out);
         Command::new(env!("CARGO_BIN_EXE_otel-ops"))
             .args(["render", "--out"])
             .arg(&out)
             .arg("--catalog")
             .arg(file)
+            .args(more)
             .output()
             .expect("run otel-ops")
     };
+    let run = |file: &Path| run_with(file, &[]);
     let done = run(&catalog);
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     let reference = std::fs::read_to_string(out.join("docs/metrics.md")).expect("metrics.md");
     assert!(reference.contains("`orders_placed_total`") && reference.contains("`checkout_duration_seconds`"), "{reference}");
+    // Only what the service has: no instrumentation named, so no HTTP, gRPC, client or runtime
+    // metrics, rules or panels.
+    let reference_of = |dir: &Path| std::fs::read_to_string(dir.join("docs/metrics.md")).expect("metrics.md");
+    let everything = |dir: &Path| -> String {
+        let mut text = String::new();
+        for sub in ["rules", "dashboards"] {
+            for entry in std::fs::read_dir(dir.join(sub)).expect("rendered").flatten() {
+                text += &format!("== {}\n{}", entry.path().display(), std::fs::read_to_string(entry.path()).expect("read"));
+            }
+        }
+        text + &reference_of(dir)
+    };
+    let rendered = everything(&out);
+    for absent in ["http_server", "rpc_server", "http_client", "process_cpu", "tokio_runtime"] {
+        assert!(!rendered.contains(absent), "{absent} rendered for a service without it");
+    }
+    let done = run_with(&catalog, &["--instrumentation", "http,runtime"]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let rendered = everything(&out);
+    for present in ["http_server_request_duration_seconds", "process_cpu_time_seconds_total"] {
+        assert!(rendered.contains(present), "{present} missing with --instrumentation http,runtime");
+    }
+    for absent in ["rpc_server", "http_client"] {
+        assert!(!rendered.contains(absent), "{absent} rendered though not named");
+    }
+    let refused = run_with(&catalog, &["--instrumentation", "kafka"]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("http-client"), "{said}");
     // The library reads the same file.
     assert!(otel_core::Catalog::from_file(&catalog).expect("the library loads it").get("orders.placed").is_some());
 

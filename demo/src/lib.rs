@@ -1,12 +1,12 @@
 //! The demo's catalog, shared with the tools that render its rules, dashboards and metrics
 //! reference (`otel-ops`), so they always describe what the demo records.
 
-use otel_core::{Catalog, MetricDef};
+use otel_core::{Catalog, CatalogError, MetricDef};
 use otel_instrumentation::recipes::{Cache, Database, GenAi};
 use otel_instrumentation::tasks::{Jobs, Lifecycle, WorkerMetrics};
 
 /// Everything the demo records, declared once.
-pub fn catalog() -> Result<Catalog, String> {
+pub fn catalog() -> Result<Catalog, CatalogError> {
     let own = [MetricDef::gauge("queue_size").description("Tasks waiting in the queue").labels(["queue_name"])];
     let all = WorkerMetrics::definitions()
         .into_iter()
@@ -16,5 +16,5 @@ pub fn catalog() -> Result<Catalog, String> {
         .chain(Database::definitions())
         .chain(GenAi::definitions())
         .chain(own);
-    Catalog::new().with(all).map_err(|e| e.to_string())
+    Catalog::new().with(all)
 }

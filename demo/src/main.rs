@@ -54,7 +54,7 @@ async fn run(args: args::Args) -> Result<(), String> {
         prometheus = prometheus.listen(addr.clone());
     }
     let telemetry = Telemetry::builder()
-        .catalog(otel_demo::catalog()?)
+        .catalog(otel_demo::catalog().map_err(|e| e.to_string())?)
         .scope_name("otel-demo")
         .default_service_name("otel-demo")
         .service_version(env!("CARGO_PKG_VERSION"))

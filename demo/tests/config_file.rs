@@ -33,7 +33,8 @@ fn the_shipped_file_drives_the_demo_and_the_rules_rendered_from_it_answer() {
     // The rules and dashboards for the same file, rendered as `otel-ops render --config` does.
     let config = ConfigFile::from_path(&file, &Env::from_pairs(env)).expect("the shipped file loads");
     let inventory =
-        otel_ops::inventory_with_config(otel_demo::catalog().expect("catalog"), std::sync::Arc::new(config)).expect("inventory");
+        otel_ops::inventory_with_config(otel_demo::catalog().expect("catalog"), std::sync::Arc::new(config), &otel_ops::Module::ALL)
+            .expect("inventory");
     assert_eq!(inventory.family("http.server.request.duration"), "http_server_request_duration");
     assert_eq!(inventory.family("job.executions"), "job_executions");
     let out = scratch_dir("otel-ops-config");

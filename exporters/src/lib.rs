@@ -47,6 +47,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "prometheus-tls", feature = "_push"))]
+mod crypto;
 #[cfg(feature = "prometheus")]
 pub mod exposition;
 #[cfg(feature = "otlp")]

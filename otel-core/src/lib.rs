@@ -71,6 +71,9 @@ pub mod export;
 pub mod facade;
 mod pipeline;
 
+#[cfg(feature = "catalog-file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "catalog-file")))]
+pub use catalog::CatalogFileError;
 pub use catalog::{buckets, presets, units, Buckets, Catalog, CatalogError, Kind, MetricDef};
 pub use config::env::{Env, ExporterKind};
 pub use facade::global;

@@ -60,7 +60,7 @@ pub struct Group {
 }
 
 /// Every rule group the inventory supports, with these objectives for the request SLOs.
-pub fn groups(inv: &Inventory, slos: &[Slo]) -> Result<Vec<Group>, String> {
+pub fn groups(inv: &Inventory, slos: &[Slo]) -> Result<Vec<Group>, crate::OpsError> {
     for job in slos.iter().filter_map(|s| s.job.as_deref()) {
         crate::escape::representable("SLO job", job)?;
     }

@@ -26,7 +26,11 @@ impl Default for Slo {
 
 impl Slo {
     /// Parses `job=NAME,availability=99.9,latency=0.5s:99` (every part optional).
-    pub fn parse(text: &str) -> Result<Slo, String> {
+    pub fn parse(text: &str) -> Result<Slo, crate::OpsError> {
+        Self::parse_text(text).map_err(crate::OpsError::Input)
+    }
+
+    fn parse_text(text: &str) -> Result<Slo, String> {
         let mut slo = Slo::default();
         for part in text.split(',').filter(|p| !p.is_empty()) {
             let (key, value) = part.split_once('=').ok_or_else(|| format!("SLO part {part:?}: expected key=value"))?;
@@ -40,7 +44,7 @@ impl Slo {
             };
             match key {
                 "job" => {
-                    crate::escape::representable("SLO job", value)?;
+                    crate::escape::representable("SLO job", value).map_err(|e| e.to_string())?;
                     slo.job = Some(value.to_owned());
                 }
                 "availability" => slo.availability = percent(value)?,
@@ -113,7 +117,7 @@ pub(super) fn slo_group(
     error_selector: &str,
     ok_selector: &str,
     slos: &[Slo],
-) -> Result<Group, String> {
+) -> Result<Group, crate::OpsError> {
     let family = inv.family(otel_name);
     let bounds = inv.get(otel_name).map(|m| m.bounds()).unwrap_or_default();
     let short = name;
@@ -121,11 +125,11 @@ pub(super) fn slo_group(
     let mut thresholds: Vec<f64> = Vec::new();
     for slo in slos {
         if !bounds.iter().any(|b| (b - slo.latency_seconds).abs() < 1e-12) {
-            return Err(format!(
+            return Err(crate::OpsError::Input(format!(
                 "the latency objective of {} ({} s) is not a bucket boundary of {family} ({bounds:?}); pick one of those",
                 slo.job.as_deref().unwrap_or("every job"),
                 slo.latency_seconds
-            ));
+            )));
         }
         if !thresholds.contains(&slo.latency_seconds) {
             thresholds.push(slo.latency_seconds);

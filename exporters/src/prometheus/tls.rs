@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use otel_core::BuildError;
-use tokio_rustls::rustls::{self, crypto::ring};
+use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 
 fn invalid(reason: String) -> BuildError {
@@ -15,7 +15,7 @@ fn invalid(reason: String) -> BuildError {
 pub(super) fn acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, BuildError> {
     let chain = crate::pem::certificates(certificate).map_err(invalid)?;
     let key = crate::pem::private_key(key).map_err(invalid)?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+    let config = rustls::ServerConfig::builder_with_provider(crate::crypto::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid(e.to_string()))?
         .with_no_client_auth()

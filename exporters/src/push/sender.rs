@@ -119,7 +119,7 @@ pub(crate) fn client_tls(
     roots: tokio_rustls::rustls::RootCertStore,
     identity: Option<(Vec<rustls_pki_types::CertificateDer<'static>>, rustls_pki_types::PrivateKeyDer<'static>)>,
 ) -> Result<ClientConfig, String> {
-    let builder = ClientConfig::builder_with_provider(std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
+    let builder = ClientConfig::builder_with_provider(crate::crypto::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("exporter `{exporter}`: {e}"))?
         .with_root_certificates(roots);

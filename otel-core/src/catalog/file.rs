@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::{Catalog, MetricDef};
+use crate::{Catalog, CatalogError, MetricDef};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,12 +71,14 @@ impl Catalog {
     ///
     /// Other keys, wrong types and metrics the catalog refuses are errors naming the line and
     /// the field.
-    pub fn from_yaml(text: &str, source: &str) -> Result<Catalog, String> {
-        let file: File = serde_saphyr::from_str(text).map_err(|e| format!("{source}: {e}"))?;
+    pub fn from_yaml(text: &str, source: &str) -> Result<Catalog, CatalogFileError> {
+        let file: File =
+            serde_saphyr::from_str(text).map_err(|e| CatalogFileError::Invalid { location: source.to_owned(), message: e.to_string() })?;
         let catalog = Catalog::new();
         for entry in file.metrics {
             let line = entry.name.referenced.line();
-            let at = |what: String| format!("{source}, line {line}: metric {:?}: {what}", entry.name.value);
+            let location = format!("{source}, line {line}: metric {:?}", entry.name.value);
+            let at = |message: String| CatalogFileError::Invalid { location: location.clone(), message };
             let name = entry.name.value.as_str();
             let mut def = match entry.kind {
                 Kind::Counter => MetricDef::counter(name),
@@ -111,18 +113,53 @@ impl Catalog {
                 }
                 def = def.cardinality_limit(limit);
             }
-            catalog.declare(def).map_err(|e| at(e.to_string()))?;
+            catalog.declare(def).map_err(|source| CatalogFileError::Refused { location: location.clone(), source })?;
         }
         Ok(catalog)
     }
 
     /// A catalog from a catalog file (see [`from_yaml`](Self::from_yaml)).
-    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Catalog, String> {
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Catalog, CatalogFileError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the catalog file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogFileError::Read { path: path.display().to_string(), source })?;
         Self::from_yaml(&text, &path.display().to_string())
     }
 }
+
+/// Why a catalog file was not loaded: the file, the line and the field, with the cause kept.
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogFileError {
+    /// The file could not be read.
+    #[error("cannot read the catalog file {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not a catalog: YAML, a key, a type or a value is wrong.
+    #[error("{location}: {message}")]
+    Invalid {
+        /// The file, and the line and metric when known.
+        location: String,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
+    /// A well-formed declaration the catalog refuses (a name the SDK would refuse, one
+    /// declared twice).
+    #[error("{location}: the declaration is refused")]
+    Refused {
+        /// The file, line and metric.
+        location: String,
+        /// Why.
+        #[source]
+        source: CatalogError,
+    },
+}
+
+crate::debug_as_report!(CatalogFileError);
 
 #[cfg(test)]
 mod tests {
@@ -142,7 +179,7 @@ mod tests {
             ("metrics:\n  - name: 9x\n    kind: counter\n", vec!["line 2", "9x"]),
             ("metrics:\n  - name: x\n    kind: counter\n  - name: x\n    kind: gauge\n", vec!["line 4", "already declared"]),
         ] {
-            let err = Catalog::from_yaml(bad, "c.yaml").expect_err(bad);
+            let err = format!("{:?}", Catalog::from_yaml(bad, "c.yaml").expect_err(bad)); // message and causes
             assert!(err.starts_with("c.yaml") && needles.iter().all(|n| err.contains(n)), "{bad}\n=> {err}");
         }
     }

@@ -5,6 +5,8 @@
 pub mod buckets;
 #[cfg(feature = "catalog-file")]
 mod file;
+#[cfg(feature = "catalog-file")]
+pub use file::CatalogFileError;
 pub mod presets;
 pub(crate) mod sdk_rules;
 pub mod units;

@@ -79,20 +79,20 @@ pub mod __private {
     pub use opentelemetry::KeyValue;
     pub use otel_core::global::metrics;
 
-    /// Counts a function's error (or panic) when it finishes.
+    /// Counts a function's error (or panic) when it finishes; builds nothing unless there is
+    /// one to count.
     #[derive(Debug)]
-    pub struct ErrorCounter {
-        metrics: otel_core::Metrics,
+    pub struct ErrorCounter<'a> {
+        metrics: &'static otel_core::Metrics,
         name: &'static str,
-        labels: Vec<KeyValue>,
+        function: &'static str,
+        labels: &'a [KeyValue],
         finished: bool,
     }
 
-    impl ErrorCounter {
-        pub fn new(name: &'static str, function: &'static str, labels: &[KeyValue]) -> Self {
-            let mut labels = labels.to_vec();
-            labels.push(KeyValue::new("function", function));
-            ErrorCounter { metrics: metrics(), name, labels, finished: false }
+    impl<'a> ErrorCounter<'a> {
+        pub fn new(name: &'static str, function: &'static str, labels: &'a [KeyValue]) -> Self {
+            ErrorCounter { metrics: metrics(), name, function, labels, finished: false }
         }
 
         pub fn finish<T, E>(mut self, result: &Result<T, E>) {
@@ -103,13 +103,14 @@ pub mod __private {
         }
 
         fn count(&self, error_type: &str) {
-            let mut labels = self.labels.clone();
+            let mut labels = self.labels.to_vec();
+            labels.push(KeyValue::new("function", self.function));
             labels.push(KeyValue::new("error_type", error_type.to_owned()));
             self.metrics.increment_counter(self.name, 1, &labels);
         }
     }
 
-    impl Drop for ErrorCounter {
+    impl Drop for ErrorCounter<'_> {
         fn drop(&mut self) {
             if !self.finished && std::thread::panicking() {
                 self.count("panic");

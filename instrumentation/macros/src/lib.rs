@@ -178,7 +178,8 @@ fn generate(tracker: Tracker, args: Args, mut function: ItemFn) -> syn::Result<T
             __otel_result
         }},
         (Tracker::Errors, _) => quote_spanned! {body.span()=> {
-            let __otel_errors = #private::ErrorCounter::new(#name, #function_name, &#labels);
+            let __otel_labels = #labels;
+            let __otel_errors = #private::ErrorCounter::new(#name, #function_name, &__otel_labels);
             let __otel_result: #output = #run;
             __otel_errors.finish(&__otel_result);
             __otel_result

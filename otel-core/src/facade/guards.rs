@@ -6,19 +6,27 @@
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
+use smallvec::SmallVec;
 
 use crate::Metrics;
+
+/// A guard's labels: kept inline for up to four, so taking a guard allocates nothing.
+type GuardLabels = SmallVec<[KeyValue; 4]>;
+
+fn guard_labels(labels: &[KeyValue]) -> GuardLabels {
+    labels.iter().cloned().collect()
+}
 
 impl Metrics {
     /// Times the scope and records the seconds into histogram (or quantile timer) `name`.
     pub fn track_duration(&self, name: &'static str, labels: &[KeyValue]) -> DurationGuard {
-        DurationGuard { metrics: self.clone(), name, labels: labels.to_vec(), started: Instant::now() }
+        DurationGuard { metrics: self.clone(), name, labels: guard_labels(labels), started: Instant::now() }
     }
 
     /// Adds 1 to gauge (or up-down counter) `name` now and subtracts it when the scope ends.
     pub fn track_active(&self, name: &'static str, labels: &[KeyValue]) -> ActiveGuard {
         self.increment_gauge(name, 1.0, labels);
-        ActiveGuard { metrics: self.clone(), name, labels: labels.to_vec() }
+        ActiveGuard { metrics: self.clone(), name, labels: guard_labels(labels) }
     }
 
     /// Times the scope into histogram `name` with a `status` label (`success` / `failure`) and,
@@ -26,7 +34,7 @@ impl Metrics {
     /// [`OutcomeGuard::failure`] or [`OutcomeGuard::result`]; a guard dropped without one
     /// records `failure` with `error.type` `panic` (while unwinding) or `unfinished`.
     pub fn track_outcome(&self, name: &'static str, labels: &[KeyValue]) -> OutcomeGuard {
-        OutcomeGuard { metrics: self.clone(), name, labels: labels.to_vec(), started: Instant::now(), outcome: None, operation: None }
+        OutcomeGuard { metrics: self.clone(), name, labels: guard_labels(labels), started: Instant::now(), outcome: None, operation: None }
     }
 
     /// An [`OutcomeGuard`] on the `operation.duration` histogram with label `operation`, also
@@ -35,7 +43,7 @@ impl Metrics {
         OutcomeGuard {
             metrics: self.clone(),
             name: crate::OPERATION_DURATION,
-            labels: vec![KeyValue::new("operation", name.to_owned())],
+            labels: [KeyValue::new("operation", name.to_owned())].into_iter().collect(),
             started: Instant::now(),
             outcome: None,
             operation: Some(name.to_owned()),
@@ -49,7 +57,7 @@ impl Metrics {
 pub struct DurationGuard {
     metrics: Metrics,
     name: &'static str,
-    labels: Vec<KeyValue>,
+    labels: GuardLabels,
     started: Instant,
 }
 
@@ -65,7 +73,7 @@ impl Drop for DurationGuard {
 pub struct ActiveGuard {
     metrics: Metrics,
     name: &'static str,
-    labels: Vec<KeyValue>,
+    labels: GuardLabels,
 }
 
 impl Drop for ActiveGuard {
@@ -80,7 +88,7 @@ impl Drop for ActiveGuard {
 pub struct OutcomeGuard {
     metrics: Metrics,
     name: &'static str,
-    labels: Vec<KeyValue>,
+    labels: GuardLabels,
     started: Instant,
     outcome: Option<Result<(), String>>,
     operation: Option<String>,

@@ -329,7 +329,9 @@ fn current_span() -> Option<(SpanIds, bool)> {
     #[cfg(feature = "tracing-opentelemetry")]
     if found.is_none() {
         use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-        return from_context(&tracing::Span::current().context());
+        // Outside any `tracing` span there is nothing to look up (and no context to build).
+        let span = tracing::Span::current();
+        return if span.is_none() { None } else { from_context(&span.context()) };
     }
     found
 }

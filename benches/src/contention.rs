@@ -82,14 +82,16 @@ fn measure(threads: usize, ops: u64, rounds: usize, workers: &[(&'static str, Wo
 pub(crate) fn run_all(report: &mut Report, quick: bool) {
     let (ops, rounds) = if quick { (500_000, 5) } else { (2_000_000, 15) };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut thread_counts: Vec<usize> = std::iter::successors(Some(1), |n| Some(n * 2)).take_while(|n| *n < cores).collect();
-    thread_counts.push(cores);
+    // Doubling to 8 threads even on fewer cores (oversubscribed: threads then also wait for a
+    // core), and on to every core of a larger machine.
+    let most = cores.max(8);
+    let mut thread_counts: Vec<usize> = std::iter::successors(Some(1), |n| Some(n * 2)).take_while(|n| *n < most).collect();
+    thread_counts.push(most);
     for sharing in [Sharing::Same, Sharing::Distinct] {
         let name = match sharing {
             Sharing::Same => "same_series",
             Sharing::Distinct => "distinct_series",
         };
-        let most = cores;
         let counters = counter_workers(sharing, most);
         let histograms = histogram_workers(sharing, most);
         for threads in &thread_counts {

@@ -53,6 +53,12 @@ done
 cargo check -q -p otel-core --no-default-features
 
 echo "test.sh: each library crate packages and builds from its package alone (default features)"
+# Cargo keeps the packages it verifies extracted under $CARGO_HOME/registry/src, by name and
+# version only: an earlier run's extraction would be built instead of this tree's.
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+for crate in otel-core otel-exporters otel-instrumentation otel-macros; do
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$crate-$version"
+done
 cargo package -q -p otel-core -p otel-exporters -p otel-instrumentation -p otel-macros --allow-dirty
 
 echo "test.sh: the library crates against the newest semver-compatible dependencies, warnings denied"

@@ -38,15 +38,11 @@ pub fn metrics() -> &'static Metrics {
     if let (true, Some(metrics)) = (seen.0 == generation, seen.1) {
         return metrics;
     }
-    match GLOBAL.read().ok().and_then(|g| *g) {
-        Some(metrics) => {
-            // The generation read before the lock: a racing install bumps it again, so this
-            // thread looks once more next time.
-            let _ = SEEN.try_with(|s| s.set((generation, Some(metrics))));
-            metrics
-        }
-        None => disabled(),
-    }
+    let metrics = GLOBAL.read().ok().and_then(|g| *g).unwrap_or_else(disabled);
+    // The generation read before the lock: a racing install bumps it again, so this thread
+    // looks once more next time. Before any install the disabled facade is remembered too.
+    let _ = SEEN.try_with(|s| s.set((generation, Some(metrics))));
+    metrics
 }
 
 fn disabled() -> &'static Metrics {

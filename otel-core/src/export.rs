@@ -7,7 +7,7 @@
 //! ([`Exemplars`]) and the pipeline's [`Health`], where it reports its own problems.
 
 pub use crate::pipeline::deadline::Deadline;
-pub use crate::pipeline::direct::{DirectKind, DirectMetric, DirectSeries, DirectValue};
+pub use crate::pipeline::direct::{DirectHistogram, DirectKind, DirectMetric, DirectSeries, DirectValue};
 pub use crate::pipeline::error::write_report;
 pub use crate::pipeline::exemplars::{Exemplar, Exemplars, InstrumentExemplars, SUM_RESERVOIR};
 pub use crate::pipeline::exporter::{Exporter, Plug, SharedReader};

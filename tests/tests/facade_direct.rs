@@ -1,8 +1,9 @@
 //! The facade's counters, up-down counters and gauges are written by the pull endpoint straight
-//! from their cells. Whatever the path, a scrape says the same: compared here, exactly, with
-//! the same recordings reported through the SDK (a pipeline with a view, which keeps that path),
-//! for every kind, the overflow series, removed series, exemplars, and a second reader
-//! collecting in between.
+//! from their cells, and so are histograms when every reader writes them (no reader of the
+//! SDK's alone). Whatever the path, a scrape says the same: compared here, exactly, with the same
+//! recordings reported through the SDK (a pipeline with a view, which keeps that path), for
+//! every kind, the overflow series, removed series, exemplars, and a second reader collecting
+//! in between.
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ fn catalog() -> Catalog {
             MetricDef::up_down_counter("jobs.running").labels(["queue"]),
             MetricDef::gauge("queue.depth").unit("{job}").labels(["queue"]),
             MetricDef::counter("never.recorded"),
-            MetricDef::histogram("job.duration").unit("s").labels(["queue"]),
+            MetricDef::histogram("job.duration").unit("s").labels(["queue"]).cardinality_limit(2),
         ])
         .expect("catalog")
 }
@@ -47,20 +48,28 @@ struct Pipeline {
     foreign: Foreign,
 }
 
-/// A pipeline with a pull endpoint (no server) and a foreign reader; `through_sdk` adds a view
-/// that changes nothing, which keeps the facade on the SDK's observable instruments.
-fn pipeline(through_sdk: bool) -> Pipeline {
+/// Where the recordings go.
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    /// Every reader writes direct series: every kind is written from the pipeline's cells.
+    Cells,
+    /// A foreign reader (an SDK reader of the user's) too: histograms stay in the SDK, where it
+    /// sees them.
+    CellsAndForeign,
+    /// A view that changes nothing keeps everything in the SDK (observable instruments).
+    Sdk,
+}
+
+/// A pipeline with a pull endpoint (no server).
+fn pipeline(path: Path) -> Pipeline {
     let exporter = PrometheusExporter::new().without_server();
     let scraper = exporter.scraper();
     let foreign = Foreign(SharedReader(Arc::new(ManualReader::builder().build())));
-    let mut builder = Telemetry::builder()
-        .env(empty_env())
-        .service_name("direct")
-        .instance_id("i-1")
-        .catalog(catalog())
-        .exporter(exporter)
-        .exporter(foreign.clone());
-    if through_sdk {
+    let mut builder = Telemetry::builder().env(empty_env()).service_name("direct").instance_id("i-1").catalog(catalog()).exporter(exporter);
+    if path != Path::Cells {
+        builder = builder.exporter(foreign.clone());
+    }
+    if path == Path::Sdk {
         builder = builder.view(|_: &opentelemetry_sdk::metrics::Instrument| None);
     }
     Pipeline { telemetry: builder.build().expect("pipeline"), scraper, foreign }
@@ -91,6 +100,22 @@ fn record(telemetry: &Telemetry) {
     m.set_gauge("queue.depth", -3.0, &[kv("queue", "b")]);
     m.increment_gauge("queue.depth", 0.25, &[kv("queue", "b")]);
     m.record_histogram("job.duration", 0.2, &[kv("queue", "a")]);
+    m.record_histogram("job.duration", 7.0, &[kv("queue", "a")]);
+    m.record_histogram("job.duration", -1.5, &[kv("queue", "b")]);
+    for i in 0..5 {
+        m.record_histogram("job.duration", 0.01 * f64::from(i), &[KeyValue::new("queue", format!("flood-{i}"))]);
+    }
+    let bound = m.histogram("job.duration").expect("declared").bind(&[kv("queue", "a")]).expect("labels");
+    bound.record(0.5);
+    {
+        let _span = sampled_span(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319d, 0xb7ad_6b71_6920_3332).attach();
+        m.record_histogram("job.duration", 2.0, &[kv("queue", "b")]);
+    }
+    // A raw meter's histogram (as the instrumentation makes them), in a scope of its own.
+    let raw = telemetry.meter("raw").f64_histogram("raw.latency").with_unit("ms").build();
+    raw.record(12.0, &[kv("route", "/a"), kv("method", "GET")]);
+    raw.record(3.0, &[kv("method", "GET"), kv("route", "/a")]);
+    raw.record(f64::NAN, &[kv("route", "/a")]);
 }
 
 /// Sample lines in a fixed order (series order within a family is not part of the format),
@@ -112,15 +137,27 @@ fn normalized(body: &[u8]) -> Vec<String> {
 
 #[test]
 fn every_kind_scrapes_the_same_written_directly_or_through_the_sdk() {
-    let direct = pipeline(false);
-    let through_sdk = pipeline(true);
-    for p in [&direct, &through_sdk] {
+    let direct = pipeline(Path::Cells);
+    let mixed = pipeline(Path::CellsAndForeign);
+    let through_sdk = pipeline(Path::Sdk);
+    for p in [&direct, &mixed, &through_sdk] {
         record(&p.telemetry);
     }
     for format in [Format::Text, Format::OpenMetrics] {
         let want = normalized(&through_sdk.scraper.scrape(format).expect("scrape"));
-        let got = normalized(&direct.scraper.scrape(format).expect("scrape"));
-        assert_eq!(got, want, "{format:?}");
+        for p in [&direct, &mixed] {
+            let got = normalized(&p.scraper.scrape(format).expect("scrape"));
+            assert_eq!(got, want, "{format:?}");
+        }
+    }
+    // The histograms' self-check: same series in the in-process snapshot on each path.
+    for p in [&direct, &mixed] {
+        let (got, want) = (p.telemetry.snapshot(), through_sdk.telemetry.snapshot());
+        for labels in [[("queue", "a")], [("queue", "b")], [("otel.metric.overflow", "true")]] {
+            let (g, w) =
+                (got.histogram("job.duration", &labels).expect("series"), want.histogram("job.duration", &labels).expect("series"));
+            assert_eq!((g.count, g.sum, g.min, g.max, &g.quantiles), (w.count, w.sum, w.min, w.max, &w.quantiles), "{labels:?}");
+        }
     }
     let text = String::from_utf8(direct.scraper.scrape(Format::OpenMetrics).expect("scrape")).unwrap();
     for needle in [
@@ -129,6 +166,10 @@ fn every_kind_scrapes_the_same_written_directly_or_through_the_sdk() {
         "jobs_running{otel_scope_name=\"app\",queue=\"a\"} 3",
         "queue_depth{otel_scope_name=\"app\",queue=\"b\"} -2.75",
         "trace_id=\"0af7651916cd43dd8448eb211c80319c\"",
+        "trace_id=\"0af7651916cd43dd8448eb211c80319d\"",
+        "job_duration_seconds_bucket{otel_scope_name=\"app\",queue=\"a\",le=\"0.5\"} 2",
+        "job_duration_seconds_count{otel_scope_name=\"app\",otel_metric_overflow=\"true\"} 5",
+        "raw_latency_milliseconds_count{otel_scope_name=\"raw\",method=\"GET\",route=\"/a\"} 2",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
@@ -142,12 +183,16 @@ fn every_kind_scrapes_the_same_written_directly_or_through_the_sdk() {
 /// other reader gets every facade metric.
 #[test]
 fn a_second_reader_collecting_in_between_neither_loses_nor_doubles_a_series() {
-    let direct = pipeline(false);
+    let direct = pipeline(Path::CellsAndForeign);
     record(&direct.telemetry);
     let mut foreign = ResourceMetrics::default();
     direct.foreign.0.collect(&mut foreign).expect("collect");
     let names = facade_metrics(&foreign);
     assert_eq!(names, ["jobs.done", "jobs.running", "queue.depth"], "the foreign reader gets the facade's metrics");
+    assert!(
+        foreign.scope_metrics().flat_map(|s| s.metrics()).any(|m| m.name() == "job.duration"),
+        "with a foreign reader, histograms stay in the SDK where it sees them"
+    );
 
     direct.telemetry.metrics().increment_counter("jobs.done", 10, &[kv("queue", "a"), kv("status", "ok")]);
     let text = String::from_utf8(direct.scraper.scrape(Format::Text).expect("scrape")).unwrap();

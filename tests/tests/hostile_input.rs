@@ -128,7 +128,8 @@ fn hostile_values_keep_every_body_strictly_parseable_and_counters_monotonic() {
             .and_then(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
     };
     assert_eq!(dropped("negative_increment"), Some(4.0), "{text}");
-    assert_eq!(dropped("not_finite"), Some(6.0), "{text}");
+    // NaN and ±Inf, into the counter (by name and bound) and into both histograms.
+    assert_eq!(dropped("not_finite"), Some(12.0), "{text}");
     let (_, promtool) = promtool_check_metrics(text.as_bytes());
     assert!(!promtool.contains("error while linting"), "promtool: {promtool}\n{text}");
     let om = scraper.scrape(Format::OpenMetrics).expect("openmetrics");

@@ -221,7 +221,9 @@ fn concurrent_writers_never_show_a_reader_or_node_exporter_a_partial_file() {
     assert!(bad.is_empty(), "{} bad node_exporter scrapes of {scrapes}: {:?}", bad.len(), bad.first());
     assert!(reads > 100 && scrapes > 10, "only {reads} reads and {scrapes} scrapes overlapped the writes");
     println!("4 threads x 300 writes + 100 flushes each: {reads} reads, {scrapes} node_exporter scrapes, 0 partial, 0 errors");
-    // Nothing left behind: every temporary file was renamed or removed.
+    // Nothing left behind once the writers stopped (their 5 ms intervals would otherwise be
+    // caught mid-write): every temporary file was renamed or removed.
+    telemetry.shutdown().expect("shutdown");
     let leftovers: Vec<_> =
         std::fs::read_dir(&dir).expect("dir").flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");

@@ -134,7 +134,7 @@ impl Scraper {
     /// Takes from the pipeline where to count what scrapes leave out, the exemplars the formats
     /// that carry them (OpenMetrics, protobuf) write, and the facade's series to write from
     /// their cells.
-    pub(crate) fn attach_to(&self, plug: &otel_core::export::Plug) {
+    pub(crate) fn attach_to(&self, plug: &mut otel_core::export::Plug) {
         let _ = self.shared.health.set(plug.health().clone());
         let _ = self.shared.exemplars.set(plug.exemplars().clone());
         let _ = self.shared.direct.set(plug.direct_series().clone());

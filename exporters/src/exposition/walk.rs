@@ -62,13 +62,16 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
     let (metrics, exemplars) = (sources.metrics, sources.exemplars);
     let direct_metrics = sources.direct.metrics();
     let mut scopes: Vec<&InstrumentationScope> = metrics.scope_metrics().map(ScopeMetrics::scope).collect();
-    // The facade's scope, where its directly written metrics belong.
-    let direct_scope = sources.direct.scope().filter(|_| !direct_metrics.is_empty()).map(|scope| {
-        scopes.iter().position(|s| *s == scope).unwrap_or_else(|| {
-            scopes.push(scope);
-            scopes.len() - 1
+    // The scope each directly written metric belongs to (one the SDK's collection may not have).
+    let direct_scopes: Vec<usize> = direct_metrics
+        .iter()
+        .map(|m| {
+            scopes.iter().position(|s| *s == m.scope()).unwrap_or_else(|| {
+                scopes.push(m.scope());
+                scopes.len() - 1
+            })
         })
-    });
+        .collect();
     let mut members: Vec<(usize, Member<'_>)> = Vec::new();
     for (i, scope) in metrics.scope_metrics().enumerate() {
         // A quantile timer's count and sum join its quantiles in one summary.
@@ -90,9 +93,7 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
                 .map(|m| (i, Member::Sdk(m))),
         );
     }
-    if let Some(scope) = direct_scope {
-        members.extend(direct_metrics.iter().map(|m| (scope, Member::Direct(m))));
-    }
+    members.extend(direct_scopes.into_iter().zip(&direct_metrics).map(|(scope, m)| (scope, Member::Direct(m))));
     let mut labels = LabelBuilder { options, metric: "", reserved: None, issues, cache: HashMap::new() };
     let no_fixed = FixedLabels::default();
 
@@ -245,11 +246,33 @@ fn write_direct(
     source: &Source,
 ) -> u64 {
     let mut points = 0;
-    writer.start_time((head.kind == Kind::Counter).then(|| metric.start_time()));
+    writer.start_time(matches!(head.kind, Kind::Counter | Kind::Histogram).then(|| metric.start_time()));
+    let mut le: Vec<String> = Vec::new();
     metric.for_each_series(|attributes, value| {
         let value = match value {
             DirectValue::U64(v) => Number::U64(v),
             DirectValue::F64(v) => Number::F64(v),
+            DirectValue::Histogram(h) => {
+                if le.len() != h.bounds.len() {
+                    le = h.bounds.iter().map(|b| super::format::float_text(*b)).collect();
+                }
+                let exemplars = source.by_bucket(attributes.iter(), h.bounds);
+                let pairs = labels.build(fixed, attributes.iter());
+                let negative = h.sum < 0.0 || h.min.is_some_and(|m| m < 0.0) || h.bounds.first().is_some_and(|b| *b < 0.0);
+                let point = HistogramPoint {
+                    count: h.count,
+                    sum: h.sum,
+                    negative,
+                    bounds: h.bounds,
+                    le: &le,
+                    counts: h.counts,
+                    exponential: None,
+                    exemplars: &exemplars,
+                };
+                writer.histogram(head, &pairs, &point);
+                points += 1;
+                return;
+            }
             _ => return,
         };
         let exemplar = if head.kind == Kind::Counter { source.latest(attributes.iter()) } else { None };
@@ -356,6 +379,7 @@ fn kind_of(member: Member<'_>) -> Option<(Kind, MetricType)> {
             return Some(match metric.kind() {
                 DirectKind::Counter => (Kind::Counter, MetricType::MonotonicCounter),
                 DirectKind::UpDownCounter => (Kind::Gauge, MetricType::NonMonotonicCounter),
+                DirectKind::Histogram => (Kind::Histogram, MetricType::Histogram),
                 _ => (Kind::Gauge, MetricType::Gauge),
             })
         }

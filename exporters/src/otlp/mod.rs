@@ -3,6 +3,7 @@
 //! Every setting is resolved here, in one place, from the builder, then the metrics-specific
 //! variable, then the generic one, then the default; the transport itself reads no environment.
 
+mod direct;
 mod exemplars;
 mod transport;
 
@@ -400,7 +401,15 @@ impl Exporter for OtlpExporter {
         };
         plug.announce(format!("otlp {} {shown}", protocol_name(settings.protocol)));
         let interval = self.interval.unwrap_or_else(|| plug.export_interval());
+        // Cumulative series can be added from the pipeline's cells as they are; with delta
+        // temporality the SDK keeps every histogram (and computes the deltas).
+        let direct = (settings.temporality == Temporality::Cumulative).then(|| plug.direct_series().clone());
+        let component = component_type(settings.protocol);
+        // Its exported count starts at 0: a rate is right from the first export, and the SDK's
+        // collection is never empty (the periodic reader exports nothing after an empty one).
+        plug.health().export_expected(component);
         let push = OtlpPush {
+            direct,
             transport,
             runtime,
             shown,
@@ -460,6 +469,14 @@ fn the_protocol_hint_follows_every_failure_after_connecting_and_none_before() {
     assert_eq!(protocol_hint(OtlpProtocol::HttpProtobuf, "HTTP 503 Service Unavailable: busy"), None);
 }
 
+/// The exporter's `otel.component.type` in the self-metrics.
+fn component_type(protocol: OtlpProtocol) -> &'static str {
+    match protocol {
+        OtlpProtocol::Grpc => "otlp_grpc_metric_exporter",
+        OtlpProtocol::HttpProtobuf => "otlp_http_metric_exporter",
+    }
+}
+
 fn protocol_name(p: OtlpProtocol) -> &'static str {
     match p {
         OtlpProtocol::Grpc => "grpc",
@@ -479,23 +496,23 @@ struct OtlpPush {
     failing: AtomicBool,
     health: Health,
     exemplars: otel_core::export::Exemplars,
+    /// The histograms kept in the pipeline's cells, when this exporter writes them.
+    direct: Option<otel_core::export::DirectSeries>,
 }
 
 impl PushMetricExporter for OtlpPush {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let started = std::time::Instant::now();
         let mut request = ExportMetricsServiceRequest::from(metrics);
+        let direct_points = self.direct.as_ref().map_or(0, |direct| direct::add(&mut request, direct));
         exemplars::add(&mut request, &self.exemplars);
         let message = request.encode_to_vec();
         // The periodic reader calls this on its own thread; should any caller drive a runtime of
         // its own, the export waits on a helper thread instead of panicking.
         let result = crate::push::sender::block_on_io(&self.runtime, self.transport.export(message));
-        let component = match self.transport.protocol {
-            OtlpProtocol::Grpc => "otlp_grpc_metric_exporter",
-            OtlpProtocol::HttpProtobuf => "otlp_http_metric_exporter",
-        };
         let error = result.as_ref().err().map(|f| f.reason);
-        self.health.export_finished(component, otel_core::export::data_points(metrics), started.elapsed().as_secs_f64(), error);
+        let points = otel_core::export::data_points(metrics) + direct_points;
+        self.health.export_finished(component_type(self.transport.protocol), points, started.elapsed().as_secs_f64(), error);
         match result {
             Ok(()) => {
                 if self.failing.swap(false, Ordering::Relaxed) {

@@ -16,7 +16,7 @@ type Map<C> = HashMap<Vec<KeyValue>, Arc<C>, foldhash::fast::RandomState>;
 pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
 
 /// What a series keeps its value in.
-pub(crate) trait Cell: Default {
+pub(crate) trait Cell {
     /// Whether the cell recorded anything: the overflow series is reported once it did.
     fn used(&self) -> bool;
     /// Whether a series' value may be reported yet (a gauge's only once it was first set, never
@@ -35,13 +35,23 @@ pub(crate) struct Cells<C> {
     /// Label sets kept apart; the overflow cell is one more.
     limit: usize,
     overflow: Arc<C>,
+    /// Makes the cell of a new series.
+    fresh: Box<dyn Fn() -> C + Send + Sync>,
 }
 
-impl<C: Cell> Cells<C> {
+impl<C: Cell + Default + 'static> Cells<C> {
     /// Cells for a metric that keeps `limit` label sets apart (plus the overflow series, as
     /// the SDK counts its cardinality limit).
     pub(crate) fn new(limit: usize) -> Self {
-        Cells { series: RwLock::default(), aliases: RwLock::default(), limit: limit.max(1), overflow: Arc::default() }
+        Self::made_by(limit, C::default)
+    }
+}
+
+impl<C: Cell> Cells<C> {
+    /// As [`new`](Cells::new), for cells made by `fresh` (a histogram's, which know their bounds).
+    pub(crate) fn made_by(limit: usize, fresh: impl Fn() -> C + Send + Sync + 'static) -> Self {
+        let overflow = Arc::new(fresh());
+        Cells { series: RwLock::default(), aliases: RwLock::default(), limit: limit.max(1), overflow, fresh: Box::new(fresh) }
     }
 
     /// Applies `f` to the cell of a label set recorded before in this very order: the hot path
@@ -73,7 +83,7 @@ impl<C: Cell> Cells<C> {
         if series.len() >= self.limit && !series.contains_key(&key) {
             return self.overflow.clone();
         }
-        let cell = series.entry(key).or_default();
+        let cell = series.entry(key).or_insert_with(|| Arc::new((self.fresh)()));
         self.alias(labels, cell)
     }
 

@@ -23,6 +23,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use crate::catalog::sdk_rules::refusal;
 use crate::catalog::DEFAULT_CARDINALITY_LIMIT;
 use crate::facade::cells::series_key;
+use crate::pipeline::direct::DirectSeries;
 use crate::pipeline::exemplars::Exemplars;
 use crate::pipeline::exemplars::{Reservoirs, Shape};
 use crate::pipeline::health::Health;
@@ -41,17 +42,22 @@ pub(crate) struct CheckedProvider {
     pub(crate) exemplars: Exemplars,
     /// For the cardinality limit of declared instruments (which bounds their exemplars too).
     pub(crate) catalog: Catalog,
+    /// Where histograms are kept when every reader writes them directly; `None` keeps them in
+    /// the SDK.
+    pub(crate) histograms: Option<DirectSeries>,
 }
 
 impl MeterProvider for CheckedProvider {
     fn meter_with_scope(&self, scope: InstrumentationScope) -> Meter {
         let scope_name = scope.name().to_owned();
         Meter::new(Arc::new(Checked {
-            inner: self.provider.meter_with_scope(scope),
+            inner: self.provider.meter_with_scope(scope.clone()),
             health: self.health.clone(),
             scope: scope_name,
+            full_scope: scope,
             exemplars: self.exemplars.clone(),
             catalog: self.catalog.clone(),
+            histograms: self.histograms.clone(),
         }))
     }
 }
@@ -60,15 +66,21 @@ struct Checked {
     inner: Meter,
     health: Health,
     scope: String,
+    full_scope: InstrumentationScope,
     exemplars: Exemplars,
     catalog: Catalog,
+    histograms: Option<DirectSeries>,
 }
 
 impl Checked {
+    /// The cardinality limit of an instrument: its declaration's, else the default.
+    fn limit(&self, name: &str) -> usize {
+        self.catalog.get(name).and_then(|d| d.cardinality_limit).unwrap_or(DEFAULT_CARDINALITY_LIMIT)
+    }
+
     /// The exemplar reservoirs of an instrument, when the filter keeps any.
     fn reservoirs(&self, name: &str, shape: Shape) -> Option<Arc<Reservoirs>> {
-        let limit = self.catalog.get(name).and_then(|d| d.cardinality_limit).unwrap_or(DEFAULT_CARDINALITY_LIMIT);
-        self.exemplars.instrument(&self.scope, name, shape, limit)
+        self.exemplars.instrument(&self.scope, name, shape, self.limit(name))
     }
 
     /// `true` when the SDK would refuse the instrument; then it is reported (boundedly).
@@ -180,22 +192,35 @@ macro_rules! histogram {
                 return Histogram::new(self.counting());
             }
             let name = b.name.clone();
-            let mut builder = self.inner.$method(b.name);
-            if let Some(d) = b.description {
-                builder = builder.with_description(d);
-            }
-            let unit = b.unit;
-            if let Some(u) = unit.clone() {
-                builder = builder.with_unit(u);
-            }
             // No boundaries of its own: the unit's defaults, as a catalog histogram gets them
             // (a view still wins over both).
-            let bounds = b.boundaries.or_else(|| unit.as_deref().and_then(crate::catalog::buckets::for_unit));
-            let shape = Shape::Buckets(bounds.clone().unwrap_or_else(|| crate::catalog::buckets::SDK_DEFAULT.to_vec()));
-            if let Some(bounds) = bounds {
-                builder = builder.with_boundaries(bounds);
-            }
-            let histogram = builder.build();
+            let bounds = b.boundaries.or_else(|| b.unit.as_deref().and_then(crate::catalog::buckets::for_unit));
+            let exported = bounds.clone().unwrap_or_else(|| crate::catalog::buckets::SDK_DEFAULT.to_vec());
+            let shape = Shape::Buckets(exported.clone());
+            let histogram = match &self.histograms {
+                Some(direct) => Histogram::new(direct.histogram(
+                    &self.full_scope,
+                    b.name,
+                    b.unit.unwrap_or_default(),
+                    b.description.unwrap_or_default(),
+                    exported,
+                    self.limit(&name),
+                    &self.health,
+                )),
+                None => {
+                    let mut builder = self.inner.$method(b.name);
+                    if let Some(d) = b.description {
+                        builder = builder.with_description(d);
+                    }
+                    if let Some(u) = b.unit {
+                        builder = builder.with_unit(u);
+                    }
+                    if let Some(bounds) = bounds {
+                        builder = builder.with_boundaries(bounds);
+                    }
+                    builder.build()
+                }
+            };
             match self.reservoirs(&name, shape) {
                 Some(reservoirs) => Histogram::new(Arc::new(Offering { inner: histogram, reservoirs })),
                 None => histogram,

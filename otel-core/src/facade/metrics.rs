@@ -177,7 +177,10 @@ impl Metrics {
     }
 
     /// Every counter, up-down counter and gauge with its cells.
-    pub(crate) fn direct_metrics(&self) -> impl Iterator<Item = crate::pipeline::direct::DirectMetric<'_>> {
+    pub(crate) fn direct_metrics<'a>(
+        &'a self,
+        scope: &'a opentelemetry::InstrumentationScope,
+    ) -> impl Iterator<Item = crate::pipeline::direct::DirectMetric<'a>> {
         use crate::pipeline::direct::{DirectCells, DirectMetric};
         let start = std::time::SystemTime::now().checked_sub(self.inner.started.elapsed()).unwrap_or(std::time::UNIX_EPOCH);
         self.inner.instruments.values().filter_map(move |declared| {
@@ -187,7 +190,7 @@ impl Metrics {
                 Recorder::Gauge(cells) => DirectCells::Gauge(cells),
                 Recorder::Histogram(_) | Recorder::Timer(_) => return None,
             };
-            Some(DirectMetric { def: &declared.def, cells, start })
+            Some(DirectMetric::facade(&declared.def, scope, cells, start))
         })
     }
 

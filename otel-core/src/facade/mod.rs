@@ -9,6 +9,7 @@ pub(crate) mod checked;
 pub mod global;
 mod guards;
 mod handles;
+pub(crate) mod histogram;
 pub(crate) mod metrics;
 pub(crate) mod operations;
 pub(crate) mod quantile;

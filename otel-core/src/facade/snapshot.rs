@@ -9,6 +9,7 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use serde::Serialize;
 
 use crate::facade::operations::OperationsView;
+use crate::pipeline::direct::{DirectHistogram, DirectKind, DirectSeries, DirectValue};
 use crate::pipeline::stats::{explicit_quantile, exponential_quantile, percentiles};
 
 /// Everything the pipeline holds, at one moment.
@@ -99,10 +100,19 @@ type SeriesKey = (String, Vec<(String, String)>);
 
 /// Builds the series of a snapshot, less the baseline; also returns the raw cumulative values
 /// (to become the next baseline on reset).
-pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<SeriesValue>, Cumulatives) {
+pub(crate) fn series(metrics: &ResourceMetrics, direct: &DirectSeries, baseline: &Baseline) -> (Vec<SeriesValue>, Cumulatives) {
     let base = baseline.values.lock().map(|b| b.clone()).unwrap_or_default();
     let mut out = Vec::new();
     let mut raw = HashMap::new();
+    // The histograms kept in the pipeline's cells (the SDK's collection has the facade's other
+    // metrics through their observable instruments).
+    for metric in direct.metrics().iter().filter(|m| m.kind() == DirectKind::Histogram) {
+        metric.for_each_series(|attributes, value| {
+            if let DirectValue::Histogram(point) = value {
+                explicit(metric.name(), metric.unit(), label_map(attributes.iter()), point, &base, &mut raw, &mut out);
+            }
+        });
+    }
     for scope in metrics.scope_metrics() {
         for metric in scope.metrics() {
             macro_rules! points {
@@ -127,24 +137,17 @@ pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<Ser
                         }
                         MetricData::Histogram(h) => {
                             for p in h.data_points() {
-                                let labels = label_map(p.attributes());
-                                let key = key_of(metric.name(), &labels);
                                 let counts: Vec<u64> = p.bucket_counts().collect();
                                 let bounds: Vec<f64> = p.bounds().collect();
-                                let (count, sum): (u64, f64) = (p.count(), $as_f64(p.sum()));
-                                let b = base.get(&key).cloned().unwrap_or_default();
-                                let since: Vec<u64> =
-                                    counts.iter().enumerate().map(|(i, c)| c - b.buckets.get(i).copied().unwrap_or(0)).collect();
-                                let fresh = base.get(&key).is_none();
-                                let value = HistogramValue {
-                                    count: count - b.count,
-                                    sum: sum - b.sum,
-                                    min: if fresh { p.min().map($as_f64) } else { None },
-                                    max: if fresh { p.max().map($as_f64) } else { None },
-                                    quantiles: percentiles().map(|(name, q)| (name, explicit_quantile(q, &bounds, &since))).collect(),
+                                let point = DirectHistogram {
+                                    bounds: &bounds,
+                                    counts: &counts,
+                                    count: p.count(),
+                                    sum: $as_f64(p.sum()),
+                                    min: p.min().map($as_f64),
+                                    max: p.max().map($as_f64),
                                 };
-                                raw.insert(key, Cumulative { value: 0.0, count, sum, buckets: counts });
-                                out.push(histogram(metric.name(), metric.unit(), labels, value));
+                                explicit(metric.name(), metric.unit(), label_map(p.attributes()), point, &base, &mut raw, &mut out);
                             }
                         }
                         MetricData::ExponentialHistogram(h) => {
@@ -179,6 +182,32 @@ pub(crate) fn series(metrics: &ResourceMetrics, baseline: &Baseline) -> (Vec<Ser
 }
 
 pub(crate) type Cumulatives = HashMap<SeriesKey, Cumulative>;
+
+/// An explicit-bucket histogram series since the baseline, with its quantiles; its raw
+/// cumulative values go to `raw` (the next baseline, should it be reset).
+fn explicit(
+    name: &str,
+    unit: &str,
+    labels: BTreeMap<String, String>,
+    point: DirectHistogram<'_>,
+    base: &Cumulatives,
+    raw: &mut Cumulatives,
+    out: &mut Vec<SeriesValue>,
+) {
+    let key = key_of(name, &labels);
+    let b = base.get(&key).cloned().unwrap_or_default();
+    let since: Vec<u64> = point.counts.iter().enumerate().map(|(i, c)| c - b.buckets.get(i).copied().unwrap_or(0)).collect();
+    let fresh = !base.contains_key(&key);
+    let value = HistogramValue {
+        count: point.count - b.count,
+        sum: point.sum - b.sum,
+        min: point.min.filter(|_| fresh),
+        max: point.max.filter(|_| fresh),
+        quantiles: percentiles().map(|(name, q)| (name, explicit_quantile(q, point.bounds, &since))).collect(),
+    };
+    raw.insert(key, Cumulative { value: 0.0, count: point.count, sum: point.sum, buckets: point.counts.to_vec() });
+    out.push(histogram(name, unit, labels, value));
+}
 
 impl Baseline {
     pub(crate) fn replace(&self, raw: Cumulatives) {

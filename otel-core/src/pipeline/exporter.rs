@@ -90,6 +90,9 @@ pub struct Plug {
     config_readers_taken: bool,
     exemplars: crate::pipeline::exemplars::Exemplars,
     direct: crate::pipeline::direct::DirectSeries,
+    /// Readers added, and how many of them write the direct series themselves.
+    readers: usize,
+    direct_readers: usize,
 }
 
 impl fmt::Debug for Plug {
@@ -120,6 +123,8 @@ impl Plug {
             config_readers_taken: false,
             exemplars: crate::pipeline::exemplars::Exemplars::default(),
             direct: crate::pipeline::direct::DirectSeries::default(),
+            readers: 0,
+            direct_readers: 0,
         }
     }
 
@@ -133,10 +138,19 @@ impl Plug {
         &self.exemplars
     }
 
-    /// The facade's counters, up-down counters and gauges, for a pull reader that writes them
-    /// straight from their cells instead of through the SDK's second aggregation (filled once
-    /// the pipeline is built).
-    pub fn direct_series(&self) -> &crate::pipeline::direct::DirectSeries {
+    /// The series a reader writes straight from the pipeline's cells (filled once the pipeline
+    /// is built): the facade's counters, up-down counters and gauges, without the SDK's second
+    /// aggregation, and the histograms. Call it once for each reader you add whose output also
+    /// writes [`DirectSeries::metrics`](crate::export::DirectSeries::metrics): only when every
+    /// reader does are histograms kept in the pipeline's sharded cells; a reader added without
+    /// this (an SDK exporter of your own) keeps them all in the SDK, where it can see them.
+    pub fn direct_series(&mut self) -> &crate::pipeline::direct::DirectSeries {
+        self.direct_readers += 1;
+        &self.direct
+    }
+
+    /// The direct series, without claiming them for a reader.
+    pub(crate) fn shared_direct_series(&self) -> &crate::pipeline::direct::DirectSeries {
         &self.direct
     }
 
@@ -167,9 +181,10 @@ impl Plug {
         &self.health
     }
 
-    /// The builder with every reader added, the announced endpoints, and a pull reader that
-    /// snapshots can collect through (one is added if no exporter brought one).
-    pub(crate) fn finish(mut self) -> (MeterProviderBuilder, Vec<String>, Arc<dyn MetricReader>) {
+    /// The builder with every reader added, the announced endpoints, a pull reader that
+    /// snapshots can collect through (one is added if no exporter brought one), and whether
+    /// every reader writes the direct series (then histograms can be kept in the pipeline's cells).
+    pub(crate) fn finish(mut self) -> (MeterProviderBuilder, Vec<String>, Arc<dyn MetricReader>, bool) {
         #[cfg(feature = "config-file")]
         if let Some(file) = self.config_file.as_ref().filter(|f| !self.config_readers_taken && !f.readers().is_empty()) {
             crate::pipeline::health::warn(&format!(
@@ -182,11 +197,14 @@ impl Plug {
             Some(reader) => reader,
             None => {
                 let own: Arc<dyn MetricReader> = Arc::new(ManualReader::builder().with_temporality(Temporality::Cumulative).build());
-                self.add_reader(SharedReader(own.clone()));
+                // Snapshots add the direct series themselves.
+                let reader = SharedReader(own.clone());
+                self.map(|b| b.with_reader(reader));
                 own
             }
         };
-        (self.builder.take().unwrap_or_default(), self.endpoints, pull)
+        let all_direct = self.direct_readers >= self.readers;
+        (self.builder.take().unwrap_or_default(), self.endpoints, pull, all_direct)
     }
 
     /// Where configuration variables come from (the process environment unless the builder was
@@ -207,6 +225,7 @@ impl Plug {
 
     /// Adds a reader, e.g. a pull reader that collects on every scrape.
     pub fn add_reader<R: MetricReader>(&mut self, reader: R) {
+        self.readers += 1;
         self.map(|b| b.with_reader(reader));
     }
 

@@ -109,6 +109,8 @@ struct State {
     counts: BTreeMap<(Problem, &'static str), u64>,
     warned: HashSet<(Problem, &'static str, String)>,
     subjects: BTreeMap<(Problem, &'static str), usize>,
+    /// Push exporters whose exported count starts at 0 (see [`Health::export_expected`]).
+    expected: Vec<&'static str>,
 }
 
 impl fmt::Debug for Health {
@@ -194,6 +196,19 @@ impl Health {
         }
     }
 
+    /// A push exporter will export: its `otel.sdk.exporter.metric_data_point.exported` series
+    /// starts at 0 when the pipeline is built, so a rate is right from its first export.
+    pub fn export_expected(&self, component_type: &'static str) {
+        match self.instruments.get() {
+            Some(i) => i.exported.add(0, &component(component_type, None)),
+            None => {
+                if let Ok(mut state) = self.inner.lock() {
+                    state.expected.push(component_type);
+                }
+            }
+        }
+    }
+
     /// A pull reader answered a scrape: how long collecting and encoding took, and the size of
     /// the body in `format`.
     pub fn scrape_finished(&self, component_type: &'static str, seconds: f64, format: &'static str, bytes: u64) {
@@ -263,6 +278,10 @@ impl Health {
                 .with_boundaries(crate::catalog::buckets::for_unit("By").unwrap_or_default())
                 .build(),
         });
+        let expected = self.inner.lock().map(|s| s.expected.clone()).unwrap_or_default();
+        for component_type in expected {
+            self.export_expected(component_type);
+        }
         for problem in Problem::ALL {
             let state = self.inner.clone();
             let _counter = meter

@@ -206,7 +206,7 @@ impl TelemetryBuilder {
         let deadline = Deadline::default();
         let mut plug = Plug::new(provider, self.env, resource.clone(), export_interval, health.clone(), deadline.clone());
         plug.set_exemplars(exemplars.clone());
-        let direct = plug.direct_series().clone();
+        let direct = plug.shared_direct_series().clone();
         let disabled = crate::config::source::disabled(file.as_ref());
         plug.set_config_file(file);
         if !disabled {
@@ -214,21 +214,26 @@ impl TelemetryBuilder {
                 plug.attach(exporter)?;
             }
         }
-        let (provider, endpoints, pull_reader) = plug.finish();
+        let (provider, endpoints, pull_reader, all_direct) = plug.finish();
         let provider = provider.build();
-        health.register(&provider.meter_with_scope(InstrumentationScope::builder(SELF_SCOPE).build()));
         let checked = crate::facade::checked::CheckedProvider {
             provider: provider.clone(),
             health: health.clone(),
             exemplars: exemplars.clone(),
             catalog: catalog.clone(),
+            histograms: (all_direct && !shaped).then(|| direct.clone()),
         };
+        // The pipeline's own metrics keep no exemplars (their recordings are no request's).
+        let own = crate::facade::checked::CheckedProvider { exemplars: Exemplars::new(ExemplarFilter::AlwaysOff), ..checked.clone() };
+        health.register(&own.meter_with_scope(InstrumentationScope::builder(SELF_SCOPE).build()));
         let facade_scope = InstrumentationScope::builder(self.scope.clone()).build();
         let facade_meter = checked.meter_with_scope(facade_scope.clone());
         let metrics = Metrics::new(&facade_meter, &self.scope, &catalog, health.clone(), &exemplars);
         direct.fill(facade_scope, metrics.clone(), !shaped);
         Ok(Telemetry {
             provider,
+            checked,
+            direct,
             resource,
             endpoints,
             metrics,
@@ -297,6 +302,10 @@ pub struct Telemetry {
     metrics: Metrics,
     catalog: Catalog,
     pull_reader: Arc<dyn MetricReader>,
+    /// The meters handed out: the SDK's, checked, with exemplars and the pipeline's histograms.
+    checked: crate::facade::checked::CheckedProvider,
+    /// What snapshots read beside the SDK's collection.
+    direct: crate::pipeline::direct::DirectSeries,
     baseline: Baseline,
     shut_down: AtomicBool,
     shutdown_timeout: Duration,
@@ -345,12 +354,7 @@ impl Telemetry {
     }
 
     fn checked(&self) -> crate::facade::checked::CheckedProvider {
-        crate::facade::checked::CheckedProvider {
-            provider: self.provider.clone(),
-            health: self.health.clone(),
-            exemplars: self.exemplars.clone(),
-            catalog: self.catalog.clone(),
-        }
+        self.checked.clone()
     }
 
     /// The exemplars kept so far (see [`Exemplars`]): what the exposition and OTLP export carry.
@@ -406,7 +410,7 @@ impl Telemetry {
         if let Err(e) = self.pull_reader.collect(&mut metrics) {
             tracing::debug!(error = %e, "snapshot collection failed");
         }
-        snapshot::series(&metrics, &self.baseline)
+        snapshot::series(&metrics, &self.direct, &self.baseline)
     }
 
     /// Exports everything recorded so far through every push exporter, now.

@@ -37,15 +37,30 @@ fn escape(text: &str, out: &mut Vec<u8>, quotes: bool) {
 /// Float text both formats parse: `+Inf`, `-Inf`, `NaN`, integers without a fraction, an
 /// exponent for very large or small magnitudes.
 pub(crate) fn float_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
-    } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-6) {
-        format!("{v:e}")
+    let mut buf = FloatBuf::default();
+    String::from_utf8_lossy(float_bytes(v, &mut buf)).into_owned()
+}
+
+/// Room for any float's text (at most 25 bytes: a sign, 17 significant digits, `0.00000` or an
+/// exponent).
+pub(crate) type FloatBuf = [u8; 32];
+
+/// [`float_text`] written into `buf`, without allocating (every sample of a gauge or a sum).
+pub(crate) fn float_bytes(v: f64, buf: &mut FloatBuf) -> &[u8] {
+    use std::io::Write as _;
+    let fixed: &[u8] = if v.is_nan() {
+        b"NaN"
+    } else if v == f64::INFINITY {
+        b"+Inf"
+    } else if v == f64::NEG_INFINITY {
+        b"-Inf"
     } else {
-        format!("{v}")
-    }
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        let _ = if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-6) { write!(cursor, "{v:e}") } else { write!(cursor, "{v}") };
+        let n = cursor.position() as usize;
+        return &buf[..n];
+    };
+    fixed
 }
 
 #[cfg(test)]
@@ -61,6 +76,14 @@ mod tests {
         assert_eq!(float_text(f64::NAN), "NaN");
         assert_eq!(float_text(1e300), "1e300");
         assert_eq!(float_text(-2.5e-9), "-2.5e-9");
+        // The longest texts fit the buffer whole.
+        for v in
+            [-0.000_001_234_567_890_123_456_7, -1.234_567_890_123_456_7e-308, -123_456_789_012_345_680_000.0, f64::MIN, f64::MIN_POSITIVE]
+        {
+            let mut buf = FloatBuf::default();
+            let text = std::str::from_utf8(float_bytes(v, &mut buf)).unwrap().to_owned();
+            assert_eq!(text.parse::<f64>().unwrap(), v, "{text}");
+        }
     }
 
     #[test]

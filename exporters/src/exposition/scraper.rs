@@ -88,6 +88,7 @@ struct ScraperState {
     exemplars: OnceLock<otel_core::export::Exemplars>,
     /// The facade's series this scraper writes from their cells, known once attached.
     direct: OnceLock<otel_core::export::DirectSeries>,
+    le_texts: Mutex<walk::LeTexts>,
     stopped: watch::Sender<bool>,
 }
 
@@ -112,6 +113,7 @@ impl Scraper {
                 last_points: std::sync::atomic::AtomicU64::new(0),
                 exemplars: OnceLock::new(),
                 direct: OnceLock::new(),
+                le_texts: Mutex::default(),
                 stopped,
             }),
         }
@@ -190,7 +192,8 @@ impl Scraper {
             let direct = self.shared.direct.get().unwrap_or(&unattached);
             direct.collect(|| self.shared.reader.collect(&mut metrics)).map_err(|e| ScrapeError::NotCollecting(e.to_string()))?;
             let mut writer = make(&mut out);
-            let sources = walk::Sources { metrics: &metrics, direct, exemplars: self.shared.exemplars.get() };
+            let sources =
+                walk::Sources { metrics: &metrics, direct, exemplars: self.shared.exemplars.get(), le_texts: &self.shared.le_texts };
             let direct_points = walk::walk(&sources, options, writer.as_mut(), &mut issues);
             self.shared.last_points.store(otel_core::export::data_points(&metrics) + direct_points, Ordering::Relaxed);
         }

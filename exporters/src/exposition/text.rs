@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use super::format::{escape_help, escape_label_value, float_text, is_classic_name};
+use super::format::{escape_help, escape_label_value, float_bytes, is_classic_name, FloatBuf};
 use otel_core::export::Exemplar;
 
 use super::writer::{FamilyHead, HistogramPoint, Kind, Labels, Number, SummaryPoint, Writer};
@@ -97,7 +97,7 @@ fn write_exemplar(out: &mut Vec<u8>, exemplar: &Exemplar) {
         let _ = write!(out, "trace_id=\"{}\",span_id=\"{}\"", exemplar.trace_id_hex(), exemplar.span_id_hex());
     }
     out.extend_from_slice(b"} ");
-    out.extend_from_slice(float_text(exemplar.value).as_bytes());
+    out.extend_from_slice(float_bytes(exemplar.value, &mut FloatBuf::default()));
     let (seconds, nanos) = (exemplar.time_unix_nano / 1_000_000_000, exemplar.time_unix_nano % 1_000_000_000);
     let _ = write!(out, " {seconds}.{:03}", nanos / 1_000_000);
 }
@@ -152,7 +152,7 @@ impl Writer for TextWriter<'_> {
         // not be a counter), and then no `_count` either (one is there exactly when the other is);
         // the `+Inf` bucket still carries the count.
         if !(self.open_metrics && point.negative) {
-            self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes(), None);
+            self.sample(head.name, "_sum", None, float_bytes(point.sum, &mut FloatBuf::default()), None);
             self.sample(head.name, "_count", None, count, None);
         }
     }
@@ -160,9 +160,9 @@ impl Writer for TextWriter<'_> {
     fn summary(&mut self, head: &FamilyHead<'_>, labels: &Labels<'_>, point: &SummaryPoint<'_>) {
         self.render_labels(labels);
         for (quantile, value) in point.quantiles {
-            self.sample_with(head.name, "", Some(("quantile", quantile)), float_text(*value).as_bytes(), None);
+            self.sample_with(head.name, "", Some(("quantile", quantile)), float_bytes(*value, &mut FloatBuf::default()), None);
         }
-        self.sample(head.name, "_sum", None, float_text(point.sum).as_bytes(), None);
+        self.sample(head.name, "_sum", None, float_bytes(point.sum, &mut FloatBuf::default()), None);
         self.sample(head.name, "_count", None, itoa::Buffer::new().format(point.count).as_bytes(), None);
     }
 
@@ -177,7 +177,10 @@ fn number_text(value: Number, buf: &mut [u8; 32]) -> &[u8] {
     match value {
         Number::U64(v) => copy_into(buf, itoa::Buffer::new().format(v).as_bytes()),
         Number::I64(v) => copy_into(buf, itoa::Buffer::new().format(v).as_bytes()),
-        Number::F64(v) => copy_into(buf, float_text(v).as_bytes()),
+        Number::F64(v) => {
+            let mut text = FloatBuf::default();
+            copy_into(buf, float_bytes(v, &mut text))
+        }
     }
 }
 

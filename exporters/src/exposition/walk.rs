@@ -20,6 +20,33 @@ pub(crate) struct Sources<'s> {
     pub(crate) metrics: &'s ResourceMetrics,
     pub(crate) direct: &'s DirectSeries,
     pub(crate) exemplars: Option<&'s Exemplars>,
+    /// The `le` texts of bucket bounds seen in earlier scrapes.
+    pub(crate) le_texts: &'s std::sync::Mutex<LeTexts>,
+}
+
+/// The `le` label texts of each set of bucket bounds, kept between scrapes: the bounds of a
+/// histogram rarely change, and formatting floats is most of an otherwise small scrape.
+#[derive(Default)]
+pub(crate) struct LeTexts(Vec<(Box<[f64]>, LeText)>);
+
+/// Each bound's `le` text.
+type LeText = std::sync::Arc<[String]>;
+
+impl LeTexts {
+    /// More sets than this are forgotten (and formatted again when seen).
+    const KEPT: usize = 64;
+
+    fn of(&mut self, bounds: &[f64]) -> LeText {
+        if let Some((_, texts)) = self.0.iter().find(|(b, _)| **b == *bounds) {
+            return texts.clone();
+        }
+        if self.0.len() >= Self::KEPT {
+            self.0.clear();
+        }
+        let texts: LeText = bounds.iter().map(|b| super::format::float_text(*b)).collect();
+        self.0.push((bounds.into(), texts.clone()));
+        texts
+    }
 }
 
 /// A metric as the walk writes it: the SDK's, or a facade metric read from its cells.
@@ -138,6 +165,7 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
     }
 
     let mut direct_points = 0;
+    let mut le_texts = sources.le_texts.lock().unwrap_or_else(|p| p.into_inner());
     for family in group(&scopes, members, options, labels.issues) {
         let head = FamilyHead { name: &family.name, help: &family.help, unit: &family.unit_word, kind: family.kind };
         writer.family(&head);
@@ -153,9 +181,9 @@ pub(crate) fn walk(sources: &Sources<'_>, options: &EncodeOptions, writer: &mut 
             let source = Source { exemplars: exemplars.and_then(|e| e.held(scopes[scope].name(), member.name())) };
             let fixed = &fixed_per_scope[scope];
             match member {
-                Member::Sdk(metric) => write_metric(writer, &head, metric, fixed, &mut labels, &source),
+                Member::Sdk(metric) => write_metric(writer, &head, metric, fixed, &mut labels, &source, &mut le_texts),
                 Member::Summary(quantiles, count, sum) => write_summary(writer, &head, [quantiles, count, sum], fixed, &mut labels),
-                Member::Direct(metric) => direct_points += write_direct(writer, &head, metric, fixed, &mut labels, &source),
+                Member::Direct(metric) => direct_points += write_direct(writer, &head, metric, fixed, &mut labels, &source, &mut le_texts),
             }
         }
     }
@@ -244,17 +272,18 @@ fn write_direct(
     fixed: &FixedLabels,
     labels: &mut LabelBuilder<'_, '_>,
     source: &Source,
+    le_texts: &mut LeTexts,
 ) -> u64 {
     let mut points = 0;
     writer.start_time(matches!(head.kind, Kind::Counter | Kind::Histogram).then(|| metric.start_time()));
-    let mut le: Vec<String> = Vec::new();
+    let mut le: LeText = std::sync::Arc::new([]);
     metric.for_each_series(|attributes, value| {
         let value = match value {
             DirectValue::U64(v) => Number::U64(v),
             DirectValue::F64(v) => Number::F64(v),
             DirectValue::Histogram(h) => {
                 if le.len() != h.bounds.len() {
-                    le = h.bounds.iter().map(|b| super::format::float_text(*b)).collect();
+                    le = le_texts.of(h.bounds);
                 }
                 let exemplars = source.by_bucket(attributes.iter(), h.bounds);
                 let pairs = labels.build(fixed, attributes.iter());
@@ -462,11 +491,12 @@ fn write_metric(
     fixed: &FixedLabels,
     labels: &mut LabelBuilder<'_, '_>,
     source: &Source,
+    le_texts: &mut LeTexts,
 ) {
     match metric.data() {
-        AggregatedMetrics::F64(d) => write_data(writer, head, d, fixed, labels, source),
-        AggregatedMetrics::U64(d) => write_data(writer, head, d, fixed, labels, source),
-        AggregatedMetrics::I64(d) => write_data(writer, head, d, fixed, labels, source),
+        AggregatedMetrics::F64(d) => write_data(writer, head, d, fixed, labels, source, le_texts),
+        AggregatedMetrics::U64(d) => write_data(writer, head, d, fixed, labels, source, le_texts),
+        AggregatedMetrics::I64(d) => write_data(writer, head, d, fixed, labels, source, le_texts),
     }
 }
 
@@ -477,6 +507,7 @@ fn write_data<T: ToNumber>(
     fixed: &FixedLabels,
     labels: &mut LabelBuilder<'_, '_>,
     source: &Source,
+    le_texts: &mut LeTexts,
 ) {
     let mut pairs = LabelSet::new();
     match data {
@@ -497,11 +528,12 @@ fn write_data<T: ToNumber>(
         }
         MetricData::Histogram(h) => {
             writer.start_time(Some(h.start_time()));
-            let (mut bounds, mut le, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut bounds, mut counts): (Vec<f64>, _) = (Vec::new(), Vec::new());
+            let mut le: LeText = std::sync::Arc::new([]);
             for p in h.data_points() {
-                if !p.bounds().eq(bounds.iter().copied()) {
+                if !p.bounds().eq(bounds.iter().copied()) || le.len() != bounds.len() {
                     bounds = p.bounds().collect();
-                    le = bounds.iter().map(|b| super::format::float_text(*b)).collect();
+                    le = le_texts.of(&bounds);
                 }
                 counts.clear();
                 counts.extend(p.bucket_counts());

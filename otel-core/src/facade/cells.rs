@@ -3,13 +3,40 @@
 //! `otel.metric.overflow="true"` as the SDK labels its own overflow series, so memory is
 //! proportional to the limit and not to the number of distinct inputs ever seen.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, Value};
 
-type Map<C> = HashMap<Vec<KeyValue>, Arc<C>, foldhash::fast::RandomState>;
+type Map<C> = hashbrown::HashMap<Vec<KeyValue>, Arc<C>, foldhash::fast::RandomState>;
+
+/// A label set being looked up. It hashes as the stored label set does, and compares strings by
+/// address before their bytes: a caller that records with the same literals (or the same shared
+/// strings) every time matches without comparing text.
+struct Lookup<'a>(&'a [KeyValue]);
+
+impl Hash for Lookup<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<Vec<KeyValue>> for Lookup<'_> {
+    fn equivalent(&self, stored: &Vec<KeyValue>) -> bool {
+        fn same(a: &str, b: &str) -> bool {
+            (std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()) || a == b
+        }
+        self.0.len() == stored.len()
+            && self.0.iter().zip(stored).all(|(a, b)| {
+                same(a.key.as_str(), b.key.as_str())
+                    && match (&a.value, &b.value) {
+                        (Value::String(x), Value::String(y)) => same(x.as_str(), y.as_str()),
+                        (x, y) => x == y,
+                    }
+            })
+    }
+}
 
 /// The attribute the SDK (and this facade) puts on the series that collects label sets past the
 /// cardinality limit.
@@ -60,12 +87,12 @@ impl<C: Cell> Cells<C> {
     #[inline]
     pub(crate) fn with_known<R>(&self, labels: &[KeyValue], f: impl FnOnce(&C) -> R) -> Option<R> {
         let aliases = self.aliases.read().ok()?;
-        aliases.get(labels).map(|cell| f(cell))
+        aliases.get(&Lookup(labels)).map(|cell| f(cell))
     }
 
     /// The cell that records `labels`: its own, or past the limit the overflow cell.
     pub(crate) fn slot(&self, labels: &[KeyValue]) -> Arc<C> {
-        if let Some(cell) = self.aliases.read().ok().and_then(|a| a.get(labels).cloned()) {
+        if let Some(cell) = self.aliases.read().ok().and_then(|a| a.get(&Lookup(labels)).cloned()) {
             return cell;
         }
         let key = series_key(labels);

@@ -224,3 +224,46 @@ fn facade_metrics(metrics: &ResourceMetrics) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Histograms leave the SDK exactly when every reader writes them from the pipeline's cells: the
+/// pull endpoint, OTLP with cumulative temporality; not with OTLP delta (the SDK computes the
+/// deltas), a reader of the SDK's alone, or a view.
+#[test]
+fn histograms_leave_the_sdk_only_when_every_reader_writes_them() {
+    use opentelemetry_sdk::metrics::Temporality;
+    use otel_exporters::OtlpExporter;
+
+    // Nothing listens there; the long interval keeps the exporter from trying during the test.
+    fn otlp(temporality: Temporality) -> OtlpExporter {
+        OtlpExporter::new().endpoint("http://127.0.0.1:9").temporality(temporality).interval(std::time::Duration::from_secs(3600))
+    }
+    let cases: [(&str, fn(otel_core::TelemetryBuilder) -> otel_core::TelemetryBuilder, bool); 5] = [
+        ("pull endpoint alone", |b| b, true),
+        ("+ OTLP cumulative", |b| b.exporter(otlp(Temporality::Cumulative)), true),
+        ("+ OTLP delta", |b| b.exporter(otlp(Temporality::Delta)), false),
+        ("+ a reader of the SDK's", |b| b.exporter(Foreign(SharedReader(Arc::new(ManualReader::builder().build())))), false),
+        ("+ a view", |b| b.view(|_: &opentelemetry_sdk::metrics::Instrument| None), false),
+    ];
+    for (case, add, direct) in cases {
+        let exporter = PrometheusExporter::new().without_server();
+        let scraper = exporter.scraper();
+        let telemetry = add(Telemetry::builder().env(empty_env()).catalog(catalog()).exporter(exporter)).build().expect("pipeline");
+        telemetry.metrics().record_histogram("job.duration", 0.2, &[kv("queue", "a")]);
+        telemetry.meter("raw").f64_histogram("raw.latency").build().record(1.0, &[]);
+        let mut sdk = ResourceMetrics::default();
+        scraper.collect(&mut sdk).expect("collect");
+        let in_sdk: Vec<&str> = sdk
+            .scope_metrics()
+            .flat_map(|s| s.metrics())
+            .map(|m| m.name())
+            .filter(|n| n.contains("duration") || n.contains("latency"))
+            .collect();
+        assert_eq!(in_sdk.is_empty(), direct, "{case}: histograms in the SDK's collection: {in_sdk:?}");
+        let text = scraper.scrape_text().expect("scrape");
+        for sample in ["job_duration_seconds_count{otel_scope_name=\"app\",queue=\"a\"} 1", "raw_latency_count{otel_scope_name=\"raw\"} 1"]
+        {
+            assert!(text.contains(sample), "{case}: {sample} missing from:\n{text}");
+        }
+        telemetry.shutdown().ok();
+    }
+}

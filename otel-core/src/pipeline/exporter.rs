@@ -24,7 +24,10 @@ use crate::{BuildError, Env};
 /// # Your own exporter
 ///
 /// A push exporter implements the SDK's [`PushMetricExporter`] and hands itself to the plug;
-/// it is then driven at the pipeline's export interval:
+/// it is then driven at the pipeline's export interval. Such an exporter sees what the SDK
+/// aggregates, so the pipeline keeps every histogram in the SDK for it (an exporter that also
+/// writes [`DirectSeries::metrics`](crate::export::DirectSeries::metrics) says so with
+/// [`Plug::direct_series`], and histograms then stay in the pipeline's faster cells):
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -62,8 +65,9 @@ use crate::{BuildError, Env};
 /// let log = NameLog::default();
 /// let telemetry = Telemetry::builder().service_name("doc").exporter(log.clone()).build()?;
 /// telemetry.meter("doc").u64_counter("jobs.done").build().add(1, &[]);
+/// telemetry.meter("doc").f64_histogram("job.duration").build().record(0.2, &[]);
 /// telemetry.shutdown()?; // flushes: the last export runs before shutdown returns
-/// assert_eq!(*log.0.lock().unwrap(), ["jobs.done"]);
+/// assert_eq!(*log.0.lock().unwrap(), ["jobs.done", "job.duration"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Exporter: Send + 'static {

@@ -237,7 +237,8 @@ fn histograms_leave_the_sdk_only_when_every_reader_writes_them() {
     fn otlp(temporality: Temporality) -> OtlpExporter {
         OtlpExporter::new().endpoint("http://127.0.0.1:9").temporality(temporality).interval(std::time::Duration::from_secs(3600))
     }
-    let cases: [(&str, fn(otel_core::TelemetryBuilder) -> otel_core::TelemetryBuilder, bool); 5] = [
+    type Add = fn(otel_core::TelemetryBuilder) -> otel_core::TelemetryBuilder;
+    let cases: [(&str, Add, bool); 5] = [
         ("pull endpoint alone", |b| b, true),
         ("+ OTLP cumulative", |b| b.exporter(otlp(Temporality::Cumulative)), true),
         ("+ OTLP delta", |b| b.exporter(otlp(Temporality::Delta)), false),

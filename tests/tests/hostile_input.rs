@@ -99,11 +99,23 @@ fn a_one_megabyte_label_value_is_escaped_not_truncated_or_broken() {
     exposition_survives(&[case]).expect("1 MB value survives");
 }
 
+/// Histograms in the pipeline's cells (every reader writes them) and in the SDK (a view keeps
+/// them there) take the same values the same way.
 #[test]
 fn hostile_values_keep_every_body_strictly_parseable_and_counters_monotonic() {
+    for through_sdk in [false, true] {
+        hostile_values(through_sdk);
+    }
+}
+
+fn hostile_values(through_sdk: bool) {
     let exporter = PrometheusExporter::new().without_server();
     let scraper = exporter.scraper();
-    let telemetry = Telemetry::builder().env(empty_env()).exporter(exporter).build().expect("build");
+    let mut builder = Telemetry::builder().env(empty_env()).exporter(exporter);
+    if through_sdk {
+        builder = builder.view(|_: &opentelemetry_sdk::metrics::Instrument| None);
+    }
+    let telemetry = builder.build().expect("build");
     let meter = telemetry.meter("values");
     let counter = meter.f64_counter("paid.amount").build();
     let histogram = meter.f64_histogram("balance.change").with_unit("s").build();
@@ -129,7 +141,7 @@ fn hostile_values_keep_every_body_strictly_parseable_and_counters_monotonic() {
     };
     assert_eq!(dropped("negative_increment"), Some(4.0), "{text}");
     // NaN and ±Inf, into the counter (by name and bound) and into both histograms.
-    assert_eq!(dropped("not_finite"), Some(12.0), "{text}");
+    assert_eq!(dropped("not_finite"), Some(12.0), "through the SDK: {through_sdk}\n{text}");
     let (_, promtool) = promtool_check_metrics(text.as_bytes());
     assert!(!promtool.contains("error while linting"), "promtool: {promtool}\n{text}");
     let om = scraper.scrape(Format::OpenMetrics).expect("openmetrics");

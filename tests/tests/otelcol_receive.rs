@@ -231,6 +231,26 @@ fn tls_and_mutual_tls_on_the_collectors_own_receiver() {
     }
 }
 
+/// A service whose only metric is a histogram (kept in the pipeline's cells, so the SDK's own
+/// collection has nothing of it) still exports at every interval, not only at shutdown.
+#[test]
+fn a_service_with_only_histograms_exports_every_interval() {
+    let collector = collector("");
+    let telemetry = Telemetry::builder()
+        .env(empty_env())
+        .service_name("histograms-only")
+        .export_interval(Duration::from_millis(300))
+        .exporter(OtlpExporter::new().protocol(OtlpProtocol::Grpc).endpoint(format!("http://{}", collector.grpc)))
+        .build()
+        .expect("build");
+    let histogram = telemetry.meter("m").f64_histogram("checkout.duration").with_boundaries(vec![1.0]).build();
+    histogram.record(0.5, &[]);
+    let points = wait_received(&collector, "histograms-only", "checkout.duration", |p| !p.is_empty());
+    assert_eq!(points.last().map(|p| p.point["count"].clone()), Some(serde_json::json!("1")), "{points:#?}");
+    assert_eq!(points.last().map(|p| p.metric["histogram"]["aggregationTemporality"].clone()), Some(serde_json::json!(2)));
+    telemetry.shutdown().expect("final export");
+}
+
 #[test]
 fn delta_temporality_arrives_as_deltas_that_add_up() {
     let collector = collector("");

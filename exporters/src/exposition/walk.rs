@@ -287,18 +287,7 @@ fn write_direct(
                 }
                 let exemplars = source.by_bucket(attributes.iter(), h.bounds);
                 let pairs = labels.build(fixed, attributes.iter());
-                let negative = h.sum < 0.0 || h.min.is_some_and(|m| m < 0.0) || h.bounds.first().is_some_and(|b| *b < 0.0);
-                let point = HistogramPoint {
-                    count: h.count,
-                    sum: h.sum,
-                    negative,
-                    bounds: h.bounds,
-                    le: &le,
-                    counts: h.counts,
-                    exponential: None,
-                    exemplars: &exemplars,
-                };
-                writer.histogram(head, &pairs, &point);
+                writer.histogram(head, &pairs, &explicit((h.count, h.sum, h.min), h.bounds, &le, h.counts, &exemplars));
                 points += 1;
                 return;
             }
@@ -309,6 +298,19 @@ fn write_direct(
         points += 1;
     });
     points
+}
+
+/// An explicit-bucket histogram point from its count, sum and minimum: the sum is no counter
+/// once a value or bucket below zero is possible.
+fn explicit<'p>(
+    (count, sum, min): (u64, f64, Option<f64>),
+    bounds: &'p [f64],
+    le: &'p [String],
+    counts: &'p [u64],
+    exemplars: &'p [Option<Exemplar>],
+) -> HistogramPoint<'p> {
+    let negative = sum < 0.0 || min.is_some_and(|m| m < 0.0) || bounds.first().is_some_and(|b| *b < 0.0);
+    HistogramPoint { count, sum, negative, bounds, le, counts, exponential: None, exemplars }
 }
 
 struct Family<'m> {
@@ -531,7 +533,7 @@ fn write_data<T: ToNumber>(
             let (mut bounds, mut counts): (Vec<f64>, _) = (Vec::new(), Vec::new());
             let mut le: LeText = std::sync::Arc::new([]);
             for p in h.data_points() {
-                if !p.bounds().eq(bounds.iter().copied()) || le.len() != bounds.len() {
+                if !p.bounds().eq(bounds.iter().copied()) {
                     bounds = p.bounds().collect();
                     le = le_texts.of(&bounds);
                 }
@@ -539,18 +541,8 @@ fn write_data<T: ToNumber>(
                 counts.extend(p.bucket_counts());
                 let exemplars = source.by_bucket(p.attributes(), &bounds);
                 labels.build_into(&mut pairs, fixed, p.attributes());
-                let sum = p.sum().number().as_f64();
-                let point = HistogramPoint {
-                    count: p.count(),
-                    sum,
-                    negative: sum < 0.0 || p.min().is_some_and(|m| m.number().as_f64() < 0.0) || bounds.first().is_some_and(|b| *b < 0.0),
-                    bounds: &bounds,
-                    le: &le,
-                    counts: &counts,
-                    exponential: None,
-                    exemplars: &exemplars,
-                };
-                writer.histogram(head, &pairs, &point);
+                let totals = (p.count(), p.sum().number().as_f64(), p.min().map(|m| m.number().as_f64()));
+                writer.histogram(head, &pairs, &explicit(totals, &bounds, &le, &counts, &exemplars));
             }
         }
         MetricData::ExponentialHistogram(h) => {

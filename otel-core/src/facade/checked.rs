@@ -23,6 +23,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use crate::catalog::sdk_rules::refusal;
 use crate::catalog::DEFAULT_CARDINALITY_LIMIT;
 use crate::facade::cells::series_key;
+use crate::facade::histogram::not_finite;
 use crate::pipeline::direct::DirectSeries;
 use crate::pipeline::exemplars::Exemplars;
 use crate::pipeline::exemplars::{Reservoirs, Shape};
@@ -187,6 +188,9 @@ macro_rules! observable {
 
 macro_rules! histogram {
     ($method:ident, $t:ty) => {
+        histogram!($method, $t, $method);
+    };
+    ($method:ident, $t:ty, $sdk:ident) => {
         fn $method(&self, b: HistogramBuilder<'_, Histogram<$t>>) -> Histogram<$t> {
             if self.refused(&b.name, b.unit.as_ref(), b.boundaries.as_deref()) {
                 return Histogram::new(self.counting());
@@ -208,7 +212,7 @@ macro_rules! histogram {
                     &self.health,
                 )),
                 None => {
-                    let mut builder = self.inner.$method(b.name);
+                    let mut builder = self.inner.$sdk(b.name);
                     if let Some(d) = b.description {
                         builder = builder.with_description(d);
                     }
@@ -336,6 +340,36 @@ impl BoundSyncInstrument<f64> for NonNegative<BoundCounter<f64>> {
 
 impl Checked {
     counter!(checked_f64_counter, f64, f64_counter);
+    histogram!(checked_f64_histogram, f64, f64_histogram);
+}
+
+/// An SDK `f64` histogram that drops values that are not finite and counts them
+/// (`otel_pipeline_recording_dropped_total{reason="not_finite"}`), as the pipeline's own cells
+/// do (the SDK would drop them unseen).
+struct FiniteOnly<I> {
+    inner: I,
+    health: Health,
+    name: Arc<str>,
+}
+
+impl SyncInstrument<f64> for FiniteOnly<Histogram<f64>> {
+    fn measure(&self, value: f64, attributes: &[KeyValue]) {
+        if value.is_finite() || not_finite(&self.health, &self.name, value) {
+            self.inner.record(value, attributes);
+        }
+    }
+
+    fn bind(&self, attributes: &[KeyValue]) -> Box<dyn BoundSyncInstrument<f64> + Send + Sync> {
+        Box::new(FiniteOnly { inner: self.inner.bind(attributes), health: self.health.clone(), name: self.name.clone() })
+    }
+}
+
+impl BoundSyncInstrument<f64> for FiniteOnly<BoundHistogram<f64>> {
+    fn measure(&self, value: f64) {
+        if value.is_finite() || not_finite(&self.health, &self.name, value) {
+            self.inner.record(value);
+        }
+    }
 }
 
 impl InstrumentProvider for Checked {
@@ -359,7 +393,16 @@ impl InstrumentProvider for Checked {
     observable!(u64_observable_gauge, ObservableGauge, u64);
     observable!(i64_observable_gauge, ObservableGauge, i64);
     observable!(f64_observable_gauge, ObservableGauge, f64);
-    histogram!(f64_histogram, f64);
+    fn f64_histogram(&self, b: HistogramBuilder<'_, Histogram<f64>>) -> Histogram<f64> {
+        let name: Arc<str> = b.name.as_ref().into();
+        let histogram = self.checked_f64_histogram(b);
+        match self.histograms {
+            // The pipeline's cells drop and count them themselves.
+            Some(_) => histogram,
+            None => Histogram::new(Arc::new(FiniteOnly { inner: histogram, health: self.health.clone(), name })),
+        }
+    }
+
     histogram!(u64_histogram, u64);
 }
 

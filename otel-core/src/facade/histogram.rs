@@ -174,7 +174,7 @@ impl HistogramInstrument {
 
 /// Counts (and reports once) a value a histogram cannot record; false.
 #[cold]
-fn not_finite(health: &Health, name: &str, value: f64) -> bool {
+pub(crate) fn not_finite(health: &Health, name: &str, value: f64) -> bool {
     health.report(Problem::Recording, "not_finite", name, 1, || {
         format!("histogram {name:?}: dropped a recording of {value}: only finite values are recorded")
     });

@@ -68,7 +68,8 @@ struct Declared {
 
 /// Counters, up-down counters, gauges and quantile timers keep their series in [`Cells`]
 /// (bounded by the cardinality limit, reported by observable instruments at each collection);
-/// histograms record into the SDK, whose own limit bounds them.
+/// histograms are the pipeline meter's (cells of their own when every reader writes them
+/// directly, the SDK's otherwise), bounded by the same limit.
 enum Recorder {
     Counter(Arc<Cells<CounterCell>>),
     UpDown(Arc<Cells<GaugeCell>>),
@@ -198,7 +199,7 @@ impl Metrics {
     /// is no longer exposed or exported (Prometheus marks it stale at its next scrape), and a
     /// later recording starts it again from zero. For series whose label set stops being true,
     /// such as a gauge with a `state` label after the state changed. Returns whether the series
-    /// existed; histograms and quantile timers keep their series (the SDK cannot forget them).
+    /// existed; histograms and quantile timers keep their series.
     pub fn remove_series(&self, name: &str, labels: &[KeyValue]) -> bool {
         match self.inner.instruments.get(name).map(|d| &d.recorder) {
             Some(Recorder::Counter(cells)) => cells.remove(labels),
